@@ -1,0 +1,328 @@
+//! The one error type of the crate: [`Error`] with a [`ErrorKind`] saying what went wrong.
+
+use std::fmt;
+
+/// An error from loading or calling a plugin.
+///
+/// The kind is boxed so that `Result<T, Error>` stays one pointer wide on the hot path.
+#[derive(Debug)]
+pub struct Error {
+    kind: Box<ErrorKind>,
+}
+
+/// What went wrong. Match on it; new kinds may be added.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The bytes are not a WebAssembly module this host accepts.
+    InvalidModule { reason: String },
+    /// The module is larger than [`Limits::max_module_bytes`](crate::Limits::max_module_bytes).
+    ModuleTooLarge { len: usize, max: usize },
+    /// A required export is absent, or present with the wrong kind (e.g. a global for a function).
+    MissingExport { name: String },
+    /// An export has the wrong WebAssembly signature for its ABI.
+    SignatureMismatch { name: String, expected: String, found: String },
+    /// An import could not be satisfied (unknown, denied, ambiguous, or of the wrong type).
+    LinkError { module: String, name: String, reason: String },
+    /// No plugin ABI fits the module, or more than one does.
+    AbiDetection { reason: String },
+    /// The plugin has no callable function of this name.
+    UnknownFunction { name: String },
+    /// The call used up its whole fuel budget.
+    OutOfFuel { budget: u64 },
+    /// The plugin tried to grow its memory past the cap, or declares more than the cap.
+    MemoryLimit { cap: usize },
+    /// The plugin exhausted the interpreter's call stack.
+    StackOverflow,
+    /// The plugin trapped. `message` is the panic message a guest reported, if any.
+    Trap { code: TrapCode, message: Option<String> },
+    /// The plugin broke the ABI contract (bad pointer, failed allocation, …).
+    AbiViolation(AbiViolation),
+    /// Bytes from the plugin (or given by the caller) do not decode as the expected type.
+    Decode(DecodeError),
+    /// A value could not be encoded as the expected type.
+    Encode { reason: String },
+    /// The input exceeds [`Limits::max_input_bytes`](crate::Limits::max_input_bytes).
+    InputTooLarge { len: usize, max: usize },
+    /// The plugin's output exceeds [`Limits::max_output_bytes`](crate::Limits::max_output_bytes).
+    OutputTooLarge { len: u64, max: usize },
+    /// A host function failed.
+    HostFunction { namespace: String, name: String, reason: HostFunctionFailure },
+    /// Plugin→host→plugin nesting went deeper than [`Limits::max_reentrancy`](crate::Limits::max_reentrancy).
+    ReentrancyLimit { depth: u32 },
+    /// A call is already in flight on this plugin (e.g. suspended between fuel slices).
+    Busy,
+    /// `resume` was called with no call in flight, or with the wrong kind of step.
+    NoCallInFlight,
+    /// The guest exited through WASI `proc_exit` with a non-zero status.
+    Exit { status: i32 },
+}
+
+/// Why a host function failed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum HostFunctionFailure {
+    /// The function returned an error with this message.
+    Failed(String),
+    /// The function panicked; the panic was contained and this is its message.
+    Panicked(String),
+    /// The function is asynchronous and the caller can only drive synchronous calls.
+    AsyncNotSupported,
+}
+
+/// How a plugin broke its ABI's contract.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AbiViolation {
+    /// A pointer/length pair lies (partly) outside the plugin's memory.
+    OutOfBounds { ptr: u64, len: u64, memory_size: u64 },
+    /// A pointer/length pair wraps around the address space.
+    Overflow { ptr: u64, len: u64 },
+    /// The plugin's allocator returned a null or negative pointer.
+    AllocFailed { requested: u64, returned: i64 },
+    /// The plugin has no linear memory to exchange data through.
+    NoMemory,
+}
+
+/// Why bytes did not decode.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The data ended before the value did.
+    UnexpectedEnd,
+    /// A length prefix claims more than the data (or the size limit) holds.
+    SizeLimit { claimed: u64, available: u64 },
+    /// Values nest deeper than the depth limit.
+    DepthLimit { max: u32 },
+    /// Bytes are left over after the value.
+    TrailingBytes { count: usize },
+    /// A string is not valid UTF-8.
+    InvalidUtf8,
+    /// A tag (bool, option, enum variant, char) has a value the type does not allow.
+    InvalidTag { what: &'static str, value: u64 },
+    /// The value does not match the expected type.
+    Mismatch { reason: String },
+}
+
+/// A WebAssembly trap, independent of the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrapCode {
+    Unreachable,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    IndirectCallToNull,
+    IntegerDivisionByZero,
+    IntegerOverflow,
+    BadConversionToInteger,
+    BadSignature,
+    GrowthOperationLimited,
+    Other,
+}
+
+impl Error {
+    /// Creates an error of this kind.
+    pub fn new(kind: ErrorKind) -> Self {
+        Self { kind: Box::new(kind) }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Consumes the error, returning its kind.
+    pub fn into_kind(self) -> ErrorKind {
+        *self.kind
+    }
+
+    /// `true` if the call ran out of its fuel budget.
+    pub fn is_out_of_fuel(&self) -> bool {
+        matches!(*self.kind, ErrorKind::OutOfFuel { .. })
+    }
+
+    /// `true` if the plugin hit its memory cap.
+    pub fn is_memory_limit(&self) -> bool {
+        matches!(*self.kind, ErrorKind::MemoryLimit { .. })
+    }
+
+    /// A stable camelCase name for the kind, as the JS package reports it.
+    pub fn kind_name(&self) -> &'static str {
+        match &*self.kind {
+            ErrorKind::InvalidModule { .. } => "invalidModule",
+            ErrorKind::ModuleTooLarge { .. } => "moduleTooLarge",
+            ErrorKind::MissingExport { .. } => "missingExport",
+            ErrorKind::SignatureMismatch { .. } => "signatureMismatch",
+            ErrorKind::LinkError { .. } => "linkError",
+            ErrorKind::AbiDetection { .. } => "abiDetection",
+            ErrorKind::UnknownFunction { .. } => "unknownFunction",
+            ErrorKind::OutOfFuel { .. } => "outOfFuel",
+            ErrorKind::MemoryLimit { .. } => "memoryLimit",
+            ErrorKind::StackOverflow => "stackOverflow",
+            ErrorKind::Trap { .. } => "trap",
+            ErrorKind::AbiViolation(_) => "abiViolation",
+            ErrorKind::Decode(_) => "decode",
+            ErrorKind::Encode { .. } => "encode",
+            ErrorKind::InputTooLarge { .. } => "inputTooLarge",
+            ErrorKind::OutputTooLarge { .. } => "outputTooLarge",
+            ErrorKind::HostFunction { .. } => "hostFunction",
+            ErrorKind::ReentrancyLimit { .. } => "reentrancyLimit",
+            ErrorKind::Busy => "busy",
+            ErrorKind::NoCallInFlight => "noCallInFlight",
+            ErrorKind::Exit { .. } => "exit",
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::new(ErrorKind::Decode(e))
+    }
+}
+
+impl From<AbiViolation> for Error {
+    fn from(e: AbiViolation) -> Self {
+        Self::new(ErrorKind::AbiViolation(e))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidModule { reason } => write!(f, "invalid module: {reason}"),
+            Self::ModuleTooLarge { len, max } => {
+                write!(f, "module is {len} bytes, over the limit of {max}")
+            }
+            Self::MissingExport { name } => write!(f, "plugin does not export `{name}`"),
+            Self::SignatureMismatch { name, expected, found } => {
+                write!(f, "export `{name}` has type {found}, expected {expected}")
+            }
+            Self::LinkError { module, name, reason } => {
+                write!(f, "cannot link import `{module}.{name}`: {reason}")
+            }
+            Self::AbiDetection { reason } => write!(f, "cannot detect the plugin ABI: {reason}"),
+            Self::UnknownFunction { name } => write!(f, "plugin has no function `{name}`"),
+            Self::OutOfFuel { budget } => write!(f, "out of fuel (budget {budget})"),
+            Self::MemoryLimit { cap } => write!(f, "memory limit of {cap} bytes reached"),
+            Self::StackOverflow => write!(f, "stack overflow"),
+            Self::Trap { code, message: Some(m) } => write!(f, "plugin trapped ({code}): {m}"),
+            Self::Trap { code, message: None } => write!(f, "plugin trapped: {code}"),
+            Self::AbiViolation(v) => write!(f, "abi violation: {v}"),
+            Self::Decode(e) => write!(f, "decode error: {e}"),
+            Self::Encode { reason } => write!(f, "encode error: {reason}"),
+            Self::InputTooLarge { len, max } => {
+                write!(f, "input is {len} bytes, over the limit of {max}")
+            }
+            Self::OutputTooLarge { len, max } => {
+                write!(f, "output is {len} bytes, over the limit of {max}")
+            }
+            Self::HostFunction { namespace, name, reason } => {
+                write!(f, "host function `{namespace}.{name}` failed: {reason}")
+            }
+            Self::ReentrancyLimit { depth } => {
+                write!(f, "re-entrancy depth {depth} exceeds the limit")
+            }
+            Self::Busy => write!(f, "plugin is busy with another call"),
+            Self::NoCallInFlight => write!(f, "no call is in flight in the state this needs"),
+            Self::Exit { status } => write!(f, "plugin exited with status {status}"),
+        }
+    }
+}
+
+impl fmt::Display for HostFunctionFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed(m) => write!(f, "{m}"),
+            Self::Panicked(m) => write!(f, "panicked: {m}"),
+            Self::AsyncNotSupported => write!(f, "asynchronous host function in a synchronous call"),
+        }
+    }
+}
+
+impl fmt::Display for AbiViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OutOfBounds { ptr, len, memory_size } => write!(
+                f,
+                "range {ptr}+{len} is outside the plugin memory of {memory_size} bytes"
+            ),
+            Self::Overflow { ptr, len } => write!(f, "range {ptr}+{len} wraps around"),
+            Self::AllocFailed { requested, returned } => {
+                write!(f, "allocating {requested} bytes returned {returned}")
+            }
+            Self::NoMemory => write!(f, "plugin exports no memory"),
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnexpectedEnd => write!(f, "unexpected end of data"),
+            Self::SizeLimit { claimed, available } => {
+                write!(f, "length {claimed} exceeds the {available} bytes available")
+            }
+            Self::DepthLimit { max } => write!(f, "values nest deeper than {max}"),
+            Self::TrailingBytes { count } => write!(f, "{count} trailing bytes after the value"),
+            Self::InvalidUtf8 => write!(f, "string is not valid utf-8"),
+            Self::InvalidTag { what, value } => write!(f, "invalid {what} tag {value}"),
+            Self::Mismatch { reason } => write!(f, "{reason}"),
+        }
+    }
+}
+
+impl fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Unreachable => "unreachable code reached",
+            Self::MemoryOutOfBounds => "memory access out of bounds",
+            Self::TableOutOfBounds => "table access out of bounds",
+            Self::IndirectCallToNull => "indirect call to null",
+            Self::IntegerDivisionByZero => "integer division by zero",
+            Self::IntegerOverflow => "integer overflow",
+            Self::BadConversionToInteger => "invalid conversion to integer",
+            Self::BadSignature => "indirect call signature mismatch",
+            Self::GrowthOperationLimited => "growth operation limited",
+            Self::Other => "trap",
+        };
+        f.write_str(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_one_pointer_wide() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn error_is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Error>();
+    }
+
+    #[test]
+    fn display_is_lowercase_without_period() {
+        let e = Error::new(ErrorKind::OutOfFuel { budget: 7 });
+        let s = e.to_string();
+        assert_eq!(s, "out of fuel (budget 7)");
+        assert!(!s.ends_with('.'));
+    }
+}

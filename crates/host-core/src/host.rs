@@ -1,0 +1,319 @@
+//! [`Host`] and [`HostBuilder`]: the registry of host functions, default limits, loading plugins.
+
+use crate::call::LocalBoxFuture;
+use crate::codec;
+use crate::error::{Error, ErrorKind, HostFunctionFailure};
+use crate::limits::Limits;
+use crate::plugin::{Plugin, PluginOptions};
+use crate::schema::Signature;
+use crate::value::Value;
+use crate::wasm::wasi::WasiConfig;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+/// Where plugin output goes: WASI stdout/stderr and panic reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// The plugin's name ([`PluginOptions::name`]).
+    pub plugin: String,
+    pub stream: LogStream,
+    /// The bytes written, decoded as UTF-8 (invalid sequences replaced).
+    pub message: String,
+}
+
+/// Which stream a [`LogRecord`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+pub(crate) type LogSink = Rc<dyn Fn(&LogRecord)>;
+
+/// A host function's reply: ready now, or later (an async host function).
+pub(crate) enum HostReply {
+    Ready(Vec<u8>),
+    Later(LocalBoxFuture<Result<Vec<u8>, Error>>),
+}
+
+type RawFn = dyn Fn(&[u8]) -> Result<HostReply, HostFunctionFailure>;
+
+/// One registered host function. Its wire form is bincode bytes in and out; typed closures
+/// decode and encode with serde, dynamic ones through their [`Signature`].
+pub(crate) struct HostFn {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
+    pub(crate) signature: Option<Signature>,
+    pub(crate) is_async: bool,
+    raw: Box<RawFn>,
+}
+
+impl HostFn {
+    /// Runs the function on encoded arguments. A panic in the function is contained natively
+    /// (wasmi aborts the process on a panic that unwinds through it).
+    pub(crate) fn invoke(&self, args: &[u8]) -> Result<HostReply, Error> {
+        let outcome = catch_unwind(AssertUnwindSafe(|| (self.raw)(args)))
+            .unwrap_or_else(|panic| Err(HostFunctionFailure::Panicked(panic_message(&panic))));
+        outcome.map_err(|reason| self.error(reason))
+    }
+
+    pub(crate) fn error(&self, reason: HostFunctionFailure) -> Error {
+        ErrorKind::HostFunction {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            reason,
+        }
+        .into()
+    }
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+impl fmt::Debug for HostFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostFn")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("signature", &self.signature)
+            .field("is_async", &self.is_async)
+            .finish_non_exhaustive()
+    }
+}
+
+/// All host functions, by namespace and name.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    fns: Vec<Rc<HostFn>>,
+}
+
+impl Registry {
+    pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<&Rc<HostFn>> {
+        self.fns.iter().find(|f| f.namespace == namespace && f.name == name)
+    }
+
+    /// Every function of this name, in any namespace.
+    pub(crate) fn fns_named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Rc<HostFn>> + 'a {
+        let name = name.to_owned();
+        self.fns.iter().filter(move |f| f.name == name)
+    }
+}
+
+/// Configures and builds a [`Host`].
+#[must_use]
+pub struct HostBuilder {
+    registry: Registry,
+    limits: Limits,
+    log: Option<LogSink>,
+    wasi: WasiConfig,
+}
+
+impl fmt::Debug for HostBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostBuilder")
+            .field("registry", &self.registry)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for HostBuilder {
+    fn default() -> Self {
+        Self { registry: Registry::default(), limits: Limits::default(), log: None, wasi: WasiConfig::default() }
+    }
+}
+
+impl HostBuilder {
+    /// Default limits for every plugin this host loads.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Where WASI stdout/stderr of every plugin goes. Without a sink, output is dropped.
+    pub fn on_log(mut self, sink: impl Fn(&LogRecord) + 'static) -> Self {
+        self.log = Some(Rc::new(sink));
+        self
+    }
+
+    /// The WASI environment plugins see (args, environment, clock, files).
+    pub fn wasi(mut self, wasi: WasiConfig) -> Self {
+        self.wasi = wasi;
+        self
+    }
+
+    fn push(mut self, namespace: &str, name: &str, signature: Option<Signature>, is_async: bool, raw: Box<RawFn>) -> Self {
+        // Re-registering replaces: the last definition wins.
+        self.registry.fns.retain(|f| !(f.namespace == namespace && f.name == name));
+        self.registry.fns.push(Rc::new(HostFn {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            signature,
+            is_async,
+            raw,
+        }));
+        self
+    }
+
+    /// Registers a typed host function: `host.func("math", "add", |(a, b): (f64, f64)| a + b)`.
+    /// Several arguments arrive as a tuple, none as `()`.
+    pub fn func<A, R, F>(self, namespace: &str, name: &str, f: F) -> Self
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        F: Fn(A) -> R + 'static,
+    {
+        self.try_func(namespace, name, move |a: A| Ok::<R, String>(f(a)))
+    }
+
+    /// Registers a typed host function that can fail; the error's text reaches the caller as
+    /// [`ErrorKind::HostFunction`].
+    pub fn try_func<A, R, E, F>(self, namespace: &str, name: &str, f: F) -> Self
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        E: fmt::Display,
+        F: Fn(A) -> Result<R, E> + 'static,
+    {
+        let raw = move |bytes: &[u8]| {
+            let args: A = decode_args(bytes)?;
+            let r = f(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
+            Ok(HostReply::Ready(encode_reply(&r)?))
+        };
+        self.push(namespace, name, None, false, Box::new(raw))
+    }
+
+    /// Registers an asynchronous host function. A plugin calling it suspends
+    /// ([`Step::Pending`](crate::Step::Pending)) until the future completes.
+    pub fn func_async<A, R, E, F, Fut>(self, namespace: &str, name: &str, f: F) -> Self
+    where
+        A: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        E: fmt::Display + 'static,
+        Fut: Future<Output = Result<R, E>> + 'static,
+        F: Fn(A) -> Fut + 'static,
+    {
+        let fq = format!("{namespace}.{name}");
+        let raw = move |bytes: &[u8]| {
+            let args: A = decode_args(bytes)?;
+            let fut = f(args);
+            let fq = fq.clone();
+            Ok(HostReply::Later(Box::pin(async move {
+                let r = fut.await.map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e.to_string())))?;
+                encode_reply(&r).map_err(|reason| host_failure(&fq, reason))
+            })))
+        };
+        self.push(namespace, name, None, true, Box::new(raw))
+    }
+
+    /// Registers a dynamic host function over [`Value`]s. The signature says how to decode its
+    /// arguments (one `Value` per parameter) and encode its result where the wire format needs it.
+    pub fn func_dynamic<F>(self, namespace: &str, name: &str, signature: Signature, f: F) -> Self
+    where
+        F: Fn(Vec<Value>) -> Result<Value, String> + 'static,
+    {
+        let sig = signature.clone();
+        let raw = move |bytes: &[u8]| {
+            let args = codec::decode_value(bytes, &sig.args_type())
+                .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))?;
+            let args = match (sig.params.len(), args) {
+                (0, _) => Vec::new(),
+                (1, v) => vec![v],
+                (_, Value::List(items)) => items,
+                (_, other) => vec![other],
+            };
+            let r = f(args).map_err(HostFunctionFailure::Failed)?;
+            let mut out = Vec::new();
+            codec::encode_value(&r, &sig.returns, &mut out)
+                .map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))?;
+            Ok(HostReply::Ready(out))
+        };
+        self.push(namespace, name, Some(signature), false, Box::new(raw))
+    }
+
+    /// Builds the host.
+    pub fn build(self) -> Host {
+        Host {
+            engine: crate::wasm::new_engine(),
+            registry: Rc::new(self.registry),
+            limits: self.limits,
+            log: self.log,
+            wasi: self.wasi,
+        }
+    }
+}
+
+fn decode_args<A: DeserializeOwned>(bytes: &[u8]) -> Result<A, HostFunctionFailure> {
+    codec::from_bytes(bytes).map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))
+}
+
+fn encode_reply<R: Serialize>(r: &R) -> Result<Vec<u8>, HostFunctionFailure> {
+    codec::to_bytes(r).map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))
+}
+
+fn host_failure(fq: &str, reason: HostFunctionFailure) -> Error {
+    let (namespace, name) = fq.split_once('.').unwrap_or(("", fq));
+    ErrorKind::HostFunction { namespace: namespace.to_owned(), name: name.to_owned(), reason }.into()
+}
+
+/// The plugin host: host functions, default limits, and the engine plugins run on.
+///
+/// A `Host` is cheap to share by reference; plugins keep what they need of it. It is `!Send`:
+/// host functions may hold non-thread-safe state (JS functions, in the browser).
+pub struct Host {
+    pub(crate) engine: wasmi::Engine,
+    pub(crate) registry: Rc<Registry>,
+    pub(crate) limits: Limits,
+    pub(crate) log: Option<LogSink>,
+    pub(crate) wasi: WasiConfig,
+}
+
+impl fmt::Debug for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Host")
+            .field("registry", &self.registry)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// Starts configuring a host.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    /// The default limits of plugins loaded by this host.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Loads a WebAssembly plugin; its ABI is detected from its imports and exports.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::ModuleTooLarge`], [`ErrorKind::InvalidModule`], [`ErrorKind::AbiDetection`],
+    /// [`ErrorKind::MissingExport`], [`ErrorKind::SignatureMismatch`], [`ErrorKind::LinkError`],
+    /// and the limit errors of instantiation ([`ErrorKind::MemoryLimit`], [`ErrorKind::OutOfFuel`]).
+    pub fn load_wasm(&self, bytes: &[u8]) -> Result<Plugin, Error> {
+        self.load_wasm_with(bytes, PluginOptions::default())
+    }
+
+    /// Loads a WebAssembly plugin with per-plugin options (name, limits, allowed namespaces).
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::load_wasm`].
+    pub fn load_wasm_with(&self, bytes: &[u8], options: PluginOptions) -> Result<Plugin, Error> {
+        Plugin::load(self, bytes, options)
+    }
+}

@@ -1,0 +1,606 @@
+//! [`Plugin`]: one loaded plugin, its instance, and the call state machine (see [`crate::call`]).
+
+use crate::abi::{self, Abi};
+use crate::call::{self, DepthGuard, HostCompletion, Step};
+use crate::codec;
+use crate::error::{Error, ErrorKind};
+use crate::host::{Host, LogSink, Registry};
+use crate::limits::Limits;
+use crate::schema::{Direction, FunctionSignature, Signature};
+use crate::value::Value;
+use crate::wasm::wasi::{self, WasiConfig};
+use crate::wasm::{self, StoreData, Suspend};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use std::rc::Rc;
+use wasmi::{Func, Linker, Module, ResumableCall, Store, Val};
+
+/// The custom section in which `#[export]`/`#[import]` record signatures.
+pub const SIGNATURE_SECTION: &str = "plugboard.signatures";
+/// Import module of the guest SDK's own host functions.
+pub(crate) const PLUGBOARD_MODULE: &str = "plugboard";
+/// `plugboard.panic(ptr: i32, len: i32)`: the guest reports its panic message before trapping.
+pub(crate) const PANIC_IMPORT: &str = "panic";
+
+/// Per-plugin options for [`Host::load_wasm_with`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct PluginOptions {
+    /// The plugin's name in logs and errors (default `"plugin"`).
+    pub name: Option<String>,
+    /// Limits for this plugin instead of the host's.
+    pub limits: Option<Limits>,
+    /// Host-function namespaces this plugin may import; `None` allows every namespace.
+    pub allow: Option<Vec<String>>,
+    /// The ABI to use instead of detecting it.
+    pub abi: Option<Abi>,
+    /// The WASI environment for this plugin instead of the host's.
+    pub wasi: Option<WasiConfig>,
+}
+
+impl PluginOptions {
+    /// Options with a name.
+    pub fn named(name: &str) -> Self {
+        Self { name: Some(name.to_owned()), ..Self::default() }
+    }
+
+    /// Sets the limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Restricts host functions to these namespaces.
+    pub fn allow(mut self, namespaces: &[&str]) -> Self {
+        self.allow = Some(namespaces.iter().map(|s| (*s).to_owned()).collect());
+        self
+    }
+
+    /// Forces an ABI.
+    pub fn with_abi(mut self, abi: Abi) -> Self {
+        self.abi = Some(abi);
+        self
+    }
+
+    /// Sets the WASI environment.
+    pub fn with_wasi(mut self, wasi: WasiConfig) -> Self {
+        self.wasi = Some(wasi);
+        self
+    }
+}
+
+/// A function a plugin exports, with its signature where known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportInfo {
+    pub name: String,
+    pub signature: Option<Signature>,
+}
+
+/// A function a plugin imports from the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportInfo {
+    pub module: String,
+    pub name: String,
+    /// The WebAssembly type, e.g. `(i64) -> (i64)`.
+    pub wasm_type: String,
+    /// The declared signature (from the plugin's signature section), where known.
+    pub signature: Option<Signature>,
+}
+
+enum CallState {
+    Idle,
+    Ready { func: Func, params: Vec<Val> },
+    OutOfFuel { call: wasmi::ResumableCallOutOfFuel },
+    AwaitingHost { call: wasmi::ResumableCallHostTrap, reply: Option<Result<HostCompletion, Error>> },
+}
+
+/// One loaded WebAssembly plugin.
+///
+/// Each plugin has its own store: no state is shared with other plugins. After a trap, running
+/// out of fuel, or a failed host function, the instance's state can no longer be trusted: it is
+/// dropped and a fresh instance is created before the next call.
+pub struct Plugin {
+    name: String,
+    abi: Abi,
+    limits: Limits,
+    module: Module,
+    linker: Linker<StoreData>,
+    registry: Rc<Registry>,
+    log: Option<LogSink>,
+    wasi: WasiConfig,
+    signatures: Vec<FunctionSignature>,
+    exports: Vec<ExportInfo>,
+    imports: Vec<ImportInfo>,
+    store: Store<StoreData>,
+    instance: Option<wasmi::Instance>,
+    state: CallState,
+    results: [Val; 1],
+    required_fuel: u64,
+    fuel_consumed: u64,
+    reinstantiations: u64,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name)
+            .field("abi", &self.abi)
+            .field("exports", &self.exports)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Plugin {
+    pub(crate) fn load(host: &Host, bytes: &[u8], options: PluginOptions) -> Result<Self, Error> {
+        let limits = options.limits.unwrap_or_else(|| host.limits.clone());
+        if bytes.len() > limits.max_module_bytes {
+            return Err(ErrorKind::ModuleTooLarge { len: bytes.len(), max: limits.max_module_bytes }.into());
+        }
+        let module = compile(&host.engine, bytes)?;
+        let signatures = read_signatures(&module)?;
+        let abi = match options.abi {
+            Some(abi) => abi,
+            None => abi::detect(&module)?,
+        };
+        abi::validate(abi, &module)?;
+        let allow = options.allow;
+        let mut linker = Linker::new(&host.engine);
+        let mut imports = Vec::new();
+        for import in module.imports() {
+            let wasmi::ExternType::Func(ty) = import.ty() else {
+                return Err(link_error(import.module(), import.name(), "only function imports are supported"));
+            };
+            let (m, n) = (import.module(), import.name());
+            if m == wasi::MODULE {
+                wasi::link(&mut linker, n, ty)?;
+            } else if m == PLUGBOARD_MODULE && n == PANIC_IMPORT {
+                link_panic(&mut linker, ty)?;
+            } else {
+                abi::link_import(abi, &mut linker, &host.registry, allow.as_deref(), m, n, ty)?;
+            }
+            let declared = signatures
+                .iter()
+                .find(|s| s.direction == Direction::Import && abi::import_symbol(abi, &s.name) == n)
+                .map(|s| s.signature.clone());
+            imports.push(ImportInfo {
+                module: m.to_owned(),
+                name: n.to_owned(),
+                wasm_type: wasm::fmt_sig(ty.params(), ty.results()),
+                signature: declared,
+            });
+        }
+        let exports = abi::exports(abi, &module, &signatures);
+        let name = options.name.unwrap_or_else(|| "plugin".to_owned());
+        let wasi = options.wasi.unwrap_or_else(|| host.wasi.clone());
+        let store = Store::new(&host.engine, placeholder_data(&name, &host.registry, &limits));
+        let mut plugin = Plugin {
+            name,
+            abi,
+            limits,
+            module,
+            linker,
+            registry: host.registry.clone(),
+            log: host.log.clone(),
+            wasi,
+            signatures,
+            exports,
+            imports,
+            store,
+            instance: None,
+            state: CallState::Idle,
+            results: [Val::I64(0)],
+            required_fuel: 0,
+            fuel_consumed: 0,
+            reinstantiations: 0,
+        };
+        plugin.instantiate()?;
+        Ok(plugin)
+    }
+
+    /// A fresh store and instance; the old ones (and their memory) are dropped.
+    fn instantiate(&mut self) -> Result<(), Error> {
+        self.instance = None;
+        self.state = CallState::Idle;
+        let data = StoreData::new(
+            self.name.clone(),
+            self.registry.clone(),
+            self.limits.clone(),
+            wasi::WasiCtx::new(&self.wasi),
+            self.log.clone(),
+        );
+        let mut store = Store::new(self.module.engine(), data);
+        store.limiter(|d| &mut d.limiter);
+        let budget = self.limits.instantiate_fuel;
+        wasm::set_fuel(&mut store, budget);
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, &self.module)
+            .map_err(|e| instantiation_error(store.data_mut(), &e, budget))?;
+        let memory = instance.get_memory(&store, "memory");
+        store.data_mut().memory = memory;
+        abi::bind(self.abi, &mut store, &instance)?;
+        for init in ["_initialize", "__wasm_call_ctors"] {
+            if let Some(f) = instance.get_typed_func::<(), ()>(&store, init).ok() {
+                f.call(&mut store, ()).map_err(|e| wasm::map_run_error(store.data_mut(), &e, budget))?;
+                break;
+            }
+        }
+        self.store = store;
+        self.instance = Some(instance);
+        Ok(())
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The ABI the plugin speaks.
+    pub fn abi(&self) -> Abi {
+        self.abi
+    }
+
+    /// The functions the plugin exports, with signatures where the plugin embeds them.
+    pub fn exports(&self) -> &[ExportInfo] {
+        &self.exports
+    }
+
+    /// The host functions the plugin imports.
+    pub fn imports(&self) -> &[ImportInfo] {
+        &self.imports
+    }
+
+    /// The signature of an export, if the plugin embeds one.
+    pub fn signature(&self, name: &str) -> Option<&Signature> {
+        self.signatures
+            .iter()
+            .find(|s| s.direction == Direction::Export && s.name == name)
+            .map(|s| &s.signature)
+    }
+
+    /// The limits this plugin runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Fuel used by the last call (including a failed one).
+    pub fn fuel_consumed(&self) -> u64 {
+        self.fuel_consumed
+    }
+
+    /// Current size of the plugin's linear memory, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory.map_or(0, |m| m.data_size(&self.store))
+    }
+
+    /// How many times the instance was re-created after a failure.
+    pub fn reinstantiations(&self) -> u64 {
+        self.reinstantiations
+    }
+
+    /// `true` while a call is in flight (started and not finished).
+    pub fn is_busy(&self) -> bool {
+        !matches!(self.state, CallState::Idle)
+    }
+
+    /// Calls `name` with serde-typed arguments and result (bincode on the wire). Several
+    /// arguments are passed as a tuple, none as `&()`.
+    ///
+    /// # Errors
+    ///
+    /// Any [`ErrorKind`] of a call: limits, traps, ABI violations, decode errors, host-function
+    /// failures.
+    pub fn call<A: Serialize + ?Sized, R: DeserializeOwned>(&mut self, name: &str, args: &A) -> Result<R, Error> {
+        let input = codec::to_bytes(args)?;
+        let out = self.call_bytes(name, input)?;
+        codec::from_bytes(&out)
+    }
+
+    /// Like [`Plugin::call`], awaiting async host functions instead of blocking on them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::call`].
+    pub async fn call_async<A: Serialize + ?Sized, R: DeserializeOwned>(&mut self, name: &str, args: &A) -> Result<R, Error> {
+        let input = codec::to_bytes(args)?;
+        self.start_call(name, input)?;
+        loop {
+            match self.resume()? {
+                Step::Done(out) => return codec::from_bytes(&out),
+                Step::Yielded => {}
+                Step::Pending(p) => {
+                    let r = p.await;
+                    self.complete(r)?;
+                }
+            }
+        }
+    }
+
+    /// Calls `name` with dynamic values, one per parameter, using the plugin's embedded
+    /// signature to encode them and decode the result.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Encode`] when no signature is known or the values do not fit it, then any
+    /// error of a call.
+    pub fn call_value(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
+        let sig = self.signature(name).cloned().ok_or_else(|| {
+            Error::from(ErrorKind::Encode {
+                reason: format!("plugin embeds no signature for `{name}`; call it with types"),
+            })
+        })?;
+        self.call_with_signature(name, &sig, args)
+    }
+
+    /// Calls `name` with dynamic values encoded by an explicit signature.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::call_value`].
+    pub fn call_with_signature(&mut self, name: &str, sig: &Signature, args: Vec<Value>) -> Result<Value, Error> {
+        if args.len() != sig.params.len() {
+            return Err(ErrorKind::Encode {
+                reason: format!("`{name}` takes {} arguments, {} given", sig.params.len(), args.len()),
+            }
+            .into());
+        }
+        let args = match args.len() {
+            0 => Value::Null,
+            1 => args.into_iter().next().unwrap_or(Value::Null),
+            _ => Value::List(args),
+        };
+        let mut input = Vec::new();
+        codec::encode_value(&args, &sig.args_type(), &mut input)?;
+        let out = self.call_bytes(name, input)?;
+        codec::decode_value(&out, &sig.returns)
+    }
+
+    /// Calls `name` with an already-encoded input, returning the encoded output.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::call`].
+    pub fn call_bytes(&mut self, name: &str, input: Vec<u8>) -> Result<Vec<u8>, Error> {
+        self.start_call(name, input)?;
+        loop {
+            match self.resume()? {
+                Step::Done(out) => return Ok(out),
+                Step::Yielded => {}
+                Step::Pending(p) => {
+                    let r = call::block_on_pending(p);
+                    self.complete(r)?;
+                }
+            }
+        }
+    }
+
+    /// Starts a call: checks the export, hands the input to the plugin. Nothing runs until
+    /// [`Plugin::resume`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Busy`] if a call is in flight, [`ErrorKind::InputTooLarge`],
+    /// [`ErrorKind::UnknownFunction`], [`ErrorKind::SignatureMismatch`], and errors of the
+    /// plugin's allocator.
+    pub fn start_call(&mut self, name: &str, input: Vec<u8>) -> Result<(), Error> {
+        if self.is_busy() {
+            return Err(ErrorKind::Busy.into());
+        }
+        if input.len() > self.limits.max_input_bytes {
+            return Err(ErrorKind::InputTooLarge { len: input.len(), max: self.limits.max_input_bytes }.into());
+        }
+        if self.instance.is_none() {
+            self.reinstantiations += 1;
+            self.instantiate()?;
+        }
+        let instance = self.instance.ok_or(ErrorKind::NoCallInFlight)?;
+        let data = self.store.data_mut();
+        data.fuel_reserve = self.limits.fuel;
+        data.log_bytes = 0;
+        data.limiter.denied = false;
+        data.host_error = None;
+        data.panic_message = None;
+        self.fuel_consumed = 0;
+        self.required_fuel = 0;
+        wasm::set_fuel(&mut self.store, 0);
+        let _depth = DepthGuard::enter(self.limits.max_reentrancy)?;
+        match abi::prepare_call(self.abi, &mut self.store, &instance, name, &input) {
+            Ok((func, params)) => {
+                self.state = CallState::Ready { func, params };
+                Ok(())
+            }
+            Err(e) => {
+                self.settle_fuel();
+                // Unknown or mistyped exports leave the instance intact; anything that ran
+                // plugin code (the allocator) and failed does not.
+                if !matches!(e.kind(), ErrorKind::UnknownFunction { .. } | ErrorKind::SignatureMismatch { .. }) {
+                    self.poison();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs the call in flight for one fuel slice.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NoCallInFlight`] without a call (or with a pending host call not yet
+    /// [`complete`](Plugin::complete)d); otherwise any error of a call, which ends it.
+    pub fn resume(&mut self) -> Result<Step, Error> {
+        let state = std::mem::replace(&mut self.state, CallState::Idle);
+        if matches!(state, CallState::Idle | CallState::AwaitingHost { reply: None, .. }) {
+            self.state = state;
+            return Err(ErrorKind::NoCallInFlight.into());
+        }
+        let _depth = match DepthGuard::enter(self.limits.max_reentrancy) {
+            Ok(g) => g,
+            Err(e) => return Err(self.fail(e)),
+        };
+        let reserve = self.store.data().fuel_reserve;
+        let give = self.limits.fuel_slice.max(self.required_fuel).max(1).min(reserve);
+        self.store.data_mut().fuel_reserve = reserve - give;
+        wasm::set_fuel(&mut self.store, give);
+        let budget = self.limits.fuel;
+        let outcome = match state {
+            CallState::Idle => return Err(ErrorKind::NoCallInFlight.into()),
+            CallState::Ready { func, params } => func.call_resumable(&mut self.store, &params, &mut self.results),
+            CallState::OutOfFuel { call, .. } => call.resume(&mut self.store, &mut self.results),
+            CallState::AwaitingHost { call, reply } => {
+                let reply = match reply {
+                    Some(Ok(c)) => abi::deliver_reply(self.abi, &mut self.store, c.0),
+                    Some(Err(e)) => Err(e),
+                    None => Err(ErrorKind::NoCallInFlight.into()),
+                };
+                match reply {
+                    Ok(val) => call.resume(&mut self.store, &[val], &mut self.results),
+                    Err(e) => return Err(self.fail(e)),
+                }
+            }
+        };
+        match outcome {
+            Ok(ResumableCall::Finished) => {
+                self.settle_fuel();
+                let instance = self.instance.ok_or(ErrorKind::NoCallInFlight)?;
+                let result = self.results[0].clone();
+                match abi::finish_call(self.abi, &mut self.store, &instance, result) {
+                    Ok(out) => {
+                        self.settle_fuel();
+                        Ok(Step::Done(out))
+                    }
+                    Err(e) => Err(self.fail(e)),
+                }
+            }
+            Ok(ResumableCall::OutOfFuel(call)) => {
+                let required = call.required_fuel();
+                if self.store.data().fuel_reserve == 0 || self.store.data().fuel_reserve < required {
+                    self.settle_fuel();
+                    return Err(self.fail(ErrorKind::OutOfFuel { budget }.into()));
+                }
+                self.required_fuel = required;
+                self.state = CallState::OutOfFuel { call };
+                self.settle_fuel();
+                Ok(Step::Yielded)
+            }
+            Ok(ResumableCall::HostTrap(call)) => {
+                self.settle_fuel();
+                if call.host_error().downcast_ref::<Suspend>().is_some() {
+                    if let Some(pending) = self.store.data_mut().pending.take() {
+                        self.state = CallState::AwaitingHost { call, reply: None };
+                        return Ok(Step::Pending(pending));
+                    }
+                }
+                let data = self.store.data_mut();
+                let err = data.host_error.take().unwrap_or_else(|| wasm::map_run_error(data, call.host_error(), budget));
+                Err(self.fail(err))
+            }
+            Err(e) => {
+                self.settle_fuel();
+                let err = wasm::map_run_error(self.store.data_mut(), &e, budget);
+                Err(self.fail(err))
+            }
+        }
+    }
+
+    /// Hands an awaited [`PendingHostCall`](crate::PendingHostCall)'s result to the call;
+    /// the next [`resume`](Plugin::resume) continues the plugin with it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NoCallInFlight`] if the call is not waiting on a host function.
+    pub fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error> {
+        match &mut self.state {
+            CallState::AwaitingHost { reply: slot @ None, .. } => {
+                *slot = Some(reply);
+                Ok(())
+            }
+            _ => Err(ErrorKind::NoCallInFlight.into()),
+        }
+    }
+
+    /// Abandons the call in flight, if any; the instance is re-created before the next call.
+    pub fn cancel(&mut self) {
+        if self.is_busy() {
+            self.poison();
+        }
+    }
+
+    fn settle_fuel(&mut self) {
+        let in_store = self.store.get_fuel().unwrap_or(0);
+        let data = self.store.data_mut();
+        data.fuel_reserve = data.fuel_reserve.saturating_add(in_store);
+        wasm::set_fuel(&mut self.store, 0);
+        self.fuel_consumed = self.limits.fuel.saturating_sub(self.store.data().fuel_reserve);
+    }
+
+    fn fail(&mut self, e: Error) -> Error {
+        self.settle_fuel();
+        self.poison();
+        e
+    }
+
+    fn poison(&mut self) {
+        self.state = CallState::Idle;
+        self.instance = None;
+    }
+}
+
+fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Module, Error> {
+    // A component-model binary has the core magic with layer 1 in its version field.
+    if bytes.len() >= 8 && bytes.starts_with(b"\0asm") && bytes.get(6..8) == Some(&[1, 0]) {
+        return Err(ErrorKind::InvalidModule {
+            reason: "component model binaries are not supported; use a core wasm module".into(),
+        }
+        .into());
+    }
+    Module::new(engine, bytes).map_err(|e| ErrorKind::InvalidModule { reason: e.to_string() }.into())
+}
+
+fn read_signatures(module: &Module) -> Result<Vec<FunctionSignature>, Error> {
+    let mut out = Vec::new();
+    for section in module.custom_sections() {
+        if section.name() == SIGNATURE_SECTION {
+            out.extend(FunctionSignature::parse_section(section.data()).map_err(|e| {
+                Error::from(ErrorKind::InvalidModule { reason: format!("bad {SIGNATURE_SECTION} section: {e}") })
+            })?);
+        }
+    }
+    Ok(out)
+}
+
+fn instantiation_error(data: &mut StoreData, e: &wasmi::Error, budget: u64) -> Error {
+    if data.limiter.denied {
+        return ErrorKind::MemoryLimit { cap: data.limiter.memory_cap }.into();
+    }
+    if e.as_trap_code().is_some() || data.host_error.is_some() || e.i32_exit_status().is_some() {
+        return wasm::map_run_error(data, e, budget);
+    }
+    ErrorKind::InvalidModule { reason: format!("instantiation failed: {e}") }.into()
+}
+
+fn placeholder_data(name: &str, registry: &Rc<Registry>, limits: &Limits) -> StoreData {
+    StoreData::new(name.to_owned(), registry.clone(), limits.clone(), wasi::WasiCtx::new(&WasiConfig::default()), None)
+}
+
+pub(crate) fn link_error(module: &str, name: &str, reason: &str) -> Error {
+    ErrorKind::LinkError { module: module.to_owned(), name: name.to_owned(), reason: reason.to_owned() }.into()
+}
+
+fn link_panic(linker: &mut Linker<StoreData>, ty: &wasmi::FuncType) -> Result<(), Error> {
+    use wasmi::ValType::I32;
+    if ty.params() != [I32, I32] || !ty.results().is_empty() {
+        return Err(link_error(PLUGBOARD_MODULE, PANIC_IMPORT, "expected type (i32, i32) -> ()"));
+    }
+    linker
+        .func_wrap(PLUGBOARD_MODULE, PANIC_IMPORT, |mut caller: wasmi::Caller<'_, StoreData>, ptr: i32, len: i32| {
+            // Best effort: a bad range just leaves the message out; cap it at 4 KiB.
+            let len = (len as u32).min(4096);
+            if let Ok(bytes) = wasm::read_guest(&caller, u64::from(ptr as u32), u64::from(len)) {
+                let msg = String::from_utf8_lossy(&bytes).into_owned();
+                caller.data_mut().panic_message = Some(msg);
+            }
+        })
+        .map_err(|e| link_error(PLUGBOARD_MODULE, PANIC_IMPORT, &e.to_string()))?;
+    Ok(())
+}

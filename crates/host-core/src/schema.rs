@@ -1,0 +1,458 @@
+//! [`Type`]: the shape of a value where the wire format does not describe itself.
+//!
+//! Types come from three places: typed Rust closures (implicit, through serde), an explicit
+//! [`Signature`] given with a dynamic host function, or the `plugboard.signatures` custom section
+//! that the guest SDK's `#[export]`/`#[import]` embed, which holds Rust type syntax
+//! (`double(x: Vec<f64>) -> Vec<f64>`). [`Type::parse`] reads that syntax.
+
+use crate::error::{DecodeError, Error};
+use std::fmt;
+
+/// Nesting limit for types parsed from plugin-supplied text.
+const MAX_TYPE_DEPTH: u32 = 32;
+
+/// The shape of a value on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Type {
+    Unit,
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    U8,
+    U16,
+    U32,
+    U64,
+    F32,
+    F64,
+    Char,
+    String,
+    /// A variable-length sequence (`Vec<T>`, `&[T]`).
+    List(Box<Type>),
+    /// A fixed-length array `[T; N]`: no length prefix on the wire.
+    Array(Box<Type>, usize),
+    Tuple(Vec<Type>),
+    Option(Box<Type>),
+    /// `Result<T, E>`: the enum `{Ok(T), Err(E)}`.
+    Result(Box<Type>, Box<Type>),
+    Map(Box<Type>, Box<Type>),
+    /// A type named in a signature whose structure is unknown to the host.
+    Opaque(String),
+}
+
+/// The parameter and return types of a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub params: Vec<Type>,
+    pub returns: Type,
+}
+
+impl Signature {
+    /// A signature from parameter types and a return type.
+    pub fn new(params: impl Into<Vec<Type>>, returns: Type) -> Self {
+        Self { params: params.into(), returns }
+    }
+
+    /// The type of the argument payload: `()` for none, `T` for one, a tuple for several
+    /// (the buffer ABI's convention).
+    pub fn args_type(&self) -> Type {
+        match self.params.as_slice() {
+            [] => Type::Unit,
+            [one] => one.clone(),
+            many => Type::Tuple(many.to_vec()),
+        }
+    }
+}
+
+/// One entry of a plugin's embedded signature section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSignature {
+    /// `export` or `import`.
+    pub direction: Direction,
+    pub name: String,
+    pub param_names: Vec<String>,
+    pub signature: Signature,
+}
+
+/// Whether a function is provided by the plugin or required from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Export,
+    Import,
+}
+
+impl Type {
+    /// Parses Rust type syntax: primitives, `String`/`&str`, `Vec<T>`, `&[T]`, `[T; N]`, tuples,
+    /// `Option`, `Result`, `HashMap`/`BTreeMap`, `Box<T>`; any other path is [`Type::Opaque`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) on malformed or too deeply nested syntax.
+    pub fn parse(text: &str) -> Result<Type, Error> {
+        let mut p = Parser::new(text);
+        let ty = p.ty(0)?;
+        p.expect_end()?;
+        Ok(ty)
+    }
+
+    /// `true` if the type (and everything inside it) can be encoded without more information.
+    pub fn is_known(&self) -> bool {
+        match self {
+            Type::Opaque(_) => false,
+            Type::List(t) | Type::Array(t, _) | Type::Option(t) => t.is_known(),
+            Type::Tuple(ts) => ts.iter().all(Type::is_known),
+            Type::Result(a, b) | Type::Map(a, b) => a.is_known() && b.is_known(),
+            _ => true,
+        }
+    }
+}
+
+impl FunctionSignature {
+    /// Parses every entry of a `plugboard.signatures` section: one per line,
+    /// `export name(a: A, b: B) -> R` or `import name(a: A) -> R`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) naming the first malformed line.
+    pub fn parse_section(section: &[u8]) -> Result<Vec<FunctionSignature>, Error> {
+        let text = std::str::from_utf8(section).map_err(|_| DecodeError::InvalidUtf8)?;
+        text.split(['\n', '\0'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                Self::parse_line(line).map_err(|e| {
+                    DecodeError::Mismatch { reason: format!("signature `{line}`: {e}") }.into()
+                })
+            })
+            .collect()
+    }
+
+    fn parse_line(line: &str) -> Result<FunctionSignature, Error> {
+        let mut p = Parser::new(line);
+        let direction = match p.ident()?.as_str() {
+            "export" => Direction::Export,
+            "import" => Direction::Import,
+            other => return Err(p.err(&format!("expected export or import, found `{other}`"))),
+        };
+        let name = p.ident()?;
+        p.eat('(')?;
+        let mut param_names = Vec::new();
+        let mut params = Vec::new();
+        while !p.peek_is(')') {
+            param_names.push(p.ident()?);
+            p.eat(':')?;
+            params.push(p.ty(0)?);
+            if !p.peek_is(')') {
+                p.eat(',')?;
+            }
+        }
+        p.eat(')')?;
+        let returns = if p.peek_is('-') {
+            p.eat('-')?;
+            p.eat('>')?;
+            p.ty(0)?
+        } else {
+            Type::Unit
+        };
+        p.expect_end()?;
+        Ok(FunctionSignature { direction, name, param_names, signature: Signature { params, returns } })
+    }
+}
+
+struct Parser<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(s: &'a str) -> Self {
+        Self { s, pos: 0 }
+    }
+
+    fn err(&self, msg: &str) -> Error {
+        DecodeError::Mismatch { reason: format!("{msg} at column {}", self.pos + 1) }.into()
+    }
+
+    fn skip_ws(&mut self) {
+        let rest = self.s.get(self.pos..).unwrap_or("");
+        self.pos += rest.len() - rest.trim_start().len();
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.skip_ws();
+        self.s.get(self.pos..).and_then(|r| r.chars().next())
+    }
+
+    fn peek_is(&mut self, c: char) -> bool {
+        self.peek() == Some(c)
+    }
+
+    fn eat(&mut self, c: char) -> Result<(), Error> {
+        if self.peek() == Some(c) {
+            self.pos += c.len_utf8();
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected `{c}`")))
+        }
+    }
+
+    fn expect_end(&mut self) -> Result<(), Error> {
+        match self.peek() {
+            None => Ok(()),
+            Some(c) => Err(self.err(&format!("unexpected `{c}`"))),
+        }
+    }
+
+    fn ident(&mut self) -> Result<String, Error> {
+        self.skip_ws();
+        let rest = self.s.get(self.pos..).unwrap_or("");
+        let len = rest
+            .char_indices()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+            .map_or(rest.len(), |(i, _)| i);
+        if len == 0 {
+            return Err(self.err("expected a name"));
+        }
+        self.pos += len;
+        Ok(rest.get(..len).unwrap_or("").to_owned())
+    }
+
+    /// A path like `std::collections::HashMap`; returns its last segment.
+    fn path(&mut self) -> Result<String, Error> {
+        let mut last = self.ident()?;
+        loop {
+            self.skip_ws();
+            if self.s.get(self.pos..).is_some_and(|r| r.starts_with("::")) {
+                self.pos += 2;
+                last = self.ident()?;
+            } else {
+                return Ok(last);
+            }
+        }
+    }
+
+    fn generics(&mut self, depth: u32, n: usize) -> Result<Vec<Type>, Error> {
+        self.eat('<')?;
+        let mut out = Vec::new();
+        loop {
+            out.push(self.ty(depth + 1)?);
+            if self.peek_is(',') {
+                self.eat(',')?;
+                if self.peek_is('>') {
+                    break;
+                }
+            } else {
+                break;
+            }
+        }
+        self.eat('>')?;
+        if out.len() != n {
+            return Err(self.err(&format!("expected {n} type arguments, found {}", out.len())));
+        }
+        Ok(out)
+    }
+
+    fn one_generic(&mut self, depth: u32) -> Result<Box<Type>, Error> {
+        let mut g = self.generics(depth, 1)?;
+        g.pop().map(Box::new).ok_or_else(|| self.err("missing type argument"))
+    }
+
+    fn ty(&mut self, depth: u32) -> Result<Type, Error> {
+        if depth > MAX_TYPE_DEPTH {
+            return Err(DecodeError::DepthLimit { max: MAX_TYPE_DEPTH }.into());
+        }
+        match self.peek() {
+            Some('&') => {
+                self.eat('&')?;
+                self.skip_ws();
+                if self.peek_is('\'') {
+                    self.eat('\'')?;
+                    self.ident()?;
+                }
+                self.skip_ws();
+                if self.s.get(self.pos..).is_some_and(|r| r.starts_with("mut ")) {
+                    self.pos += 4;
+                }
+                self.ty(depth + 1)
+            }
+            Some('(') => {
+                self.eat('(')?;
+                let mut items = Vec::new();
+                let mut trailing_comma = false;
+                while !self.peek_is(')') {
+                    items.push(self.ty(depth + 1)?);
+                    trailing_comma = false;
+                    if !self.peek_is(')') {
+                        self.eat(',')?;
+                        trailing_comma = true;
+                    }
+                }
+                self.eat(')')?;
+                Ok(match items.len() {
+                    0 => Type::Unit,
+                    1 if !trailing_comma => items.pop().unwrap_or(Type::Unit),
+                    _ => Type::Tuple(items),
+                })
+            }
+            Some('[') => {
+                self.eat('[')?;
+                let elem = Box::new(self.ty(depth + 1)?);
+                if self.peek_is(';') {
+                    self.eat(';')?;
+                    self.skip_ws();
+                    let rest = self.s.get(self.pos..).unwrap_or("");
+                    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                    let n: usize = rest
+                        .get(..digits)
+                        .and_then(|d| d.parse().ok())
+                        .ok_or_else(|| self.err("expected an array length"))?;
+                    self.pos += digits;
+                    self.eat(']')?;
+                    Ok(Type::Array(elem, n))
+                } else {
+                    self.eat(']')?;
+                    Ok(Type::List(elem))
+                }
+            }
+            Some(_) => {
+                let name = self.path()?;
+                Ok(match name.as_str() {
+                    "bool" => Type::Bool,
+                    "i8" => Type::I8,
+                    "i16" => Type::I16,
+                    "i32" | "isize" => Type::I32,
+                    "i64" => Type::I64,
+                    "u8" => Type::U8,
+                    "u16" => Type::U16,
+                    "u32" | "usize" => Type::U32,
+                    "u64" => Type::U64,
+                    "f32" => Type::F32,
+                    "f64" => Type::F64,
+                    "char" => Type::Char,
+                    "str" | "String" => Type::String,
+                    "Vec" | "VecDeque" | "HashSet" | "BTreeSet" => {
+                        Type::List(self.one_generic(depth)?)
+                    }
+                    "Option" => Type::Option(self.one_generic(depth)?),
+                    "Box" | "Rc" | "Arc" => *self.one_generic(depth)?,
+                    "Result" => {
+                        let mut g = self.generics(depth, 2)?.into_iter();
+                        match (g.next(), g.next()) {
+                            (Some(t), Some(e)) => Type::Result(Box::new(t), Box::new(e)),
+                            _ => return Err(self.err("expected Result<T, E>")),
+                        }
+                    }
+                    "HashMap" | "BTreeMap" => {
+                        let mut g = self.generics(depth, 2)?.into_iter();
+                        match (g.next(), g.next()) {
+                            (Some(k), Some(v)) => Type::Map(Box::new(k), Box::new(v)),
+                            _ => return Err(self.err("expected a map with key and value")),
+                        }
+                    }
+                    _ => {
+                        if self.peek_is('<') {
+                            return Err(self.err(&format!("generic type `{name}` is not supported")));
+                        }
+                        Type::Opaque(name)
+                    }
+                })
+            }
+            None => Err(self.err("expected a type")),
+        }
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Unit => f.write_str("()"),
+            Type::Bool => f.write_str("bool"),
+            Type::I8 => f.write_str("i8"),
+            Type::I16 => f.write_str("i16"),
+            Type::I32 => f.write_str("i32"),
+            Type::I64 => f.write_str("i64"),
+            Type::U8 => f.write_str("u8"),
+            Type::U16 => f.write_str("u16"),
+            Type::U32 => f.write_str("u32"),
+            Type::U64 => f.write_str("u64"),
+            Type::F32 => f.write_str("f32"),
+            Type::F64 => f.write_str("f64"),
+            Type::Char => f.write_str("char"),
+            Type::String => f.write_str("String"),
+            Type::List(t) => write!(f, "Vec<{t}>"),
+            Type::Array(t, n) => write!(f, "[{t}; {n}]"),
+            Type::Tuple(ts) => {
+                f.write_str("(")?;
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                if ts.len() == 1 {
+                    f.write_str(",")?;
+                }
+                f.write_str(")")
+            }
+            Type::Option(t) => write!(f, "Option<{t}>"),
+            Type::Result(t, e) => write!(f, "Result<{t}, {e}>"),
+            Type::Map(k, v) => write!(f, "HashMap<{k}, {v}>"),
+            Type::Opaque(n) => f.write_str(n),
+        }
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(")?;
+        for (i, t) in self.params.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{t}")?;
+        }
+        write!(f, ") -> {}", self.returns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rust_type_syntax() {
+        let t = Type::parse("Vec < Option < (u32 , String) > >").unwrap();
+        assert_eq!(
+            t,
+            Type::List(Box::new(Type::Option(Box::new(Type::Tuple(vec![Type::U32, Type::String])))))
+        );
+        assert_eq!(Type::parse("&'static str").unwrap(), Type::String);
+        assert_eq!(Type::parse("[u8; 4]").unwrap(), Type::Array(Box::new(Type::U8), 4));
+        assert_eq!(Type::parse("std::collections::HashMap<String, i64>").unwrap().to_string(),
+            "HashMap<String, i64>");
+        assert_eq!(Type::parse("MyStruct").unwrap(), Type::Opaque("MyStruct".into()));
+        assert_eq!(Type::parse("(u8,)").unwrap(), Type::Tuple(vec![Type::U8]));
+    }
+
+    #[test]
+    fn rejects_malformed_and_deep_types() {
+        assert!(Type::parse("Vec<").is_err());
+        assert!(Type::parse("Foo<u8>").is_err());
+        assert!(Type::parse("u8 u8").is_err());
+        let deep = format!("{}u8{}", "Vec<".repeat(1000), ">".repeat(1000));
+        assert!(Type::parse(&deep).is_err());
+    }
+
+    #[test]
+    fn parses_signature_section() {
+        let sec = b"export double(x: Vec<f64>) -> Vec<f64>\nimport run(command: String) -> Vec<u8>\nexport noop()\n";
+        let sigs = FunctionSignature::parse_section(sec).unwrap();
+        assert_eq!(sigs.len(), 3);
+        assert_eq!(sigs[0].name, "double");
+        assert_eq!(sigs[1].direction, Direction::Import);
+        assert_eq!(sigs[2].signature, Signature::new(vec![], Type::Unit));
+        assert!(FunctionSignature::parse_section(b"export f(x u8)").is_err());
+    }
+}

@@ -1,0 +1,275 @@
+//! wasmi glue: engine configuration, per-plugin store data, checked guest-memory access, fuel
+//! accounting and the mapping of engine errors onto [`ErrorKind`].
+
+pub(crate) mod wasi;
+
+use crate::call::PendingHostCall;
+use crate::error::{AbiViolation, Error, ErrorKind, TrapCode};
+use crate::host::{LogRecord, LogSink, LogStream, Registry};
+use crate::limits::Limits;
+use std::ops::Range;
+use std::rc::Rc;
+use wasmi::{AsContext, AsContextMut, Func, Memory, Val};
+
+/// The engine every plugin of a host runs on: fuel metering on, eager validation and
+/// translation (an invalid body is rejected at load), strict limits against compile bombs,
+/// custom sections kept (we read `plugboard.signatures`).
+pub(crate) fn new_engine() -> wasmi::Engine {
+    let mut config = wasmi::Config::default();
+    config
+        .consume_fuel(true)
+        .compilation_mode(wasmi::CompilationMode::Eager)
+        .enforced_limits(wasmi::EnforcedLimits::strict())
+        .wasm_multi_memory(false)
+        .set_max_recursion_depth(1024);
+    wasmi::Engine::new(&config)
+}
+
+/// What a plugin's store holds besides the engine's own state.
+pub(crate) struct StoreData {
+    pub(crate) plugin_name: String,
+    pub(crate) registry: Rc<Registry>,
+    pub(crate) limits: Limits,
+    pub(crate) limiter: Limiter,
+    pub(crate) wasi: wasi::WasiCtx,
+    pub(crate) log: Option<LogSink>,
+    pub(crate) log_bytes: usize,
+    /// The plugin's memory and allocator, once instantiated.
+    pub(crate) memory: Option<Memory>,
+    pub(crate) alloc: Option<Func>,
+    pub(crate) free: Option<Func>,
+    /// Fuel of the current call not yet handed to the store.
+    pub(crate) fuel_reserve: u64,
+    /// Depth of host-initiated calls into the plugin from inside a host function.
+    pub(crate) nested: u32,
+    /// A host function's error, kept here because wasmi host errors must be `Send + Sync`.
+    pub(crate) host_error: Option<Error>,
+    /// An async host function's future, handed out as [`Step::Pending`](crate::Step::Pending).
+    pub(crate) pending: Option<PendingHostCall>,
+    /// The last panic message a guest reported (`plugboard.panic`).
+    pub(crate) panic_message: Option<String>,
+}
+
+impl StoreData {
+    pub(crate) fn new(
+        plugin_name: String,
+        registry: Rc<Registry>,
+        limits: Limits,
+        wasi: wasi::WasiCtx,
+        log: Option<LogSink>,
+    ) -> Self {
+        Self {
+            plugin_name,
+            registry,
+            limiter: Limiter { memory_cap: limits.memory_bytes, denied: false },
+            limits,
+            wasi,
+            log,
+            log_bytes: 0,
+            memory: None,
+            alloc: None,
+            free: None,
+            fuel_reserve: 0,
+            nested: 0,
+            host_error: None,
+            pending: None,
+            panic_message: None,
+        }
+    }
+
+    /// Sends plugin output to the log sink, within the per-call log budget.
+    pub(crate) fn log(&mut self, stream: LogStream, bytes: &[u8]) {
+        let room = self.limits.max_log_bytes.saturating_sub(self.log_bytes);
+        let take = bytes.len().min(room);
+        self.log_bytes = self.log_bytes.saturating_add(bytes.len());
+        if let (Some(sink), Some(part)) = (&self.log, bytes.get(..take)) {
+            let mut message = String::from_utf8_lossy(part).into_owned();
+            if take < bytes.len() {
+                message.push_str("[log truncated: per-call log limit reached]");
+            }
+            if !message.is_empty() {
+                sink(&LogRecord { plugin: self.plugin_name.clone(), stream, message });
+            }
+        }
+    }
+}
+
+/// Caps memory growth and remembers a denial, so a trap that follows it is reported as
+/// [`ErrorKind::MemoryLimit`] rather than a bare trap.
+pub(crate) struct Limiter {
+    pub(crate) memory_cap: usize,
+    pub(crate) denied: bool,
+}
+
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl wasmi::ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+        let ok = desired <= self.memory_cap;
+        self.denied |= !ok;
+        Ok(ok)
+    }
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+    fn instances(&self) -> usize {
+        4
+    }
+    fn tables(&self) -> usize {
+        4
+    }
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+/// A wasmi host error meaning "look in [`StoreData::host_error`]".
+#[derive(Debug)]
+pub(crate) struct HostAbort;
+impl std::fmt::Display for HostAbort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("host function failed")
+    }
+}
+impl wasmi::errors::HostError for HostAbort {}
+
+/// A wasmi host error meaning "an async host function is pending: suspend the call".
+#[derive(Debug)]
+pub(crate) struct Suspend;
+impl std::fmt::Display for Suspend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("suspended on an async host function")
+    }
+}
+impl wasmi::errors::HostError for Suspend {}
+
+/// Records `err` for the current call and returns the wasmi error that unwinds to us.
+pub(crate) fn abort_with(data: &mut StoreData, err: Error) -> wasmi::Error {
+    // Keep the first error: it is the cause; later ones are consequences of unwinding.
+    if data.host_error.is_none() {
+        data.host_error = Some(err);
+    }
+    wasmi::Error::host(HostAbort)
+}
+
+/// Maps an engine error raised while running plugin code onto our error kinds.
+pub(crate) fn map_run_error(data: &mut StoreData, e: &wasmi::Error, budget: u64) -> Error {
+    if let Some(err) = data.host_error.take() {
+        return err;
+    }
+    if let Some(status) = e.i32_exit_status() {
+        return ErrorKind::Exit { status }.into();
+    }
+    match e.as_trap_code() {
+        Some(wasmi::TrapCode::OutOfFuel) => ErrorKind::OutOfFuel { budget }.into(),
+        Some(wasmi::TrapCode::StackOverflow) => ErrorKind::StackOverflow.into(),
+        Some(_) if data.limiter.denied => ErrorKind::MemoryLimit { cap: data.limiter.memory_cap }.into(),
+        Some(code) => ErrorKind::Trap { code: trap_code(code), message: data.panic_message.take() }.into(),
+        None if data.limiter.denied => ErrorKind::MemoryLimit { cap: data.limiter.memory_cap }.into(),
+        None => ErrorKind::Trap { code: TrapCode::Other, message: Some(e.to_string()) }.into(),
+    }
+}
+
+fn trap_code(code: wasmi::TrapCode) -> TrapCode {
+    use wasmi::TrapCode as W;
+    match code {
+        W::UnreachableCodeReached => TrapCode::Unreachable,
+        W::MemoryOutOfBounds => TrapCode::MemoryOutOfBounds,
+        W::TableOutOfBounds => TrapCode::TableOutOfBounds,
+        W::IndirectCallToNull => TrapCode::IndirectCallToNull,
+        W::IntegerDivisionByZero => TrapCode::IntegerDivisionByZero,
+        W::IntegerOverflow => TrapCode::IntegerOverflow,
+        W::BadConversionToInteger => TrapCode::BadConversionToInteger,
+        W::BadSignature => TrapCode::BadSignature,
+        W::GrowthOperationLimited => TrapCode::GrowthOperationLimited,
+        _ => TrapCode::Other,
+    }
+}
+
+/// The byte range `ptr..ptr+len` if it lies inside a memory of `memory_size` bytes.
+/// Checked with `checked_add` and against the 32-bit address space, so it behaves the same
+/// where `usize` is 32 bits (wasm32) and 64 bits (native).
+pub(crate) fn checked_range(memory_size: usize, ptr: u64, len: u64) -> Result<Range<usize>, AbiViolation> {
+    let end = ptr.checked_add(len).filter(|e| *e <= 1 << 32).ok_or(AbiViolation::Overflow { ptr, len })?;
+    if end > memory_size as u64 {
+        return Err(AbiViolation::OutOfBounds { ptr, len, memory_size: memory_size as u64 });
+    }
+    // Both fit in usize: end <= memory_size.
+    Ok(ptr as usize..end as usize)
+}
+
+/// Copies `len` bytes at `ptr` out of the plugin's memory.
+pub(crate) fn read_guest(ctx: impl AsContext<Data = StoreData>, ptr: u64, len: u64) -> Result<Vec<u8>, Error> {
+    let mem = ctx.as_context().data().memory.ok_or(AbiViolation::NoMemory)?;
+    let data = mem.data(&ctx);
+    let range = checked_range(data.len(), ptr, len)?;
+    Ok(data.get(range).map(<[u8]>::to_vec).unwrap_or_default())
+}
+
+/// Writes `bytes` at `ptr` into the plugin's memory.
+pub(crate) fn write_guest(mut ctx: impl AsContextMut<Data = StoreData>, ptr: u64, bytes: &[u8]) -> Result<(), Error> {
+    let mem = ctx.as_context().data().memory.ok_or(AbiViolation::NoMemory)?;
+    let data = mem.data_mut(&mut ctx);
+    let range = checked_range(data.len(), ptr, bytes.len() as u64)?;
+    if let Some(dst) = data.get_mut(range) {
+        dst.copy_from_slice(bytes);
+    }
+    Ok(())
+}
+
+/// Calls into the plugin from the host outside the resumable call (allocator calls, and calls
+/// made from inside a host function). The call may use all fuel left in the call's budget;
+/// afterwards the store is back to the remainder of its slice.
+pub(crate) fn nested_call(
+    mut ctx: impl AsContextMut<Data = StoreData>,
+    func: Func,
+    params: &[Val],
+    results: &mut [Val],
+) -> Result<(), Error> {
+    let in_store = ctx.as_context().get_fuel().unwrap_or(0);
+    let reserve = std::mem::take(&mut ctx.as_context_mut().data_mut().fuel_reserve);
+    let budget = ctx.as_context().data().limits.fuel;
+    set_fuel(&mut ctx, in_store.saturating_add(reserve));
+    ctx.as_context_mut().data_mut().nested += 1;
+    let r = func.call(&mut ctx, params, results);
+    ctx.as_context_mut().data_mut().nested -= 1;
+    let left = ctx.as_context().get_fuel().unwrap_or(0);
+    let slice_left = left.min(in_store);
+    set_fuel(&mut ctx, slice_left);
+    ctx.as_context_mut().data_mut().fuel_reserve = left - slice_left;
+    r.map_err(|e| map_run_error(ctx.as_context_mut().data_mut(), &e, budget))
+}
+
+/// Sets the store's fuel. Fuel metering is always on, so this cannot fail.
+pub(crate) fn set_fuel(mut ctx: impl AsContextMut<Data = StoreData>, fuel: u64) {
+    let _ = ctx.as_context_mut().set_fuel(fuel);
+}
+
+/// Returns a function export of the given type, or the matching error.
+pub(crate) fn typed_export(
+    module: &wasmi::Module,
+    name: &str,
+    params: &[wasmi::ValType],
+    results: &[wasmi::ValType],
+) -> Result<(), Error> {
+    match module.get_export(name) {
+        Some(wasmi::ExternType::Func(ty)) => {
+            if ty.params() == params && ty.results() == results {
+                Ok(())
+            } else {
+                Err(ErrorKind::SignatureMismatch {
+                    name: name.to_owned(),
+                    expected: fmt_sig(params, results),
+                    found: fmt_sig(ty.params(), ty.results()),
+                }
+                .into())
+            }
+        }
+        _ => Err(ErrorKind::MissingExport { name: name.to_owned() }.into()),
+    }
+}
+
+pub(crate) fn fmt_sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> String {
+    let list = |ts: &[wasmi::ValType]| ts.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
+    format!("({}) -> ({})", list(params), list(results))
+}

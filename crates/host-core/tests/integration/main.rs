@@ -1,0 +1,13 @@
+//! One integration-test binary for plugboard-host-core; one module per feature.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod buffer_abi;
+mod conformance;
+mod host_functions;
+mod limits;
+mod modules;
+mod plugins;
+mod state_machine;
+mod wasi;
