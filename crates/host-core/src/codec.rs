@@ -15,6 +15,9 @@ use std::fmt;
 /// Nesting limit for decoded values (RELIABILITY.md §4.1.5: serde depth ≤ 64).
 pub(crate) const MAX_DEPTH: u32 = 64;
 
+/// Most elements a sequence of zero-sized values (`Vec<()>`) may claim.
+const MAX_ZERO_SIZED: u64 = 1 << 20;
+
 /// Encodes a serde value.
 pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
@@ -285,6 +288,19 @@ impl<'de> Dec<'de> {
         usize::try_from(claimed).map_err(|_| DecodeError::SizeLimit { claimed, available })
     }
 
+    /// A sequence or map length, where serde does not tell the element size: more elements
+    /// than bytes left is only possible for zero-sized elements, and those are capped at 2^20.
+    fn seq_len(&mut self) -> Result<usize, DecodeError> {
+        let at = self.input;
+        let claimed = u64::from_le_bytes(self.array()?);
+        let available = self.input.len() as u64;
+        if claimed > available && claimed > MAX_ZERO_SIZED {
+            self.input = at;
+            return Err(DecodeError::SizeLimit { claimed, available });
+        }
+        usize::try_from(claimed).map_err(|_| DecodeError::SizeLimit { claimed, available })
+    }
+
     fn bytes(&mut self) -> Result<&'de [u8], DecodeError> {
         let n = self.len(1)?;
         self.take(n)
@@ -401,7 +417,7 @@ impl<'de> de::Deserializer<'de> for &mut Dec<'de> {
         r
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, CodecError> {
-        let len = self.len(0)?;
+        let len = self.seq_len()?;
         self.deserialize_tuple(len, v)
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, CodecError> {
@@ -414,7 +430,7 @@ impl<'de> de::Deserializer<'de> for &mut Dec<'de> {
         self.deserialize_tuple(len, v)
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, CodecError> {
-        let len = self.len(0)?;
+        let len = self.seq_len()?;
         self.enter()?;
         let r = v.visit_map(Access { dec: &mut *self, left: len });
         self.leave();
@@ -722,8 +738,8 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
         Type::String => Value::String(d.str()?.to_owned()),
         Type::List(elem) => {
             let n = d.len(min_size(elem).max(if **elem == Type::Unit { 0 } else { 1 }))?;
-            if **elem == Type::Unit && n > 1 << 20 {
-                return Err(DecodeError::SizeLimit { claimed: n as u64, available: 1 << 20 }.into());
+            if **elem == Type::Unit && n as u64 > MAX_ZERO_SIZED {
+                return Err(DecodeError::SizeLimit { claimed: n as u64, available: MAX_ZERO_SIZED }.into());
             }
             nested(d, &mut |d| {
                 let mut items = Vec::with_capacity(n.min(4096));
