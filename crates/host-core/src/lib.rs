@@ -6,39 +6,41 @@
 //! as well as natively.
 //!
 //! ```
-//! use plugboard_host_core::{Host, Limits, Step};
+//! use plugboard_host_core::{Host, Limits, PluginOptions, Step, Value};
 //! # fn main() -> Result<(), plugboard_host_core::Error> {
-//! # let wasm = plugboard_host_core::doc_example_plugin();
-//! // A host with one host function, registered once for every ABI.
+//! // Host functions are registered once, for every plugin and ABI.
 //! let host = Host::builder()
 //!     .func("math", "mystery_number", |x: u32| x + 7)
-//!     .limits(Limits { fuel: 10_000_000, ..Limits::default() })
 //!     .build();
 //!
-//! // Load a plugin: its ABI (here: the buffer ABI of Zed's plugin runner) is detected.
-//! let mut plugin = host.load_wasm(&wasm)?;
+//! // A plugin built with `plugboard-plugin` (plugins/rust/double); its ABI is detected.
+//! let mut plugin = host.load_wasm(plugboard_fixtures::DOUBLE)?;
 //!
 //! // Typed call: arguments and result travel as bincode.
-//! let sum: u32 = plugin.call("add", &(3u32, 4u32))?;
-//! assert_eq!(sum, 7);
+//! let doubled: Vec<f64> = plugin.call("double", &vec![1.5, 2.5])?;
+//! assert_eq!(doubled, [3.0, 5.0]);
 //!
-//! // The same call as a state machine, one fuel slice at a time: this is how an embedder
-//! // keeps an event loop responsive.
-//! plugin.start_call("add", plugboard_host_core::encode(&(1u32, 2u32))?)?;
+//! // Dynamic call: the plugin embeds its signatures, so plain values work too.
+//! let v = plugin.call_value("double", vec![Value::from_json("[1, 2]")?])?;
+//! assert_eq!(v.to_json(), "[2.0,4.0]");
+//!
+//! // The same machinery one fuel slice at a time: how an embedder keeps an event loop live.
+//! let mut perf = host.load_wasm(plugboard_fixtures::PERF)?;
+//! perf.start_call("sum", plugboard_host_core::encode(&1_000_000u64)?)?;
 //! let out = loop {
-//!     match plugin.resume()? {
+//!     match perf.resume()? {
 //!         Step::Done(bytes) => break bytes,
-//!         Step::Yielded => { /* yield to the event loop here */ }
-//!         Step::Pending(host_call) => { let r = pollster_like(host_call); plugin.complete(r)?; }
+//!         Step::Yielded => { /* yield to the event loop */ }
+//!         Step::Pending(_) => unreachable!("no async host functions here"),
 //!     }
 //! };
-//! assert_eq!(plugboard_host_core::decode::<u32>(&out)?, 3);
+//! assert_eq!(plugboard_host_core::decode::<u64>(&out)?, 500_000_500_000);
 //!
-//! // Limits are errors of their own kind, and the host keeps working.
-//! let mut looping = host.load_wasm(&plugboard_host_core::doc_example_loop())?;
-//! let err = looping.call::<(), ()>("spin", &()).unwrap_err();
-//! assert!(err.is_out_of_fuel());
-//! # fn pollster_like(_: plugboard_host_core::PendingHostCall) -> Result<plugboard_host_core::HostCompletion, plugboard_host_core::Error> { unreachable!() }
+//! // A limit is an error of its own kind, and the host keeps working.
+//! let tight = Limits { fuel: 10_000, ..Limits::default() };
+//! let mut runaway = host.load_wasm_with(plugboard_fixtures::PERF, PluginOptions::named("runaway").with_limits(tight))?;
+//! assert!(runaway.call::<u64, u64>("sum", &u64::MAX).unwrap_err().is_out_of_fuel());
+//! assert_eq!(perf.call::<u64, u64>("sum", &3)?, 6);
 //! # Ok(())
 //! # }
 //! ```
@@ -53,6 +55,13 @@
 //!   its signatures (the guest SDK does).
 //! - Every failure is an [`Error`] with an [`ErrorKind`]; nothing a plugin does panics the host.
 //! - WASI preview 1 runs in memory: [`WasiConfig`], [`MemFs`].
+//!
+//! ## Building
+//!
+//! wasmi 2.0 uses tail-call dispatch when optimised. With `debug-assertions` also on (for
+//! example `[profile.dev.package."*"] opt-level = 2`), LLVM does not emit the sibling calls and a
+//! long-running plugin overflows the native stack, aborting the process. If you optimise
+//! dependencies in a debug profile, add `[profile.dev.package.wasmi] debug-assertions = false`.
 
 mod abi;
 mod call;

@@ -80,6 +80,9 @@ impl StoreData {
     /// Sends plugin output to the log sink, within the per-call log budget.
     pub(crate) fn log(&mut self, stream: LogStream, bytes: &[u8]) {
         let room = self.limits.max_log_bytes.saturating_sub(self.log_bytes);
+        if room == 0 && self.log_bytes > self.limits.max_log_bytes {
+            return; // already truncated and said so
+        }
         let take = bytes.len().min(room);
         self.log_bytes = self.log_bytes.saturating_add(bytes.len());
         if let (Some(sink), Some(part)) = (&self.log, bytes.get(..take)) {

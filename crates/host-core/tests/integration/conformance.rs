@@ -24,6 +24,11 @@ impl<T: Unpin> Future for Later<T> {
 }
 
 pub fn host(log: Rc<RefCell<Vec<LogRecord>>>) -> Host {
+    builder(log).build()
+}
+
+/// The host functions the conformance plugin imports, logging into `log`.
+pub fn builder(log: Rc<RefCell<Vec<LogRecord>>>) -> plugboard_host_core::HostBuilder {
     Host::builder()
         .func("env", "mystery_number", |x: u32| x + 7)
         .func("env", "import_noop", |(): ()| ())
@@ -35,7 +40,6 @@ pub fn host(log: Rc<RefCell<Vec<LogRecord>>>) -> Host {
             Ok::<Option<Vec<u8>>, String>(Later(Some(Some(format!("{cmd}\n").into_bytes())), false).await)
         })
         .on_log(move |r| log.borrow_mut().push(r.clone()))
-        .build()
 }
 
 #[test]
