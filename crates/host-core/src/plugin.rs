@@ -86,6 +86,96 @@ pub struct ImportInfo {
     pub wasm_type: String,
     /// The declared signature (from the plugin's signature section), where known.
     pub signature: Option<Signature>,
+    /// Why the host cannot provide it, or `None` if it can.
+    pub unresolved: Option<String>,
+}
+
+/// What a plugin is, without running it: see [`Host::describe_wasm`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginInfo {
+    pub abi: Abi,
+    pub exports: Vec<ExportInfo>,
+    pub imports: Vec<ImportInfo>,
+}
+
+/// A compiled, validated module with its linker: everything short of instantiation.
+struct Analysis {
+    module: Module,
+    abi: Abi,
+    limits: Limits,
+    linker: Linker<StoreData>,
+    signatures: Vec<FunctionSignature>,
+    exports: Vec<ExportInfo>,
+    imports: Vec<ImportInfo>,
+    link_errors: Vec<Error>,
+}
+
+impl Analysis {
+    fn new(host: &Host, bytes: &[u8], options: &PluginOptions) -> Result<Self, Error> {
+        let limits = options.limits.clone().unwrap_or_else(|| host.limits.clone());
+        if bytes.len() > limits.max_module_bytes {
+            return Err(ErrorKind::ModuleTooLarge { len: bytes.len(), max: limits.max_module_bytes }.into());
+        }
+        let module = compile(&host.engine, bytes)?;
+        let signatures = read_signatures(&module)?;
+        let abi = match options.abi {
+            Some(abi) => abi,
+            None => abi::detect(&module)?,
+        };
+        abi::validate(abi, &module)?;
+        let allow = options.allow.as_deref();
+        let mut linker = Linker::new(&host.engine);
+        let mut imports = Vec::new();
+        let mut link_errors = Vec::new();
+        for import in module.imports() {
+            let (m, n) = (import.module(), import.name());
+            let linked = match import.ty() {
+                wasmi::ExternType::Func(ty) => {
+                    if m == wasi::MODULE {
+                        wasi::link(&mut linker, n, ty)
+                    } else if m == PLUGBOARD_MODULE && n == PANIC_IMPORT {
+                        link_panic(&mut linker, ty)
+                    } else {
+                        abi::link_import(abi, &mut linker, &host.registry, allow, m, n, ty)
+                    }
+                }
+                _ => Err(link_error(m, n, "only function imports are supported")),
+            };
+            let wasm_type = match import.ty() {
+                wasmi::ExternType::Func(ty) => wasm::fmt_sig(ty.params(), ty.results()),
+                other => format!("{other:?}").to_lowercase(),
+            };
+            let declared = signatures
+                .iter()
+                .find(|s| s.direction == Direction::Import && abi::import_symbol(abi, &s.name) == n)
+                .map(|s| s.signature.clone());
+            imports.push(ImportInfo {
+                module: m.to_owned(),
+                name: n.to_owned(),
+                wasm_type,
+                signature: declared,
+                unresolved: linked.as_ref().err().map(ToString::to_string),
+            });
+            if let Err(e) = linked {
+                link_errors.push(e);
+            }
+        }
+        let exports = abi::exports(abi, &module, &signatures);
+        Ok(Self { module, abi, limits, linker, signatures, exports, imports, link_errors })
+    }
+}
+
+impl Host {
+    /// Describes a plugin without instantiating it: its ABI, exports with signatures, and
+    /// imports, each marked with whether this host can provide it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::load_wasm`], except that unresolved imports are reported in the result.
+    pub fn describe_wasm(&self, bytes: &[u8]) -> Result<PluginInfo, Error> {
+        let a = Analysis::new(self, bytes, &PluginOptions::default())?;
+        Ok(PluginInfo { abi: a.abi, exports: a.exports, imports: a.imports })
+    }
 }
 
 enum CallState {
@@ -133,59 +223,25 @@ impl fmt::Debug for Plugin {
 
 impl Plugin {
     pub(crate) fn load(host: &Host, bytes: &[u8], options: PluginOptions) -> Result<Self, Error> {
-        let limits = options.limits.unwrap_or_else(|| host.limits.clone());
-        if bytes.len() > limits.max_module_bytes {
-            return Err(ErrorKind::ModuleTooLarge { len: bytes.len(), max: limits.max_module_bytes }.into());
+        let a = Analysis::new(host, bytes, &options)?;
+        if let Some(e) = a.link_errors.into_iter().next() {
+            return Err(e);
         }
-        let module = compile(&host.engine, bytes)?;
-        let signatures = read_signatures(&module)?;
-        let abi = match options.abi {
-            Some(abi) => abi,
-            None => abi::detect(&module)?,
-        };
-        abi::validate(abi, &module)?;
-        let allow = options.allow;
-        let mut linker = Linker::new(&host.engine);
-        let mut imports = Vec::new();
-        for import in module.imports() {
-            let wasmi::ExternType::Func(ty) = import.ty() else {
-                return Err(link_error(import.module(), import.name(), "only function imports are supported"));
-            };
-            let (m, n) = (import.module(), import.name());
-            if m == wasi::MODULE {
-                wasi::link(&mut linker, n, ty)?;
-            } else if m == PLUGBOARD_MODULE && n == PANIC_IMPORT {
-                link_panic(&mut linker, ty)?;
-            } else {
-                abi::link_import(abi, &mut linker, &host.registry, allow.as_deref(), m, n, ty)?;
-            }
-            let declared = signatures
-                .iter()
-                .find(|s| s.direction == Direction::Import && abi::import_symbol(abi, &s.name) == n)
-                .map(|s| s.signature.clone());
-            imports.push(ImportInfo {
-                module: m.to_owned(),
-                name: n.to_owned(),
-                wasm_type: wasm::fmt_sig(ty.params(), ty.results()),
-                signature: declared,
-            });
-        }
-        let exports = abi::exports(abi, &module, &signatures);
         let name = options.name.unwrap_or_else(|| "plugin".to_owned());
         let wasi = options.wasi.unwrap_or_else(|| host.wasi.clone());
-        let store = Store::new(&host.engine, placeholder_data(&name, &host.registry, &limits));
+        let store = Store::new(&host.engine, placeholder_data(&name, &host.registry, &a.limits));
         let mut plugin = Plugin {
             name,
-            abi,
-            limits,
-            module,
-            linker,
+            abi: a.abi,
+            limits: a.limits,
+            module: a.module,
+            linker: a.linker,
             registry: host.registry.clone(),
             log: host.log.clone(),
             wasi,
-            signatures,
-            exports,
-            imports,
+            signatures: a.signatures,
+            exports: a.exports,
+            imports: a.imports,
             store,
             instance: None,
             state: CallState::Idle,

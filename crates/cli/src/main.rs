@@ -1,0 +1,220 @@
+//! `plugboard`: call a plugin's function with JSON arguments, or inspect a plugin.
+//!
+//! Exit codes: 0 success; 1 the call failed (trap, limit, ABI violation, host function);
+//! 2 usage error (bad arguments, JSON that does not fit the signature); 3 the plugin could not
+//! be loaded (invalid module, link error, unknown ABI); 4 the file could not be read.
+
+#![allow(clippy::print_stdout)]
+
+use clap::{Parser, Subcommand};
+use plugboard_host_core::{Error, ErrorKind, Host, Limits, LogStream, Plugin, PluginInfo, PluginOptions, Signature, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "plugboard", version, about = "Run WebAssembly plugins under fuel and memory limits")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call FUNCTION of a plugin and print its result as JSON.
+    ///
+    /// ARGS is JSON: the argument itself for a one-parameter function, an array of arguments
+    /// for several, nothing for none. Types come from the plugin's embedded signatures.
+    Call {
+        /// The plugin (.wasm).
+        plugin: PathBuf,
+        /// The function to call.
+        function: String,
+        /// The arguments as JSON.
+        args: Option<String>,
+        /// Fuel budget for the call.
+        #[arg(long, default_value_t = Limits::default().fuel)]
+        fuel: u64,
+        /// Memory cap in bytes (suffixes K, M, G for KiB, MiB, GiB).
+        #[arg(long, value_parser = parse_size)]
+        memory: Option<usize>,
+        /// Print time and fuel used to stderr.
+        #[arg(long)]
+        time: bool,
+        /// Call this many times (with --time: reports the fastest run).
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+    },
+    /// Show a plugin's ABI, exports with signatures, and imports.
+    Inspect {
+        /// The plugin (.wasm).
+        plugin: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 1 << 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("`{s}` is not a size (e.g. 16M)"))
+}
+
+enum Failure {
+    Usage(String),
+    Load(Error),
+    Call(Error),
+    Io(PathBuf, std::io::Error),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Call(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Load(_) => 3,
+            Failure::Io(..) => 4,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let msg = match &f {
+                Failure::Usage(m) => format!("error: {m}"),
+                Failure::Load(e) => format!("error: cannot load the plugin [{}]: {e}", e.kind_name()),
+                Failure::Call(e) => format!("error: the call failed [{}]: {e}", e.kind_name()),
+                Failure::Io(p, e) => format!("error: cannot read {}: {e}", p.display()),
+            };
+            eprintln!("{msg}");
+            ExitCode::from(f.exit_code())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::Io(path.to_owned(), e))
+}
+
+fn load(path: &Path, limits: Limits) -> Result<Plugin, Failure> {
+    let bytes = read(path)?;
+    let host = Host::builder()
+        .limits(limits)
+        .on_log(|r| {
+            // Plugin output goes to stderr so stdout stays the JSON result.
+            let mut err = std::io::stderr().lock();
+            let _ = match r.stream {
+                LogStream::Stdout | LogStream::Stderr => err.write_all(r.message.as_bytes()),
+            };
+        })
+        .build();
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    host.load_wasm_with(&bytes, PluginOptions::named(&name)).map_err(Failure::Load)
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Call { plugin, function, args, fuel, memory, time, repeat } => {
+            let mut limits = Limits { fuel, ..Limits::default() };
+            if let Some(m) = memory {
+                limits.memory_bytes = m;
+            }
+            let mut p = load(&plugin, limits)?;
+            let sig = p.signature(&function).cloned().ok_or_else(|| {
+                let known = p.exports().iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
+                if p.exports().iter().any(|e| e.name == function) {
+                    Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON"))
+                } else {
+                    Failure::Usage(format!("the plugin has no function `{function}` (exports: {known})"))
+                }
+            })?;
+            let values = json_args(&sig, args.as_deref())?;
+            let mut best = f64::INFINITY;
+            let mut result = Value::Null;
+            for _ in 0..repeat.max(1) {
+                let start = Instant::now();
+                result = p.call_with_signature(&function, &sig, values.clone()).map_err(|e| match e.kind() {
+                    ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
+                    _ => Failure::Call(e),
+                })?;
+                best = best.min(start.elapsed().as_secs_f64());
+            }
+            println!("{}", result.to_json());
+            if time {
+                eprintln!("time: {:.3} ms, fuel: {}", best * 1e3, p.fuel_consumed());
+            }
+            Ok(())
+        }
+        Command::Inspect { plugin, json } => {
+            let bytes = read(&plugin)?;
+            let p = Host::builder().build().describe_wasm(&bytes).map_err(Failure::Load)?;
+            if json {
+                println!("{}", inspect_json(&p));
+            } else {
+                print!("{}", inspect_text(&p));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The JSON arguments as one value per parameter.
+fn json_args(sig: &Signature, args: Option<&str>) -> Result<Vec<Value>, Failure> {
+    let value = match args {
+        None => Value::Null,
+        Some(text) => Value::from_json(text).map_err(|e| Failure::Usage(format!("ARGS: {e}")))?,
+    };
+    match (sig.params.len(), value) {
+        (0, Value::Null) => Ok(Vec::new()),
+        (0, Value::List(l)) if l.is_empty() => Ok(Vec::new()),
+        (0, _) => Err(Failure::Usage("the function takes no arguments".into())),
+        (1, v) => Ok(vec![v]),
+        (n, Value::List(items)) if items.len() == n => Ok(items),
+        (n, _) => Err(Failure::Usage(format!("the function takes {n} arguments: pass a JSON array of {n} values ({sig})"))),
+    }
+}
+
+fn inspect_text(p: &PluginInfo) -> String {
+    let mut out = format!("abi: {}\nexports:\n", p.abi);
+    for e in &p.exports {
+        match &e.signature {
+            Some(s) => out.push_str(&format!("  {}{}\n", e.name, s)),
+            None => out.push_str(&format!("  {} (no signature)\n", e.name)),
+        }
+    }
+    out.push_str("imports:\n");
+    for i in &p.imports {
+        let sig = i.signature.as_ref().map(|s| format!("  {s}")).unwrap_or_default();
+        let note = if i.unresolved.is_some() { "  (host-provided: not available in the CLI)" } else { "" };
+        out.push_str(&format!("  {}.{} {}{}{}\n", i.module, i.name, i.wasm_type, sig, note));
+    }
+    out
+}
+
+fn inspect_json(p: &PluginInfo) -> String {
+    let exports: Vec<serde_json::Value> = p
+        .exports
+        .iter()
+        .map(|e| serde_json::json!({ "name": e.name, "signature": e.signature.as_ref().map(ToString::to_string) }))
+        .collect();
+    let imports: Vec<serde_json::Value> = p
+        .imports
+        .iter()
+        .map(|i| serde_json::json!({ "module": i.module, "name": i.name, "type": i.wasm_type,
+            "signature": i.signature.as_ref().map(ToString::to_string), "providedByCli": i.unresolved.is_none() }))
+        .collect();
+    serde_json::json!({ "abi": p.abi.name(), "exports": exports, "imports": imports }).to_string()
+}

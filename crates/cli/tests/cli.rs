@@ -1,0 +1,130 @@
+//! The `plugboard` binary as a user runs it: results on stdout, errors on stderr, exit codes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn plugin(name: &str) -> PathBuf {
+    let (_, bytes) = plugboard_fixtures::ALL.iter().find(|(n, _)| *n == name).expect("fixture exists");
+    let dir = std::env::temp_dir().join(format!("plugboard-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn plugboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_plugboard")).args(args).output().expect("run plugboard")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn call_double_prints_json() {
+    let p = plugin("double");
+    let out = plugboard(&["call", p.to_str().unwrap(), "double", "[1.5, 2.5]"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "[3.0,5.0]\n");
+}
+
+#[test]
+fn call_with_several_arguments_and_none() {
+    let p = plugin("conformance");
+    // conformance imports host functions the CLI does not provide: a load error, exit 3.
+    let out = plugboard(&["call", p.to_str().unwrap(), "add", "[3, 4]"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("[linkError]"), "{}", text(&out.stderr));
+
+    let p = plugin("double");
+    let out = plugboard(&["call", p.to_str().unwrap(), "stats", "[1, 2, 6]"]);
+    assert_eq!(text(&out.stdout), "[1.0,6.0,3.0]\n", "{}", text(&out.stderr));
+    let out = plugboard(&["call", p.to_str().unwrap(), "greet", "\"Ada\""]);
+    assert_eq!(text(&out.stdout), "\"Hello, Ada!\"\n");
+}
+
+#[test]
+fn perf_loop_with_timing() {
+    let p = plugin("perf");
+    let out = plugboard(&["call", p.to_str().unwrap(), "sum", "3000000", "--time"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "4500001500000\n");
+    assert!(text(&out.stderr).contains("fuel:"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn out_of_fuel_is_exit_1_with_kind() {
+    let p = plugin("perf");
+    let out = plugboard(&["call", p.to_str().unwrap(), "sum", "3000000", "--fuel", "1000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("[outOfFuel]"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn memory_limit_is_exit_1() {
+    let p = plugin("wasi_probe");
+    let out = plugboard(&["call", p.to_str().unwrap(), "grow", "8", "--memory", "4M"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("[memoryLimit]"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn guest_panic_shows_its_message() {
+    let p = plugin("wasi_probe");
+    let out = plugboard(&["call", p.to_str().unwrap(), "boom", "\"cli\""]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("boom: cli"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn usage_errors_are_exit_2() {
+    let p = plugin("double");
+    let p = p.to_str().unwrap();
+    for args in [
+        vec!["call", p, "double", "not json"],
+        vec!["call", p, "double", "\"a string\""],
+        vec!["call", p, "missing", "1"],
+        vec!["call", p, "double", "[1]", "--memory", "lots"],
+    ] {
+        let out = plugboard(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("error"), "{args:?}");
+    }
+}
+
+#[test]
+fn unreadable_and_invalid_files() {
+    let out = plugboard(&["call", "/nonexistent/x.wasm", "f"]);
+    assert_eq!(out.status.code(), Some(4));
+    let bad = std::env::temp_dir().join(format!("plugboard-bad-{}.wasm", std::process::id()));
+    std::fs::write(&bad, b"not wasm").unwrap();
+    let out = plugboard(&["inspect", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("[invalidModule]"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn inspect_lists_abi_exports_and_imports() {
+    let p = plugin("double");
+    let out = plugboard(&["inspect", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("abi: buffer\n"), "{s}");
+    assert!(s.contains("  double(Vec<f64>) -> Vec<f64>"), "{s}");
+    assert!(s.contains("wasi_snapshot_preview1.fd_write"), "{s}");
+    let out = plugboard(&["inspect", p.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["abi"], "buffer");
+    assert!(v["exports"].as_array().unwrap().iter().any(|e| e["name"] == "stats"));
+}
+
+#[test]
+fn inspect_works_without_the_host_functions() {
+    let p = plugin("conformance");
+    let out = plugboard(&["inspect", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("env.__mystery_number (i64) -> (i64)  (u32) -> u32  (host-provided"), "{s}");
+    assert!(s.contains("  half_async(u32) -> u32"), "{s}");
+}
