@@ -28,6 +28,14 @@ pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn import(attr: TokenStream, item: TokenStream) -> TokenStream {
     let attr = TokenStream2::from(attr);
+    if let Ok(with_body) = syn::parse::<ItemFn>(item.clone()) {
+        return syn::Error::new_spanned(
+            &with_body.block,
+            "an #[import] function has no body: the host provides it (end the declaration with `;`)",
+        )
+        .to_compile_error()
+        .into();
+    }
     let item = syn::parse_macro_input!(item as ForeignItemFn);
     expand_import(attr, item).unwrap_or_else(|e| e.to_compile_error()).into()
 }

@@ -1,0 +1,10 @@
+use plugboard_plugin::prelude::*;
+
+struct S;
+
+impl S {
+    #[export]
+    pub fn f(&self) {}
+}
+
+fn main() {}
