@@ -7,14 +7,20 @@
 #![allow(clippy::print_stdout)]
 
 use clap::{Parser, Subcommand};
-use plugboard_host_core::{Error, ErrorKind, Host, Limits, LogStream, Plugin, PluginInfo, PluginOptions, Signature, Value};
+use plugboard_host_core::{
+    Error, ErrorKind, Host, Limits, LogStream, Plugin, PluginInfo, PluginOptions, Signature, Value,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "plugboard", version, about = "Run WebAssembly plugins under fuel and memory limits")]
+#[command(
+    name = "plugboard",
+    version,
+    about = "Run WebAssembly plugins under fuel and memory limits"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -95,7 +101,9 @@ fn main() -> ExitCode {
         Err(f) => {
             let msg = match &f {
                 Failure::Usage(m) => format!("error: {m}"),
-                Failure::Load(e) => format!("error: cannot load the plugin [{}]: {e}", e.kind_name()),
+                Failure::Load(e) => {
+                    format!("error: cannot load the plugin [{}]: {e}", e.kind_name())
+                }
                 Failure::Call(e) => format!("error: the call failed [{}]: {e}", e.kind_name()),
                 Failure::Io(p, e) => format!("error: cannot read {}: {e}", p.display()),
             };
@@ -121,14 +129,29 @@ fn load(path: &Path, limits: Limits) -> Result<Plugin, Failure> {
             };
         })
         .build();
-    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    host.load_wasm_with(&bytes, PluginOptions::named(&name)).map_err(Failure::Load)
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    host.load_wasm_with(&bytes, PluginOptions::named(&name))
+        .map_err(Failure::Load)
 }
 
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Call { plugin, function, args, fuel, memory, time, repeat } => {
-            let mut limits = Limits { fuel, ..Limits::default() };
+        Command::Call {
+            plugin,
+            function,
+            args,
+            fuel,
+            memory,
+            time,
+            repeat,
+        } => {
+            let mut limits = Limits {
+                fuel,
+                ..Limits::default()
+            };
             if let Some(m) = memory {
                 limits.memory_bytes = m;
             }
@@ -146,10 +169,12 @@ fn run(command: Command) -> Result<(), Failure> {
             let mut result = Value::Null;
             for _ in 0..repeat.max(1) {
                 let start = Instant::now();
-                result = p.call_with_signature(&function, &sig, values.clone()).map_err(|e| match e.kind() {
-                    ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
-                    _ => Failure::Call(e),
-                })?;
+                result = p
+                    .call_with_signature(&function, &sig, values.clone())
+                    .map_err(|e| match e.kind() {
+                        ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
+                        _ => Failure::Call(e),
+                    })?;
                 best = best.min(start.elapsed().as_secs_f64());
             }
             println!("{}", result.to_json());
@@ -160,7 +185,10 @@ fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Inspect { plugin, json } => {
             let bytes = read(&plugin)?;
-            let p = Host::builder().build().describe_wasm(&bytes).map_err(Failure::Load)?;
+            let p = Host::builder()
+                .build()
+                .describe_wasm(&bytes)
+                .map_err(Failure::Load)?;
             if json {
                 println!("{}", inspect_json(&p));
             } else {
@@ -183,7 +211,9 @@ fn json_args(sig: &Signature, args: Option<&str>) -> Result<Vec<Value>, Failure>
         (0, _) => Err(Failure::Usage("the function takes no arguments".into())),
         (1, v) => Ok(vec![v]),
         (n, Value::List(items)) if items.len() == n => Ok(items),
-        (n, _) => Err(Failure::Usage(format!("the function takes {n} arguments: pass a JSON array of {n} values ({sig})"))),
+        (n, _) => Err(Failure::Usage(format!(
+            "the function takes {n} arguments: pass a JSON array of {n} values ({sig})"
+        ))),
     }
 }
 
@@ -197,9 +227,20 @@ fn inspect_text(p: &PluginInfo) -> String {
     }
     out.push_str("imports:\n");
     for i in &p.imports {
-        let sig = i.signature.as_ref().map(|s| format!("  {s}")).unwrap_or_default();
-        let note = if i.unresolved.is_some() { "  (host-provided: not available in the CLI)" } else { "" };
-        out.push_str(&format!("  {}.{} {}{}{}\n", i.module, i.name, i.wasm_type, sig, note));
+        let sig = i
+            .signature
+            .as_ref()
+            .map(|s| format!("  {s}"))
+            .unwrap_or_default();
+        let note = if i.unresolved.is_some() {
+            "  (host-provided: not available in the CLI)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "  {}.{} {}{}{}\n",
+            i.module, i.name, i.wasm_type, sig, note
+        ));
     }
     out
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn plugin(name: &str) -> PathBuf {
-    let (_, bytes) = plugboard_fixtures::ALL.iter().find(|(n, _)| *n == name).expect("fixture exists");
+    let (_, bytes) = plugboard_fixtures::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("fixture exists");
     let dir = std::env::temp_dir().join(format!("plugboard-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.wasm"));
@@ -14,7 +17,10 @@ fn plugin(name: &str) -> PathBuf {
 }
 
 fn plugboard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugboard")).args(args).output().expect("run plugboard")
+    Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(args)
+        .output()
+        .expect("run plugboard")
 }
 
 fn text(b: &[u8]) -> String {
@@ -35,11 +41,20 @@ fn call_with_several_arguments_and_none() {
     // conformance imports host functions the CLI does not provide: a load error, exit 3.
     let out = plugboard(&["call", p.to_str().unwrap(), "add", "[3, 4]"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("[linkError]"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("[linkError]"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let p = plugin("double");
     let out = plugboard(&["call", p.to_str().unwrap(), "stats", "[1, 2, 6]"]);
-    assert_eq!(text(&out.stdout), "[1.0,6.0,3.0]\n", "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "[1.0,6.0,3.0]\n",
+        "{}",
+        text(&out.stderr)
+    );
     let out = plugboard(&["call", p.to_str().unwrap(), "greet", "\"Ada\""]);
     assert_eq!(text(&out.stdout), "\"Hello, Ada!\"\n");
 }
@@ -56,9 +71,20 @@ fn perf_loop_with_timing() {
 #[test]
 fn out_of_fuel_is_exit_1_with_kind() {
     let p = plugin("perf");
-    let out = plugboard(&["call", p.to_str().unwrap(), "sum", "3000000", "--fuel", "1000"]);
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "sum",
+        "3000000",
+        "--fuel",
+        "1000",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("[outOfFuel]"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("[outOfFuel]"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -66,7 +92,11 @@ fn memory_limit_is_exit_1() {
     let p = plugin("wasi_probe");
     let out = plugboard(&["call", p.to_str().unwrap(), "grow", "8", "--memory", "4M"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("[memoryLimit]"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("[memoryLimit]"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -74,7 +104,11 @@ fn guest_panic_shows_its_message() {
     let p = plugin("wasi_probe");
     let out = plugboard(&["call", p.to_str().unwrap(), "boom", "\"cli\""]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("boom: cli"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("boom: cli"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -88,7 +122,12 @@ fn usage_errors_are_exit_2() {
         vec!["call", p, "double", "[1]", "--memory", "lots"],
     ] {
         let out = plugboard(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
         assert!(text(&out.stderr).contains("error"), "{args:?}");
     }
 }
@@ -101,7 +140,11 @@ fn unreadable_and_invalid_files() {
     std::fs::write(&bad, b"not wasm").unwrap();
     let out = plugboard(&["inspect", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("[invalidModule]"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("[invalidModule]"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -116,7 +159,11 @@ fn inspect_lists_abi_exports_and_imports() {
     let out = plugboard(&["inspect", p.to_str().unwrap(), "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["abi"], "buffer");
-    assert!(v["exports"].as_array().unwrap().iter().any(|e| e["name"] == "stats"));
+    assert!(v["exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "stats"));
 }
 
 #[test]
@@ -125,6 +172,9 @@ fn inspect_works_without_the_host_functions() {
     let out = plugboard(&["inspect", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    assert!(s.contains("env.__mystery_number (i64) -> (i64)  (u32) -> u32  (host-provided"), "{s}");
+    assert!(
+        s.contains("env.__mystery_number (i64) -> (i64)  (u32) -> u32  (host-provided"),
+        "{s}"
+    );
     assert!(s.contains("  half_async(u32) -> u32"), "{s}");
 }

@@ -1,1 +1,174 @@
-fn main(){}
+//! Call overhead of plugboard's buffer ABI against raw wasmi doing the same work by hand, in
+//! the same run: `perf.wasm`'s `__add` and `__echo`, fuel metering on in both.
+//!
+//! raw wasmi: write the bincode bytes into a buffer from `__alloc_buffer`, call the export as a
+//! typed `(i64) -> i64`, copy the output out, `__free_buffer` it. plugboard: `plugin.call`.
+//! Also: a plain wasm `(i32, i32) -> i32` add as the floor of any call into wasmi.
+
+// Benchmark harness: a failed setup should abort the run loudly.
+#![allow(clippy::unwrap_used)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use plugboard_host_core::{Host, Limits};
+use std::hint::black_box;
+use wasmi::{Engine, Linker, Memory, Module, Store, TypedFunc, Val};
+
+struct Raw {
+    store: Store<()>,
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    free: TypedFunc<i64, ()>,
+}
+
+impl Raw {
+    fn new(engine: &Engine, bytes: &[u8]) -> (Self, wasmi::Instance) {
+        let module = Module::new(engine, bytes).unwrap();
+        let mut linker = Linker::<()>::new(engine);
+        for import in module.imports() {
+            if let wasmi::ExternType::Func(ty) = import.ty() {
+                let results = ty.results().len();
+                linker
+                    .func_new(
+                        import.module(),
+                        import.name(),
+                        ty.clone(),
+                        move |_, _, out: &mut [Val]| {
+                            for r in out.iter_mut().take(results) {
+                                *r = Val::I32(0);
+                            }
+                            Ok(())
+                        },
+                    )
+                    .unwrap();
+            }
+        }
+        let mut store = Store::new(engine, ());
+        store.set_fuel(u64::MAX).unwrap();
+        let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&store, "memory").unwrap();
+        let alloc = instance.get_typed_func(&store, "__alloc_buffer").unwrap();
+        let free = instance.get_typed_func(&store, "__free_buffer").unwrap();
+        (
+            Raw {
+                store,
+                memory,
+                alloc,
+                free,
+            },
+            instance,
+        )
+    }
+
+    fn call(&mut self, f: &TypedFunc<i64, i64>, input: &[u8]) -> Vec<u8> {
+        self.store.set_fuel(100_000_000).unwrap();
+        let ptr = self
+            .alloc
+            .call(&mut self.store, input.len() as i32)
+            .unwrap();
+        self.memory
+            .write(&mut self.store, ptr as usize, input)
+            .unwrap();
+        let packed = ((ptr as u64) << 32 | input.len() as u64) as i64;
+        let out = f.call(&mut self.store, packed).unwrap() as u64;
+        let (p, l) = ((out >> 32) as usize, (out & 0xffff_ffff) as usize);
+        let bytes = self.memory.data(&self.store)[p..p + l].to_vec();
+        self.free.call(&mut self.store, out as i64).unwrap();
+        bytes
+    }
+}
+
+fn engine() -> Engine {
+    let mut config = wasmi::Config::default();
+    config.consume_fuel(true);
+    Engine::new(&config)
+}
+
+fn small_call(c: &mut Criterion) {
+    let engine = engine();
+    let (mut raw, instance) = Raw::new(&engine, plugboard_fixtures::PERF);
+    let add = instance
+        .get_typed_func::<i64, i64>(&raw.store, "__add")
+        .unwrap();
+    let host = Host::builder().limits(Limits::default()).build();
+    let mut plugin = host.load_wasm(plugboard_fixtures::PERF).unwrap();
+
+    let floor = Module::new(&engine, wat::parse_str(r#"(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#).unwrap()).unwrap();
+    let mut fstore = Store::new(&engine, ());
+    fstore.set_fuel(u64::MAX).unwrap();
+    let finst = Linker::new(&engine)
+        .instantiate_and_start(&mut fstore, &floor)
+        .unwrap();
+    let fadd = finst
+        .get_typed_func::<(i32, i32), i32>(&fstore, "add")
+        .unwrap();
+
+    let mut g = c.benchmark_group("small_call");
+    g.bench_function("wasmi_plain_i32_add", |b| {
+        b.iter(|| fadd.call(&mut fstore, black_box((3, 4))).unwrap())
+    });
+    g.bench_function("raw_wasmi", |b| {
+        b.iter(|| {
+            let input = bincode::serialize(&black_box((3i32, 4i32))).unwrap();
+            let out = raw.call(&add, &input);
+            bincode::deserialize::<i32>(&out).unwrap()
+        })
+    });
+    g.bench_function("plugboard", |b| {
+        b.iter(|| {
+            plugin
+                .call::<(i32, i32), i32>("add", black_box(&(3, 4)))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn string_round_trip(c: &mut Criterion) {
+    let engine = engine();
+    let (mut raw, instance) = Raw::new(&engine, plugboard_fixtures::PERF);
+    let echo = instance
+        .get_typed_func::<i64, i64>(&raw.store, "__echo")
+        .unwrap();
+    let host = Host::builder().build();
+    let mut plugin = host.load_wasm(plugboard_fixtures::PERF).unwrap();
+    let s = "x".repeat(64);
+
+    let mut g = c.benchmark_group("string64");
+    g.bench_function("raw_wasmi", |b| {
+        b.iter(|| {
+            let input = bincode::serialize(black_box(&s)).unwrap();
+            let out = raw.call(&echo, &input);
+            bincode::deserialize::<String>(&out).unwrap()
+        })
+    });
+    g.bench_function("plugboard", |b| {
+        b.iter(|| {
+            plugin
+                .call::<String, String>("echo", black_box(&s))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn perf_loop(c: &mut Criterion) {
+    let host = Host::builder().build();
+    let mut plugin = host.load_wasm(plugboard_fixtures::PERF).unwrap();
+    let mut g = c.benchmark_group("perf_loop");
+    g.sample_size(10);
+    g.bench_function("plugboard_sum_3M", |b| {
+        b.iter(|| {
+            plugin
+                .call::<u64, u64>("sum", black_box(&3_000_000))
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = small_call, string_round_trip, perf_loop
+}
+criterion_main!(benches);

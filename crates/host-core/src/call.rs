@@ -80,7 +80,9 @@ impl Future for PendingHostCall {
             Err(panic) => Poll::Ready(Err(ErrorKind::HostFunction {
                 namespace: self.namespace.clone(),
                 name: self.name.clone(),
-                reason: crate::error::HostFunctionFailure::Panicked(crate::host::panic_message(&panic)),
+                reason: crate::error::HostFunctionFailure::Panicked(crate::host::panic_message(
+                    &panic,
+                )),
             }
             .into())),
         }

@@ -21,16 +21,24 @@ const MAX_ZERO_SIZED: u64 = 1 << 20;
 /// Encodes a serde value.
 pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
-    value.serialize(&mut Enc { out: &mut out }).map_err(|e| e.into_error(true))?;
+    value
+        .serialize(&mut Enc { out: &mut out })
+        .map_err(|e| e.into_error(true))?;
     Ok(out)
 }
 
 /// Decodes a serde value, rejecting trailing bytes.
 pub(crate) fn from_bytes<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut d = Dec { input: bytes, depth: 0 };
+    let mut d = Dec {
+        input: bytes,
+        depth: 0,
+    };
     let v = T::deserialize(&mut d).map_err(|e| e.into_error(false))?;
     if !d.input.is_empty() {
-        return Err(DecodeError::TrailingBytes { count: d.input.len() }.into());
+        return Err(DecodeError::TrailingBytes {
+            count: d.input.len(),
+        }
+        .into());
     }
     Ok(v)
 }
@@ -128,7 +136,8 @@ impl<'a, 'b> ser::Serializer for &'a mut Enc<'b> {
     }
     fn serialize_char(self, v: char) -> Result<(), CodecError> {
         let mut buf = [0u8; 4];
-        self.out.extend_from_slice(v.encode_utf8(&mut buf).as_bytes());
+        self.out
+            .extend_from_slice(v.encode_utf8(&mut buf).as_bytes());
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), CodecError> {
@@ -153,10 +162,19 @@ impl<'a, 'b> ser::Serializer for &'a mut Enc<'b> {
     fn serialize_unit_struct(self, _: &'static str) -> Result<(), CodecError> {
         Ok(())
     }
-    fn serialize_unit_variant(self, _: &'static str, idx: u32, _: &'static str) -> Result<(), CodecError> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        idx: u32,
+        _: &'static str,
+    ) -> Result<(), CodecError> {
         self.serialize_u32(idx)
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Result<(), CodecError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), CodecError> {
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -179,7 +197,13 @@ impl<'a, 'b> ser::Serializer for &'a mut Enc<'b> {
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self, CodecError> {
         Ok(self)
     }
-    fn serialize_tuple_variant(self, _: &'static str, idx: u32, _: &'static str, _: usize) -> Result<Self, CodecError> {
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        idx: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self, CodecError> {
         self.out.extend_from_slice(&idx.to_le_bytes());
         Ok(self)
     }
@@ -190,7 +214,13 @@ impl<'a, 'b> ser::Serializer for &'a mut Enc<'b> {
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, CodecError> {
         Ok(self)
     }
-    fn serialize_struct_variant(self, _: &'static str, idx: u32, _: &'static str, _: usize) -> Result<Self, CodecError> {
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        idx: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self, CodecError> {
         self.out.extend_from_slice(&idx.to_le_bytes());
         Ok(self)
     }
@@ -213,8 +243,12 @@ macro_rules! compound {
         }
     )*};
 }
-compound!(SerializeSeq::serialize_element, SerializeTuple::serialize_element,
-    SerializeTupleStruct::serialize_field, SerializeTupleVariant::serialize_field);
+compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<'a, 'b> ser::SerializeMap for &'a mut Enc<'b> {
     type Ok = ();
@@ -317,11 +351,18 @@ impl<'de> Dec<'de> {
             0xc2..=0xdf => 2,
             0xe0..=0xef => 3,
             0xf0..=0xf4 => 4,
-            _ => return Err(DecodeError::InvalidTag { what: "char", value: u64::from(first) }),
+            _ => {
+                return Err(DecodeError::InvalidTag {
+                    what: "char",
+                    value: u64::from(first),
+                })
+            }
         };
         let bytes = self.take(width)?;
-        let s = std::str::from_utf8(bytes)
-            .map_err(|_| DecodeError::InvalidTag { what: "char", value: u64::from(first) })?;
+        let s = std::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidTag {
+            what: "char",
+            value: u64::from(first),
+        })?;
         s.chars().next().ok_or(DecodeError::UnexpectedEnd)
     }
 
@@ -329,7 +370,10 @@ impl<'de> Dec<'de> {
         match self.u8()? {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(DecodeError::InvalidTag { what: "bool", value: u64::from(v) }),
+            v => Err(DecodeError::InvalidTag {
+                what: "bool",
+                value: u64::from(v),
+            }),
         }
     }
 
@@ -337,7 +381,10 @@ impl<'de> Dec<'de> {
         match self.u8()? {
             0 => Ok(false),
             1 => Ok(true),
-            v => Err(DecodeError::InvalidTag { what: "option", value: u64::from(v) }),
+            v => Err(DecodeError::InvalidTag {
+                what: "option",
+                value: u64::from(v),
+            }),
         }
     }
 
@@ -366,7 +413,9 @@ impl<'de> de::Deserializer<'de> for &mut Dec<'de> {
     type Error = CodecError;
 
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CodecError> {
-        Err(CodecError::Custom("bincode is not self-describing: the type must be known".into()))
+        Err(CodecError::Custom(
+            "bincode is not self-describing: the type must be known".into(),
+        ))
     }
 
     get_le!(deserialize_i8: i8 => visit_i8, deserialize_i16: i16 => visit_i16,
@@ -407,10 +456,18 @@ impl<'de> de::Deserializer<'de> for &mut Dec<'de> {
     fn deserialize_unit<V: Visitor<'de>>(self, v: V) -> Result<V::Value, CodecError> {
         v.visit_unit()
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, CodecError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, CodecError> {
         v.visit_unit()
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, v: V) -> Result<V::Value, CodecError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        v: V,
+    ) -> Result<V::Value, CodecError> {
         self.enter()?;
         let r = v.visit_newtype_struct(&mut *self);
         self.leave();
@@ -422,17 +479,28 @@ impl<'de> de::Deserializer<'de> for &mut Dec<'de> {
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, CodecError> {
         self.enter()?;
-        let r = v.visit_seq(Access { dec: &mut *self, left: len });
+        let r = v.visit_seq(Access {
+            dec: &mut *self,
+            left: len,
+        });
         self.leave();
         r
     }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _: &'static str, len: usize, v: V) -> Result<V::Value, CodecError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        len: usize,
+        v: V,
+    ) -> Result<V::Value, CodecError> {
         self.deserialize_tuple(len, v)
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, CodecError> {
         let len = self.seq_len()?;
         self.enter()?;
-        let r = v.visit_map(Access { dec: &mut *self, left: len });
+        let r = v.visit_map(Access {
+            dec: &mut *self,
+            left: len,
+        });
         self.leave();
         r
     }
@@ -456,10 +524,14 @@ impl<'de> de::Deserializer<'de> for &mut Dec<'de> {
         r
     }
     fn deserialize_identifier<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CodecError> {
-        Err(CodecError::Custom("identifiers are not encoded in bincode".into()))
+        Err(CodecError::Custom(
+            "identifiers are not encoded in bincode".into(),
+        ))
     }
     fn deserialize_ignored_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CodecError> {
-        Err(CodecError::Custom("bincode cannot skip values of unknown type".into()))
+        Err(CodecError::Custom(
+            "bincode cannot skip values of unknown type".into(),
+        ))
     }
     fn is_human_readable(&self) -> bool {
         false
@@ -473,7 +545,10 @@ struct Access<'a, 'de> {
 
 impl<'de> de::SeqAccess<'de> for Access<'_, 'de> {
     type Error = CodecError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, CodecError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, CodecError> {
         if self.left == 0 {
             return Ok(None);
         }
@@ -488,14 +563,20 @@ impl<'de> de::SeqAccess<'de> for Access<'_, 'de> {
 
 impl<'de> de::MapAccess<'de> for Access<'_, 'de> {
     type Error = CodecError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, CodecError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, CodecError> {
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
         seed.deserialize(&mut *self.dec).map(Some)
     }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, CodecError> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, CodecError> {
         seed.deserialize(&mut *self.dec)
     }
     fn size_hint(&self) -> Option<usize> {
@@ -506,7 +587,10 @@ impl<'de> de::MapAccess<'de> for Access<'_, 'de> {
 impl<'de> de::EnumAccess<'de> for &mut Dec<'de> {
     type Error = CodecError;
     type Variant = Self;
-    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), CodecError> {
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, Self), CodecError> {
         let idx = self.u32()?;
         let v = seed.deserialize(IntoDeserializer::<CodecError>::into_deserializer(idx))?;
         Ok((v, self))
@@ -518,13 +602,20 @@ impl<'de> de::VariantAccess<'de> for &mut Dec<'de> {
     fn unit_variant(self) -> Result<(), CodecError> {
         Ok(())
     }
-    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, CodecError> {
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(
+        self,
+        seed: T,
+    ) -> Result<T::Value, CodecError> {
         seed.deserialize(self)
     }
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, CodecError> {
         de::Deserializer::deserialize_tuple(self, len, v)
     }
-    fn struct_variant<V: Visitor<'de>>(self, fields: &'static [&'static str], v: V) -> Result<V::Value, CodecError> {
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        v: V,
+    ) -> Result<V::Value, CodecError> {
         de::Deserializer::deserialize_tuple(self, fields.len(), v)
     }
 }
@@ -538,7 +629,10 @@ impl<'de> de::VariantAccess<'de> for &mut Dec<'de> {
 /// [`ErrorKind::Encode`] when the value does not fit the type.
 pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Result<(), Error> {
     fn mismatch(value: &Value, ty: &Type) -> Error {
-        ErrorKind::Encode { reason: format!("expected {ty}, found {}", value.shape()) }.into()
+        ErrorKind::Encode {
+            reason: format!("expected {ty}, found {}", value.shape()),
+        }
+        .into()
     }
     fn int(value: &Value, ty: &Type) -> Result<i128, Error> {
         match value {
@@ -552,7 +646,9 @@ pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Resul
         ($t:ty) => {{
             let i = int(value, ty)?;
             let v = <$t>::try_from(i).map_err(|_| {
-                Error::from(ErrorKind::Encode { reason: format!("{i} does not fit {ty}") })
+                Error::from(ErrorKind::Encode {
+                    reason: format!("{i} does not fit {ty}"),
+                })
             })?;
             out.extend_from_slice(&v.to_le_bytes());
         }};
@@ -687,10 +783,16 @@ pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Resul
 ///
 /// [`ErrorKind::Decode`] on malformed or hostile data.
 pub(crate) fn decode_value(bytes: &[u8], ty: &Type) -> Result<Value, Error> {
-    let mut d = Dec { input: bytes, depth: 0 };
+    let mut d = Dec {
+        input: bytes,
+        depth: 0,
+    };
     let v = decode_with(&mut d, ty)?;
     if !d.input.is_empty() {
-        return Err(DecodeError::TrailingBytes { count: d.input.len() }.into());
+        return Err(DecodeError::TrailingBytes {
+            count: d.input.len(),
+        }
+        .into());
     }
     Ok(v)
 }
@@ -731,7 +833,8 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
         Type::U8 => le!(u8, |v| Value::Int(i64::from(v))),
         Type::U16 => le!(u16, |v| Value::Int(i64::from(v))),
         Type::U32 => le!(u32, |v| Value::Int(i64::from(v))),
-        Type::U64 => le!(u64, |v: u64| i64::try_from(v).map_or(Value::Uint(v), Value::Int)),
+        Type::U64 => le!(u64, |v: u64| i64::try_from(v)
+            .map_or(Value::Uint(v), Value::Int)),
         Type::F32 => le!(f32, |v| Value::Float(f64::from(v))),
         Type::F64 => le!(f64, Value::Float),
         Type::Char => Value::String(d.char()?.to_string()),
@@ -739,7 +842,11 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
         Type::List(elem) => {
             let n = d.len(min_size(elem).max(if **elem == Type::Unit { 0 } else { 1 }))?;
             if **elem == Type::Unit && n as u64 > MAX_ZERO_SIZED {
-                return Err(DecodeError::SizeLimit { claimed: n as u64, available: MAX_ZERO_SIZED }.into());
+                return Err(DecodeError::SizeLimit {
+                    claimed: n as u64,
+                    available: MAX_ZERO_SIZED,
+                }
+                .into());
             }
             nested(d, &mut |d| {
                 let mut items = Vec::with_capacity(n.min(4096));
@@ -757,7 +864,11 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
             Ok(Value::List(items))
         })?,
         Type::Tuple(types) => nested(d, &mut |d| {
-            types.iter().map(|t| decode_with(d, t)).collect::<Result<Vec<_>, _>>().map(Value::List)
+            types
+                .iter()
+                .map(|t| decode_with(d, t))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::List)
         })?,
         Type::Option(inner) => {
             if d.option_tag()? {
@@ -770,7 +881,13 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
             let (name, t) = match d.u32()? {
                 0 => ("Ok", ok),
                 1 => ("Err", err),
-                v => return Err(DecodeError::InvalidTag { what: "enum variant", value: u64::from(v) }.into()),
+                v => {
+                    return Err(DecodeError::InvalidTag {
+                        what: "enum variant",
+                        value: u64::from(v),
+                    }
+                    .into())
+                }
             };
             let payload = nested(d, &mut |d| decode_with(d, t))?;
             Value::Map(vec![(Value::String(name.to_owned()), payload)])
@@ -824,21 +941,33 @@ mod tests {
     fn reference_bytes_of_abis_md() {
         assert_eq!(to_bytes(&(3u32, 4u32)).unwrap(), hex("0300000004000000"));
         assert_eq!(to_bytes("Hi!").unwrap(), hex("0300000000000000486921"));
-        assert_eq!(to_bytes(&vec![1u32, 3]).unwrap(), hex("02000000000000000100000003000000"));
+        assert_eq!(
+            to_bytes(&vec![1u32, 3]).unwrap(),
+            hex("02000000000000000100000003000000")
+        );
         assert_eq!(to_bytes(&Some(7u32)).unwrap(), hex("0107000000"));
         assert_eq!(to_bytes(&None::<u32>).unwrap(), hex("00"));
-        assert_eq!(to_bytes(&Err::<u8, String>("e".into())).unwrap(), hex("01000000010000000000000065"));
+        assert_eq!(
+            to_bytes(&Err::<u8, String>("e".into())).unwrap(),
+            hex("01000000010000000000000065")
+        );
         assert_eq!(to_bytes(&2.5f64).unwrap(), hex("0000000000000440"));
     }
 
     fn hex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     fn sample() -> S {
         S {
             a: Some(vec![1, 2, 3]),
-            b: E::C { x: -5, y: "héllo".into() },
+            b: E::C {
+                x: -5,
+                y: "héllo".into(),
+            },
             c: '€',
             d: [("k".to_owned(), 1.5)].into_iter().collect(),
             e: (),
@@ -859,9 +988,14 @@ mod tests {
 
     #[test]
     fn value_codec_matches_serde_codec() {
-        let ty = Type::parse("(Vec<Option<u32>>, Result<String, i8>, HashMap<u16, bool>, char)").unwrap();
-        let typed = (vec![Some(1u32), None], Ok::<String, i8>("x".into()),
-            [(3u16, true)].into_iter().collect::<BTreeMap<_, _>>(), 'z');
+        let ty = Type::parse("(Vec<Option<u32>>, Result<String, i8>, HashMap<u16, bool>, char)")
+            .unwrap();
+        let typed = (
+            vec![Some(1u32), None],
+            Ok::<String, i8>("x".into()),
+            [(3u16, true)].into_iter().collect::<BTreeMap<_, _>>(),
+            'z',
+        );
         let bytes = ::bincode::serialize(&typed).unwrap();
         let v = decode_value(&bytes, &ty).unwrap();
         assert_eq!(v.to_json(), r#"[[1,null],{"Ok":"x"},{"3":true},"z"]"#);
@@ -874,10 +1008,16 @@ mod tests {
     fn huge_length_prefix_fails_without_allocating() {
         let mut b = (1u64 << 60).to_le_bytes().to_vec();
         b.extend_from_slice(&[0; 12]);
-        assert!(matches!(from_bytes::<Vec<u8>>(&b).unwrap_err().kind(),
-            ErrorKind::Decode(DecodeError::SizeLimit { .. })));
-        assert!(matches!(decode_value(&b, &Type::List(Box::new(Type::U64))).unwrap_err().kind(),
-            ErrorKind::Decode(DecodeError::SizeLimit { .. })));
+        assert!(matches!(
+            from_bytes::<Vec<u8>>(&b).unwrap_err().kind(),
+            ErrorKind::Decode(DecodeError::SizeLimit { .. })
+        ));
+        assert!(matches!(
+            decode_value(&b, &Type::List(Box::new(Type::U64)))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Decode(DecodeError::SizeLimit { .. })
+        ));
         // A Vec<()> claims elements that take no bytes: capped separately.
         assert!(decode_value(&b, &Type::List(Box::new(Type::Unit))).is_err());
     }
@@ -889,31 +1029,44 @@ mod tests {
         let mut b = vec![1u8; 10_000];
         b.push(0);
         let e = from_bytes::<Node>(&b).unwrap_err();
-        assert!(matches!(e.kind(), ErrorKind::Decode(DecodeError::DepthLimit { .. })), "{e}");
+        assert!(
+            matches!(e.kind(), ErrorKind::Decode(DecodeError::DepthLimit { .. })),
+            "{e}"
+        );
     }
 
     #[test]
     fn trailing_invalid_utf8_and_tags_are_typed_errors() {
-        assert!(matches!(from_bytes::<u8>(&[1, 2]).unwrap_err().kind(),
-            ErrorKind::Decode(DecodeError::TrailingBytes { count: 1 })));
+        assert!(matches!(
+            from_bytes::<u8>(&[1, 2]).unwrap_err().kind(),
+            ErrorKind::Decode(DecodeError::TrailingBytes { count: 1 })
+        ));
         let mut s = 2u64.to_le_bytes().to_vec();
         s.extend_from_slice(&[0xff, 0xfe]);
-        assert!(matches!(from_bytes::<String>(&s).unwrap_err().kind(),
-            ErrorKind::Decode(DecodeError::InvalidUtf8)));
-        assert!(matches!(from_bytes::<bool>(&[2]).unwrap_err().kind(),
-            ErrorKind::Decode(DecodeError::InvalidTag { what: "bool", .. })));
-        assert!(matches!(from_bytes::<Option<u8>>(&[2]).unwrap_err().kind(),
-            ErrorKind::Decode(DecodeError::InvalidTag { what: "option", .. })));
+        assert!(matches!(
+            from_bytes::<String>(&s).unwrap_err().kind(),
+            ErrorKind::Decode(DecodeError::InvalidUtf8)
+        ));
+        assert!(matches!(
+            from_bytes::<bool>(&[2]).unwrap_err().kind(),
+            ErrorKind::Decode(DecodeError::InvalidTag { what: "bool", .. })
+        ));
+        assert!(matches!(
+            from_bytes::<Option<u8>>(&[2]).unwrap_err().kind(),
+            ErrorKind::Decode(DecodeError::InvalidTag { what: "option", .. })
+        ));
         assert!(from_bytes::<E>(&99u32.to_le_bytes()).is_err());
         assert!(from_bytes::<char>(&[0xed, 0xa0, 0x80]).is_err()); // U+D800 as UTF-8
     }
 
+    type Mixed = (Vec<i64>, Option<String>, u8, bool, Vec<(u16, f32)>);
+
     proptest::proptest! {
         #[test]
-        fn roundtrip_agrees_with_bincode(v: (Vec<i64>, Option<String>, u8, bool, Vec<(u16, f32)>)) {
+        fn roundtrip_agrees_with_bincode(v: Mixed) {
             let ours = to_bytes(&v).unwrap();
             proptest::prop_assert_eq!(&ours, &::bincode::serialize(&v).unwrap());
-            let back: (Vec<i64>, Option<String>, u8, bool, Vec<(u16, f32)>) = from_bytes(&ours).unwrap();
+            let back: Mixed = from_bytes(&ours).unwrap();
             proptest::prop_assert_eq!(to_bytes(&back).unwrap(), ours);
         }
 

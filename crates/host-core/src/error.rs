@@ -21,9 +21,17 @@ pub enum ErrorKind {
     /// A required export is absent, or present with the wrong kind (e.g. a global for a function).
     MissingExport { name: String },
     /// An export has the wrong WebAssembly signature for its ABI.
-    SignatureMismatch { name: String, expected: String, found: String },
+    SignatureMismatch {
+        name: String,
+        expected: String,
+        found: String,
+    },
     /// An import could not be satisfied (unknown, denied, ambiguous, or of the wrong type).
-    LinkError { module: String, name: String, reason: String },
+    LinkError {
+        module: String,
+        name: String,
+        reason: String,
+    },
     /// No plugin ABI fits the module, or more than one does.
     AbiDetection { reason: String },
     /// The plugin has no callable function of this name.
@@ -35,7 +43,10 @@ pub enum ErrorKind {
     /// The plugin exhausted the interpreter's call stack.
     StackOverflow,
     /// The plugin trapped. `message` is the panic message a guest reported, if any.
-    Trap { code: TrapCode, message: Option<String> },
+    Trap {
+        code: TrapCode,
+        message: Option<String>,
+    },
     /// The plugin broke the ABI contract (bad pointer, failed allocation, …).
     AbiViolation(AbiViolation),
     /// Bytes from the plugin (or given by the caller) do not decode as the expected type.
@@ -47,7 +58,11 @@ pub enum ErrorKind {
     /// The plugin's output exceeds [`Limits::max_output_bytes`](crate::Limits::max_output_bytes).
     OutputTooLarge { len: u64, max: usize },
     /// A host function failed.
-    HostFunction { namespace: String, name: String, reason: HostFunctionFailure },
+    HostFunction {
+        namespace: String,
+        name: String,
+        reason: HostFunctionFailure,
+    },
     /// Plugin→host→plugin nesting went deeper than [`Limits::max_reentrancy`](crate::Limits::max_reentrancy).
     ReentrancyLimit { depth: u32 },
     /// A call is already in flight on this plugin (e.g. suspended between fuel slices).
@@ -75,7 +90,11 @@ pub enum HostFunctionFailure {
 #[non_exhaustive]
 pub enum AbiViolation {
     /// A pointer/length pair lies (partly) outside the plugin's memory.
-    OutOfBounds { ptr: u64, len: u64, memory_size: u64 },
+    OutOfBounds {
+        ptr: u64,
+        len: u64,
+        memory_size: u64,
+    },
     /// A pointer/length pair wraps around the address space.
     Overflow { ptr: u64, len: u64 },
     /// The plugin's allocator returned a null or negative pointer.
@@ -123,7 +142,9 @@ pub enum TrapCode {
 impl Error {
     /// Creates an error of this kind.
     pub fn new(kind: ErrorKind) -> Self {
-        Self { kind: Box::new(kind) }
+        Self {
+            kind: Box::new(kind),
+        }
     }
 
     /// What went wrong.
@@ -208,10 +229,18 @@ impl fmt::Display for ErrorKind {
                 write!(f, "module is {len} bytes, over the limit of {max}")
             }
             Self::MissingExport { name } => write!(f, "plugin does not export `{name}`"),
-            Self::SignatureMismatch { name, expected, found } => {
+            Self::SignatureMismatch {
+                name,
+                expected,
+                found,
+            } => {
                 write!(f, "export `{name}` has type {found}, expected {expected}")
             }
-            Self::LinkError { module, name, reason } => {
+            Self::LinkError {
+                module,
+                name,
+                reason,
+            } => {
                 write!(f, "cannot link import `{module}.{name}`: {reason}")
             }
             Self::AbiDetection { reason } => write!(f, "cannot detect the plugin ABI: {reason}"),
@@ -219,8 +248,14 @@ impl fmt::Display for ErrorKind {
             Self::OutOfFuel { budget } => write!(f, "out of fuel (budget {budget})"),
             Self::MemoryLimit { cap } => write!(f, "memory limit of {cap} bytes reached"),
             Self::StackOverflow => write!(f, "stack overflow"),
-            Self::Trap { code, message: Some(m) } => write!(f, "plugin trapped ({code}): {m}"),
-            Self::Trap { code, message: None } => write!(f, "plugin trapped: {code}"),
+            Self::Trap {
+                code,
+                message: Some(m),
+            } => write!(f, "plugin trapped ({code}): {m}"),
+            Self::Trap {
+                code,
+                message: None,
+            } => write!(f, "plugin trapped: {code}"),
             Self::AbiViolation(v) => write!(f, "abi violation: {v}"),
             Self::Decode(e) => write!(f, "decode error: {e}"),
             Self::Encode { reason } => write!(f, "encode error: {reason}"),
@@ -230,7 +265,11 @@ impl fmt::Display for ErrorKind {
             Self::OutputTooLarge { len, max } => {
                 write!(f, "output is {len} bytes, over the limit of {max}")
             }
-            Self::HostFunction { namespace, name, reason } => {
+            Self::HostFunction {
+                namespace,
+                name,
+                reason,
+            } => {
                 write!(f, "host function `{namespace}.{name}` failed: {reason}")
             }
             Self::ReentrancyLimit { depth } => {
@@ -248,7 +287,9 @@ impl fmt::Display for HostFunctionFailure {
         match self {
             Self::Failed(m) => write!(f, "{m}"),
             Self::Panicked(m) => write!(f, "panicked: {m}"),
-            Self::AsyncNotSupported => write!(f, "asynchronous host function in a synchronous call"),
+            Self::AsyncNotSupported => {
+                write!(f, "asynchronous host function in a synchronous call")
+            }
         }
     }
 }
@@ -256,12 +297,19 @@ impl fmt::Display for HostFunctionFailure {
 impl fmt::Display for AbiViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::OutOfBounds { ptr, len, memory_size } => write!(
+            Self::OutOfBounds {
+                ptr,
+                len,
+                memory_size,
+            } => write!(
                 f,
                 "range {ptr}+{len} is outside the plugin memory of {memory_size} bytes"
             ),
             Self::Overflow { ptr, len } => write!(f, "range {ptr}+{len} wraps around"),
-            Self::AllocFailed { requested, returned } => {
+            Self::AllocFailed {
+                requested,
+                returned,
+            } => {
                 write!(f, "allocating {requested} bytes returned {returned}")
             }
             Self::NoMemory => write!(f, "plugin exports no memory"),
@@ -274,7 +322,10 @@ impl fmt::Display for DecodeError {
         match self {
             Self::UnexpectedEnd => write!(f, "unexpected end of data"),
             Self::SizeLimit { claimed, available } => {
-                write!(f, "length {claimed} exceeds the {available} bytes available")
+                write!(
+                    f,
+                    "length {claimed} exceeds the {available} bytes available"
+                )
             }
             Self::DepthLimit { max } => write!(f, "values nest deeper than {max}"),
             Self::TrailingBytes { count } => write!(f, "{count} trailing bytes after the value"),

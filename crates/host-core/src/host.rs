@@ -98,7 +98,9 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<&Rc<HostFn>> {
-        self.fns.iter().find(|f| f.namespace == namespace && f.name == name)
+        self.fns
+            .iter()
+            .find(|f| f.namespace == namespace && f.name == name)
     }
 
     /// Every function of this name, in any namespace.
@@ -110,6 +112,7 @@ impl Registry {
 
 /// Configures and builds a [`Host`].
 #[must_use]
+#[derive(Default)]
 pub struct HostBuilder {
     registry: Registry,
     limits: Limits,
@@ -123,12 +126,6 @@ impl fmt::Debug for HostBuilder {
             .field("registry", &self.registry)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
-    }
-}
-
-impl Default for HostBuilder {
-    fn default() -> Self {
-        Self { registry: Registry::default(), limits: Limits::default(), log: None, wasi: WasiConfig::default() }
     }
 }
 
@@ -151,9 +148,18 @@ impl HostBuilder {
         self
     }
 
-    fn push(mut self, namespace: &str, name: &str, signature: Option<Signature>, is_async: bool, raw: Box<RawFn>) -> Self {
+    fn push(
+        mut self,
+        namespace: &str,
+        name: &str,
+        signature: Option<Signature>,
+        is_async: bool,
+        raw: Box<RawFn>,
+    ) -> Self {
         // Re-registering replaces: the last definition wins.
-        self.registry.fns.retain(|f| !(f.namespace == namespace && f.name == name));
+        self.registry
+            .fns
+            .retain(|f| !(f.namespace == namespace && f.name == name));
         self.registry.fns.push(Rc::new(HostFn {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
@@ -208,7 +214,9 @@ impl HostBuilder {
             let fut = f(args);
             let fq = fq.clone();
             Ok(HostReply::Later(Box::pin(async move {
-                let r = fut.await.map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e.to_string())))?;
+                let r = fut
+                    .await
+                    .map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e.to_string())))?;
                 encode_reply(&r).map_err(|reason| host_failure(&fq, reason))
             })))
         };
@@ -262,7 +270,12 @@ fn encode_reply<R: Serialize>(r: &R) -> Result<Vec<u8>, HostFunctionFailure> {
 
 fn host_failure(fq: &str, reason: HostFunctionFailure) -> Error {
     let (namespace, name) = fq.split_once('.').unwrap_or(("", fq));
-    ErrorKind::HostFunction { namespace: namespace.to_owned(), name: name.to_owned(), reason }.into()
+    ErrorKind::HostFunction {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        reason,
+    }
+    .into()
 }
 
 /// The plugin host: host functions, default limits, and the engine plugins run on.

@@ -76,10 +76,14 @@ mod wasm;
 
 pub use crate::abi::Abi;
 pub use crate::call::{HostCompletion, PendingHostCall, Step};
-pub use crate::error::{AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, TrapCode};
+pub use crate::error::{
+    AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, TrapCode,
+};
 pub use crate::host::{Host, HostBuilder, LogRecord, LogStream};
 pub use crate::limits::Limits;
-pub use crate::plugin::{ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION};
+pub use crate::plugin::{
+    ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION,
+};
 pub use crate::schema::{Direction, FunctionSignature, Signature, Type};
 pub use crate::value::Value;
 pub use crate::wasm::wasi::{MemFs, WasiConfig};

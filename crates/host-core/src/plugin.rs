@@ -42,7 +42,10 @@ pub struct PluginOptions {
 impl PluginOptions {
     /// Options with a name.
     pub fn named(name: &str) -> Self {
-        Self { name: Some(name.to_owned()), ..Self::default() }
+        Self {
+            name: Some(name.to_owned()),
+            ..Self::default()
+        }
     }
 
     /// Sets the limits.
@@ -112,9 +115,16 @@ struct Analysis {
 
 impl Analysis {
     fn new(host: &Host, bytes: &[u8], options: &PluginOptions) -> Result<Self, Error> {
-        let limits = options.limits.clone().unwrap_or_else(|| host.limits.clone());
+        let limits = options
+            .limits
+            .clone()
+            .unwrap_or_else(|| host.limits.clone());
         if bytes.len() > limits.max_module_bytes {
-            return Err(ErrorKind::ModuleTooLarge { len: bytes.len(), max: limits.max_module_bytes }.into());
+            return Err(ErrorKind::ModuleTooLarge {
+                len: bytes.len(),
+                max: limits.max_module_bytes,
+            }
+            .into());
         }
         let module = compile(&host.engine, bytes)?;
         let signatures = read_signatures(&module)?;
@@ -161,7 +171,16 @@ impl Analysis {
             }
         }
         let exports = abi::exports(abi, &module, &signatures);
-        Ok(Self { module, abi, limits, linker, signatures, exports, imports, link_errors })
+        Ok(Self {
+            module,
+            abi,
+            limits,
+            linker,
+            signatures,
+            exports,
+            imports,
+            link_errors,
+        })
     }
 }
 
@@ -174,15 +193,27 @@ impl Host {
     /// As [`Host::load_wasm`], except that unresolved imports are reported in the result.
     pub fn describe_wasm(&self, bytes: &[u8]) -> Result<PluginInfo, Error> {
         let a = Analysis::new(self, bytes, &PluginOptions::default())?;
-        Ok(PluginInfo { abi: a.abi, exports: a.exports, imports: a.imports })
+        Ok(PluginInfo {
+            abi: a.abi,
+            exports: a.exports,
+            imports: a.imports,
+        })
     }
 }
 
 enum CallState {
     Idle,
-    Ready { func: Func, params: Vec<Val> },
-    OutOfFuel { call: wasmi::ResumableCallOutOfFuel },
-    AwaitingHost { call: wasmi::ResumableCallHostTrap, reply: Option<Result<HostCompletion, Error>> },
+    Ready {
+        func: Func,
+        params: Vec<Val>,
+    },
+    OutOfFuel {
+        call: wasmi::ResumableCallOutOfFuel,
+    },
+    AwaitingHost {
+        call: wasmi::ResumableCallHostTrap,
+        reply: Option<Result<HostCompletion, Error>>,
+    },
 }
 
 /// One loaded WebAssembly plugin.
@@ -229,7 +260,10 @@ impl Plugin {
         }
         let name = options.name.unwrap_or_else(|| "plugin".to_owned());
         let wasi = options.wasi.unwrap_or_else(|| host.wasi.clone());
-        let store = Store::new(&host.engine, placeholder_data(&name, &host.registry, &a.limits));
+        let store = Store::new(
+            &host.engine,
+            placeholder_data(&name, &host.registry, &a.limits),
+        );
         let mut plugin = Plugin {
             name,
             abi: a.abi,
@@ -277,8 +311,9 @@ impl Plugin {
         store.data_mut().memory = memory;
         abi::bind(self.abi, &mut store, &instance)?;
         for init in ["_initialize", "__wasm_call_ctors"] {
-            if let Some(f) = instance.get_typed_func::<(), ()>(&store, init).ok() {
-                f.call(&mut store, ()).map_err(|e| wasm::map_run_error(store.data_mut(), &e, budget))?;
+            if let Ok(f) = instance.get_typed_func::<(), ()>(&store, init) {
+                f.call(&mut store, ())
+                    .map_err(|e| wasm::map_run_error(store.data_mut(), &e, budget))?;
                 break;
             }
         }
@@ -327,7 +362,10 @@ impl Plugin {
 
     /// Current size of the plugin's linear memory, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.store.data().memory.map_or(0, |m| m.data_size(&self.store))
+        self.store
+            .data()
+            .memory
+            .map_or(0, |m| m.data_size(&self.store))
     }
 
     /// How many times the instance was re-created after a failure.
@@ -347,7 +385,11 @@ impl Plugin {
     ///
     /// Any [`ErrorKind`] of a call: limits, traps, ABI violations, decode errors, host-function
     /// failures.
-    pub fn call<A: Serialize + ?Sized, R: DeserializeOwned>(&mut self, name: &str, args: &A) -> Result<R, Error> {
+    pub fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        args: &A,
+    ) -> Result<R, Error> {
         let input = codec::to_bytes(args)?;
         let out = self.call_bytes(name, input)?;
         codec::from_bytes(&out)
@@ -358,7 +400,11 @@ impl Plugin {
     /// # Errors
     ///
     /// As [`Plugin::call`].
-    pub async fn call_async<A: Serialize + ?Sized, R: DeserializeOwned>(&mut self, name: &str, args: &A) -> Result<R, Error> {
+    pub async fn call_async<A: Serialize + ?Sized, R: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        args: &A,
+    ) -> Result<R, Error> {
         let input = codec::to_bytes(args)?;
         self.start_call(name, input)?;
         loop {
@@ -394,10 +440,19 @@ impl Plugin {
     /// # Errors
     ///
     /// As [`Plugin::call_value`].
-    pub fn call_with_signature(&mut self, name: &str, sig: &Signature, args: Vec<Value>) -> Result<Value, Error> {
+    pub fn call_with_signature(
+        &mut self,
+        name: &str,
+        sig: &Signature,
+        args: Vec<Value>,
+    ) -> Result<Value, Error> {
         if args.len() != sig.params.len() {
             return Err(ErrorKind::Encode {
-                reason: format!("`{name}` takes {} arguments, {} given", sig.params.len(), args.len()),
+                reason: format!(
+                    "`{name}` takes {} arguments, {} given",
+                    sig.params.len(),
+                    args.len()
+                ),
             }
             .into());
         }
@@ -444,7 +499,11 @@ impl Plugin {
             return Err(ErrorKind::Busy.into());
         }
         if input.len() > self.limits.max_input_bytes {
-            return Err(ErrorKind::InputTooLarge { len: input.len(), max: self.limits.max_input_bytes }.into());
+            return Err(ErrorKind::InputTooLarge {
+                len: input.len(),
+                max: self.limits.max_input_bytes,
+            }
+            .into());
         }
         if self.instance.is_none() {
             self.reinstantiations += 1;
@@ -470,7 +529,10 @@ impl Plugin {
                 self.settle_fuel();
                 // Unknown or mistyped exports leave the instance intact; anything that ran
                 // plugin code (the allocator) and failed does not.
-                if !matches!(e.kind(), ErrorKind::UnknownFunction { .. } | ErrorKind::SignatureMismatch { .. }) {
+                if !matches!(
+                    e.kind(),
+                    ErrorKind::UnknownFunction { .. } | ErrorKind::SignatureMismatch { .. }
+                ) {
                     self.poison();
                 }
                 Err(e)
@@ -486,7 +548,10 @@ impl Plugin {
     /// [`complete`](Plugin::complete)d); otherwise any error of a call, which ends it.
     pub fn resume(&mut self) -> Result<Step, Error> {
         let state = std::mem::replace(&mut self.state, CallState::Idle);
-        if matches!(state, CallState::Idle | CallState::AwaitingHost { reply: None, .. }) {
+        if matches!(
+            state,
+            CallState::Idle | CallState::AwaitingHost { reply: None, .. }
+        ) {
             self.state = state;
             return Err(ErrorKind::NoCallInFlight.into());
         }
@@ -495,13 +560,20 @@ impl Plugin {
             Err(e) => return Err(self.fail(e)),
         };
         let reserve = self.store.data().fuel_reserve;
-        let give = self.limits.fuel_slice.max(self.required_fuel).max(1).min(reserve);
+        let give = self
+            .limits
+            .fuel_slice
+            .max(self.required_fuel)
+            .max(1)
+            .min(reserve);
         self.store.data_mut().fuel_reserve = reserve - give;
         wasm::set_fuel(&mut self.store, give);
         let budget = self.limits.fuel;
         let outcome = match state {
             CallState::Idle => return Err(ErrorKind::NoCallInFlight.into()),
-            CallState::Ready { func, params } => func.call_resumable(&mut self.store, &params, &mut self.results),
+            CallState::Ready { func, params } => {
+                func.call_resumable(&mut self.store, &params, &mut self.results)
+            }
             CallState::OutOfFuel { call, .. } => call.resume(&mut self.store, &mut self.results),
             CallState::AwaitingHost { call, reply } => {
                 let reply = match reply {
@@ -530,7 +602,8 @@ impl Plugin {
             }
             Ok(ResumableCall::OutOfFuel(call)) => {
                 let required = call.required_fuel();
-                if self.store.data().fuel_reserve == 0 || self.store.data().fuel_reserve < required {
+                if self.store.data().fuel_reserve == 0 || self.store.data().fuel_reserve < required
+                {
                     self.settle_fuel();
                     return Err(self.fail(ErrorKind::OutOfFuel { budget }.into()));
                 }
@@ -548,7 +621,10 @@ impl Plugin {
                     }
                 }
                 let data = self.store.data_mut();
-                let err = data.host_error.take().unwrap_or_else(|| wasm::map_run_error(data, call.host_error(), budget));
+                let err = data
+                    .host_error
+                    .take()
+                    .unwrap_or_else(|| wasm::map_run_error(data, call.host_error(), budget));
                 Err(self.fail(err))
             }
             Err(e) => {
@@ -567,7 +643,9 @@ impl Plugin {
     /// [`ErrorKind::NoCallInFlight`] if the call is not waiting on a host function.
     pub fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error> {
         match &mut self.state {
-            CallState::AwaitingHost { reply: slot @ None, .. } => {
+            CallState::AwaitingHost {
+                reply: slot @ None, ..
+            } => {
                 *slot = Some(reply);
                 Ok(())
             }
@@ -587,7 +665,10 @@ impl Plugin {
         let data = self.store.data_mut();
         data.fuel_reserve = data.fuel_reserve.saturating_add(in_store);
         wasm::set_fuel(&mut self.store, 0);
-        self.fuel_consumed = self.limits.fuel.saturating_sub(self.store.data().fuel_reserve);
+        self.fuel_consumed = self
+            .limits
+            .fuel
+            .saturating_sub(self.store.data().fuel_reserve);
     }
 
     fn fail(&mut self, e: Error) -> Error {
@@ -610,16 +691,25 @@ fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Module, Error> {
         }
         .into());
     }
-    Module::new(engine, bytes).map_err(|e| ErrorKind::InvalidModule { reason: e.to_string() }.into())
+    Module::new(engine, bytes).map_err(|e| {
+        ErrorKind::InvalidModule {
+            reason: e.to_string(),
+        }
+        .into()
+    })
 }
 
 fn read_signatures(module: &Module) -> Result<Vec<FunctionSignature>, Error> {
     let mut out = Vec::new();
     for section in module.custom_sections() {
         if section.name() == SIGNATURE_SECTION {
-            out.extend(FunctionSignature::parse_section(section.data()).map_err(|e| {
-                Error::from(ErrorKind::InvalidModule { reason: format!("bad {SIGNATURE_SECTION} section: {e}") })
-            })?);
+            out.extend(
+                FunctionSignature::parse_section(section.data()).map_err(|e| {
+                    Error::from(ErrorKind::InvalidModule {
+                        reason: format!("bad {SIGNATURE_SECTION} section: {e}"),
+                    })
+                })?,
+            );
         }
     }
     Ok(out)
@@ -627,36 +717,62 @@ fn read_signatures(module: &Module) -> Result<Vec<FunctionSignature>, Error> {
 
 fn instantiation_error(data: &mut StoreData, e: &wasmi::Error, budget: u64) -> Error {
     if data.limiter.denied {
-        return ErrorKind::MemoryLimit { cap: data.limiter.memory_cap }.into();
+        return ErrorKind::MemoryLimit {
+            cap: data.limiter.memory_cap,
+        }
+        .into();
     }
     if e.as_trap_code().is_some() || data.host_error.is_some() || e.i32_exit_status().is_some() {
         return wasm::map_run_error(data, e, budget);
     }
-    ErrorKind::InvalidModule { reason: format!("instantiation failed: {e}") }.into()
+    ErrorKind::InvalidModule {
+        reason: format!("instantiation failed: {e}"),
+    }
+    .into()
 }
 
 fn placeholder_data(name: &str, registry: &Rc<Registry>, limits: &Limits) -> StoreData {
-    StoreData::new(name.to_owned(), registry.clone(), limits.clone(), wasi::WasiCtx::new(&WasiConfig::default()), None)
+    StoreData::new(
+        name.to_owned(),
+        registry.clone(),
+        limits.clone(),
+        wasi::WasiCtx::new(&WasiConfig::default()),
+        None,
+    )
 }
 
 pub(crate) fn link_error(module: &str, name: &str, reason: &str) -> Error {
-    ErrorKind::LinkError { module: module.to_owned(), name: name.to_owned(), reason: reason.to_owned() }.into()
+    ErrorKind::LinkError {
+        module: module.to_owned(),
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    }
+    .into()
 }
 
 fn link_panic(linker: &mut Linker<StoreData>, ty: &wasmi::FuncType) -> Result<(), Error> {
     use wasmi::ValType::I32;
     if ty.params() != [I32, I32] || !ty.results().is_empty() {
-        return Err(link_error(PLUGBOARD_MODULE, PANIC_IMPORT, "expected type (i32, i32) -> ()"));
+        return Err(link_error(
+            PLUGBOARD_MODULE,
+            PANIC_IMPORT,
+            "expected type (i32, i32) -> ()",
+        ));
     }
     linker
-        .func_wrap(PLUGBOARD_MODULE, PANIC_IMPORT, |mut caller: wasmi::Caller<'_, StoreData>, ptr: i32, len: i32| {
-            // Best effort: a bad range just leaves the message out; cap it at 4 KiB.
-            let len = (len as u32).min(4096);
-            if let Ok(bytes) = wasm::read_guest(&caller, u64::from(ptr as u32), u64::from(len)) {
-                let msg = String::from_utf8_lossy(&bytes).into_owned();
-                caller.data_mut().panic_message = Some(msg);
-            }
-        })
+        .func_wrap(
+            PLUGBOARD_MODULE,
+            PANIC_IMPORT,
+            |mut caller: wasmi::Caller<'_, StoreData>, ptr: i32, len: i32| {
+                // Best effort: a bad range just leaves the message out; cap it at 4 KiB.
+                let len = (len as u32).min(4096);
+                if let Ok(bytes) = wasm::read_guest(&caller, u64::from(ptr as u32), u64::from(len))
+                {
+                    let msg = String::from_utf8_lossy(&bytes).into_owned();
+                    caller.data_mut().panic_message = Some(msg);
+                }
+            },
+        )
         .map_err(|e| link_error(PLUGBOARD_MODULE, PANIC_IMPORT, &e.to_string()))?;
     Ok(())
 }

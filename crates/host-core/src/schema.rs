@@ -52,7 +52,10 @@ pub struct Signature {
 impl Signature {
     /// A signature from parameter types and a return type.
     pub fn new(params: impl Into<Vec<Type>>, returns: Type) -> Self {
-        Self { params: params.into(), returns }
+        Self {
+            params: params.into(),
+            returns,
+        }
     }
 
     /// The type of the argument payload: `()` for none, `T` for one, a tuple for several
@@ -123,7 +126,10 @@ impl FunctionSignature {
             .filter(|l| !l.is_empty())
             .map(|line| {
                 Self::parse_line(line).map_err(|e| {
-                    DecodeError::Mismatch { reason: format!("signature `{line}`: {e}") }.into()
+                    DecodeError::Mismatch {
+                        reason: format!("signature `{line}`: {e}"),
+                    }
+                    .into()
                 })
             })
             .collect()
@@ -157,7 +163,12 @@ impl FunctionSignature {
             Type::Unit
         };
         p.expect_end()?;
-        Ok(FunctionSignature { direction, name, param_names, signature: Signature { params, returns } })
+        Ok(FunctionSignature {
+            direction,
+            name,
+            param_names,
+            signature: Signature { params, returns },
+        })
     }
 }
 
@@ -172,7 +183,10 @@ impl<'a> Parser<'a> {
     }
 
     fn err(&self, msg: &str) -> Error {
-        DecodeError::Mismatch { reason: format!("{msg} at column {}", self.pos + 1) }.into()
+        DecodeError::Mismatch {
+            reason: format!("{msg} at column {}", self.pos + 1),
+        }
+        .into()
     }
 
     fn skip_ws(&mut self) {
@@ -256,12 +270,17 @@ impl<'a> Parser<'a> {
 
     fn one_generic(&mut self, depth: u32) -> Result<Box<Type>, Error> {
         let mut g = self.generics(depth, 1)?;
-        g.pop().map(Box::new).ok_or_else(|| self.err("missing type argument"))
+        g.pop()
+            .map(Box::new)
+            .ok_or_else(|| self.err("missing type argument"))
     }
 
     fn ty(&mut self, depth: u32) -> Result<Type, Error> {
         if depth > MAX_TYPE_DEPTH {
-            return Err(DecodeError::DepthLimit { max: MAX_TYPE_DEPTH }.into());
+            return Err(DecodeError::DepthLimit {
+                max: MAX_TYPE_DEPTH,
+            }
+            .into());
         }
         match self.peek() {
             Some('&') => {
@@ -272,7 +291,11 @@ impl<'a> Parser<'a> {
                     self.ident()?;
                 }
                 self.skip_ws();
-                if self.s.get(self.pos..).is_some_and(|r| r.starts_with("mut ")) {
+                if self
+                    .s
+                    .get(self.pos..)
+                    .is_some_and(|r| r.starts_with("mut "))
+                {
                     self.pos += 4;
                 }
                 self.ty(depth + 1)
@@ -353,7 +376,9 @@ impl<'a> Parser<'a> {
                     }
                     _ => {
                         if self.peek_is('<') {
-                            return Err(self.err(&format!("generic type `{name}` is not supported")));
+                            return Err(
+                                self.err(&format!("generic type `{name}` is not supported"))
+                            );
                         }
                         Type::Opaque(name)
                     }
@@ -426,13 +451,26 @@ mod tests {
         let t = Type::parse("Vec < Option < (u32 , String) > >").unwrap();
         assert_eq!(
             t,
-            Type::List(Box::new(Type::Option(Box::new(Type::Tuple(vec![Type::U32, Type::String])))))
+            Type::List(Box::new(Type::Option(Box::new(Type::Tuple(vec![
+                Type::U32,
+                Type::String
+            ])))))
         );
         assert_eq!(Type::parse("&'static str").unwrap(), Type::String);
-        assert_eq!(Type::parse("[u8; 4]").unwrap(), Type::Array(Box::new(Type::U8), 4));
-        assert_eq!(Type::parse("std::collections::HashMap<String, i64>").unwrap().to_string(),
-            "HashMap<String, i64>");
-        assert_eq!(Type::parse("MyStruct").unwrap(), Type::Opaque("MyStruct".into()));
+        assert_eq!(
+            Type::parse("[u8; 4]").unwrap(),
+            Type::Array(Box::new(Type::U8), 4)
+        );
+        assert_eq!(
+            Type::parse("std::collections::HashMap<String, i64>")
+                .unwrap()
+                .to_string(),
+            "HashMap<String, i64>"
+        );
+        assert_eq!(
+            Type::parse("MyStruct").unwrap(),
+            Type::Opaque("MyStruct".into())
+        );
         assert_eq!(Type::parse("(u8,)").unwrap(), Type::Tuple(vec![Type::U8]));
     }
 

@@ -47,7 +47,10 @@ impl Value {
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) if the text is not JSON.
     pub fn from_json(text: &str) -> Result<Self, crate::Error> {
         serde_json::from_str(text).map_err(|e| {
-            crate::DecodeError::Mismatch { reason: format!("invalid json: {e}") }.into()
+            crate::DecodeError::Mismatch {
+                reason: format!("invalid json: {e}"),
+            }
+            .into()
         })
     }
 
@@ -205,12 +208,19 @@ mod tests {
     #[test]
     fn json_round_trip_keeps_integer_and_float_apart() {
         let v = Value::from_json(r#"{"a":[1,1.0,-2,18446744073709551615,"x",null,true]}"#).unwrap();
-        let Value::Map(entries) = &v else { panic!("not a map") };
-        let Value::List(items) = &entries[0].1 else { panic!("not a list") };
+        let Value::Map(entries) = &v else {
+            panic!("not a map")
+        };
+        let Value::List(items) = &entries[0].1 else {
+            panic!("not a list")
+        };
         assert_eq!(items[0], Value::Int(1));
         assert_eq!(items[1], Value::Float(1.0));
         assert_eq!(items[3], Value::Uint(u64::MAX));
-        assert_eq!(v.to_json(), r#"{"a":[1,1.0,-2,18446744073709551615,"x",null,true]}"#);
+        assert_eq!(
+            v.to_json(),
+            r#"{"a":[1,1.0,-2,18446744073709551615,"x",null,true]}"#
+        );
     }
 
     #[test]
@@ -221,6 +231,9 @@ mod tests {
 
     #[test]
     fn non_finite_floats_render_as_null() {
-        assert_eq!(Value::List(vec![Value::Float(f64::NAN)]).to_json(), "[null]");
+        assert_eq!(
+            Value::List(vec![Value::Float(f64::NAN)]).to_json(),
+            "[null]"
+        );
     }
 }

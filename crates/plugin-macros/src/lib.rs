@@ -18,7 +18,9 @@ const SIGNATURE_SECTION: &str = "plugboard.signatures";
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
     let attr = TokenStream2::from(attr);
     let item = syn::parse_macro_input!(item as ItemFn);
-    expand_export(attr, item).unwrap_or_else(|e| e.to_compile_error()).into()
+    expand_export(attr, item)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }
 
 /// Imports a host function: `#[import] fn mystery_number(x: u32) -> u32;`
@@ -37,7 +39,9 @@ pub fn import(attr: TokenStream, item: TokenStream) -> TokenStream {
         .into();
     }
     let item = syn::parse_macro_input!(item as ForeignItemFn);
-    expand_import(attr, item).unwrap_or_else(|e| e.to_compile_error()).into()
+    expand_import(attr, item)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }
 
 struct Params {
@@ -47,17 +51,29 @@ struct Params {
 
 fn check_signature(sig: &Signature, what: &str) -> syn::Result<Params> {
     if let Some(a) = &sig.asyncness {
-        return Err(syn::Error::new_spanned(a, format!("#[{what}] functions cannot be async")));
+        return Err(syn::Error::new_spanned(
+            a,
+            format!("#[{what}] functions cannot be async"),
+        ));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        return Err(syn::Error::new_spanned(&sig.generics, format!("#[{what}] functions cannot be generic")));
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            format!("#[{what}] functions cannot be generic"),
+        ));
     }
     if let Some(v) = &sig.variadic {
-        return Err(syn::Error::new_spanned(v, format!("#[{what}] functions cannot be variadic")));
+        return Err(syn::Error::new_spanned(
+            v,
+            format!("#[{what}] functions cannot be variadic"),
+        ));
     }
     if let ReturnType::Type(_, ty) = &sig.output {
         if matches!(**ty, Type::ImplTrait(_)) {
-            return Err(syn::Error::new_spanned(ty, "the return type must be a concrete serde type, not `impl Trait`"));
+            return Err(syn::Error::new_spanned(
+                ty,
+                "the return type must be a concrete serde type, not `impl Trait`",
+            ));
         }
     }
     let mut names = Vec::new();
@@ -65,14 +81,23 @@ fn check_signature(sig: &Signature, what: &str) -> syn::Result<Params> {
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(r) => {
-                return Err(syn::Error::new_spanned(r, format!("#[{what}] functions cannot take `self`")))
+                return Err(syn::Error::new_spanned(
+                    r,
+                    format!("#[{what}] functions cannot take `self`"),
+                ))
             }
             FnArg::Typed(pt) => {
                 let Pat::Ident(id) = &*pt.pat else {
-                    return Err(syn::Error::new_spanned(&pt.pat, "use a plain parameter name here, not a pattern"));
+                    return Err(syn::Error::new_spanned(
+                        &pt.pat,
+                        "use a plain parameter name here, not a pattern",
+                    ));
                 };
                 if matches!(*pt.ty, Type::ImplTrait(_)) {
-                    return Err(syn::Error::new_spanned(&pt.ty, "parameters must be concrete serde types, not `impl Trait`"));
+                    return Err(syn::Error::new_spanned(
+                        &pt.ty,
+                        "parameters must be concrete serde types, not `impl Trait`",
+                    ));
                 }
                 names.push(id.ident.clone());
                 types.push((*pt.ty).clone());
@@ -86,7 +111,10 @@ fn no_attr_args(attr: TokenStream2, what: &str) -> syn::Result<()> {
     if attr.is_empty() {
         Ok(())
     } else {
-        Err(syn::Error::new_spanned(attr, format!("#[{what}] takes no arguments")))
+        Err(syn::Error::new_spanned(
+            attr,
+            format!("#[{what}] takes no arguments"),
+        ))
     }
 }
 
@@ -106,7 +134,11 @@ fn signature_static(direction: &str, sig: &Signature, params: &Params) -> TokenS
     let text = format!("{direction} {name}({}){ret}\n", args.join(", "));
     let bytes = syn::LitByteStr::new(text.as_bytes(), Span::call_site());
     let len = text.len();
-    let ident = format_ident!("__PLUGBOARD_SIGNATURE_{}_{}", direction.to_uppercase(), name);
+    let ident = format_ident!(
+        "__PLUGBOARD_SIGNATURE_{}_{}",
+        direction.to_uppercase(),
+        name
+    );
     quote! {
         #[doc(hidden)]
         #[used]

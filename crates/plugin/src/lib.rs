@@ -86,7 +86,11 @@ pub mod __private {
     }
 
     /// Body of an `#[import]` function: encode the arguments, call the host, decode its reply.
-    pub fn import<A: Serialize + ?Sized, R: DeserializeOwned>(name: &str, host: impl FnOnce(u64) -> u64, args: &A) -> R {
+    pub fn import<A: Serialize + ?Sized, R: DeserializeOwned>(
+        name: &str,
+        host: impl FnOnce(u64) -> u64,
+        args: &A,
+    ) -> R {
         let bytes = match bincode::serialize(args) {
             Ok(b) => b,
             Err(e) => fail(&format!("cannot encode the arguments of `{name}`: {e}")),
@@ -109,7 +113,9 @@ pub mod __private {
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn no_host(name: &str) -> u64 {
-        fail(&format!("host function `{name}` is only available inside a plugboard host"))
+        fail(&format!(
+            "host function `{name}` is only available inside a plugboard host"
+        ))
     }
 
     #[cfg(target_arch = "wasm32")]

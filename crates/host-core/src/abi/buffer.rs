@@ -24,12 +24,12 @@
 //! re-enter the plugin from inside a host function. An async host function suspends the call;
 //! the result buffer is allocated when the reply arrives, just before the plugin resumes.
 
+use crate::call::PendingHostCall;
 use crate::error::{AbiViolation, Error, ErrorKind};
 use crate::host::{HostFn, HostReply, Registry};
 use crate::plugin::{link_error, ExportInfo};
 use crate::schema::{Direction, FunctionSignature};
 use crate::wasm::{self, StoreData, Suspend};
-use crate::call::PendingHostCall;
 use std::rc::Rc;
 use wasmi::{AsContextMut, Caller, Func, Instance, Linker, Module, Store, Val, ValType};
 
@@ -61,7 +61,12 @@ pub(crate) fn looks_like(module: &Module) -> bool {
 pub(crate) fn validate(module: &Module) -> Result<(), Error> {
     match module.get_export(MEMORY_EXPORT) {
         Some(wasmi::ExternType::Memory(_)) => {}
-        _ => return Err(ErrorKind::MissingExport { name: MEMORY_EXPORT.to_owned() }.into()),
+        _ => {
+            return Err(ErrorKind::MissingExport {
+                name: MEMORY_EXPORT.to_owned(),
+            }
+            .into())
+        }
     }
     wasm::typed_export(module, ALLOC_EXPORT, &[ValType::I32], &[ValType::I32])?;
     wasm::typed_export(module, FREE_EXPORT, &[ValType::I64], &[])?;
@@ -72,26 +77,44 @@ pub(crate) fn exports(module: &Module, sigs: &[FunctionSignature]) -> Vec<Export
     module
         .exports()
         .filter_map(|e| {
-            let wasmi::ExternType::Func(ty) = e.ty() else { return None };
+            let wasmi::ExternType::Func(ty) = e.ty() else {
+                return None;
+            };
             let name = e.name().strip_prefix(PREFIX)?;
-            if e.name() == ALLOC_EXPORT || e.name() == FREE_EXPORT || ty.params() != [ValType::I64] || ty.results() != [ValType::I64] {
+            if e.name() == ALLOC_EXPORT
+                || e.name() == FREE_EXPORT
+                || ty.params() != [ValType::I64]
+                || ty.results() != [ValType::I64]
+            {
                 return None;
             }
             let signature = sigs
                 .iter()
                 .find(|s| s.direction == Direction::Export && s.name == name)
                 .map(|s| s.signature.clone());
-            Some(ExportInfo { name: name.to_owned(), signature })
+            Some(ExportInfo {
+                name: name.to_owned(),
+                signature,
+            })
         })
         .collect()
 }
 
 /// Resolves `env.__name` to a registered host function: the one in namespace `env`, else the
 /// only one of that name among the allowed namespaces.
-fn resolve<'a>(registry: &'a Registry, allow: Option<&[String]>, module: &str, name: &str) -> Result<&'a Rc<HostFn>, Error> {
-    let allowed = |f: &HostFn| allow.is_none_or(|a| a.iter().any(|ns| *ns == f.namespace));
+fn resolve<'a>(
+    registry: &'a Registry,
+    allow: Option<&[String]>,
+    module: &str,
+    name: &str,
+) -> Result<&'a Rc<HostFn>, Error> {
+    let allowed = |f: &HostFn| allow.is_none_or(|a| a.contains(&f.namespace));
     let Some(fn_name) = name.strip_prefix(PREFIX) else {
-        return Err(link_error(module, name, "buffer-ABI imports are named `__<function>`"));
+        return Err(link_error(
+            module,
+            name,
+            "buffer-ABI imports are named `__<function>`",
+        ));
     };
     if let Some(f) = registry.get(IMPORT_MODULE, fn_name).filter(|f| allowed(f)) {
         return Ok(f);
@@ -120,34 +143,55 @@ pub(crate) fn link_import(
     ty: &wasmi::FuncType,
 ) -> Result<(), Error> {
     if module != IMPORT_MODULE {
-        return Err(link_error(module, name, "unknown import module (the buffer ABI imports from `env`)"));
+        return Err(link_error(
+            module,
+            name,
+            "unknown import module (the buffer ABI imports from `env`)",
+        ));
     }
     let f = resolve(registry, allow, module, name)?;
     if ty.params() != [ValType::I64] || ty.results() != [ValType::I64] {
-        return Err(link_error(module, name, &format!("expected type (i64) -> (i64), found {}", wasm::fmt_sig(ty.params(), ty.results()))));
+        return Err(link_error(
+            module,
+            name,
+            &format!(
+                "expected type (i64) -> (i64), found {}",
+                wasm::fmt_sig(ty.params(), ty.results())
+            ),
+        ));
     }
     let (ns, fname) = (f.namespace.clone(), f.name.clone());
     linker
-        .func_new(module, name, ty.clone(), move |mut caller, params, results| {
-            let packed = params.first().and_then(Val::i64).unwrap_or(0);
-            match host_import(&mut caller, &ns, &fname, packed) {
-                Ok(Some(out)) => {
-                    if let Some(r) = results.first_mut() {
-                        *r = Val::I64(out);
+        .func_new(
+            module,
+            name,
+            ty.clone(),
+            move |mut caller, params, results| {
+                let packed = params.first().and_then(Val::i64).unwrap_or(0);
+                match host_import(&mut caller, &ns, &fname, packed) {
+                    Ok(Some(out)) => {
+                        if let Some(r) = results.first_mut() {
+                            *r = Val::I64(out);
+                        }
+                        Ok(())
                     }
-                    Ok(())
+                    Ok(None) => Err(wasmi::Error::host(Suspend)),
+                    Err(e) => Err(wasm::abort_with(caller.data_mut(), e)),
                 }
-                Ok(None) => Err(wasmi::Error::host(Suspend)),
-                Err(e) => Err(wasm::abort_with(caller.data_mut(), e)),
-            }
-        })
+            },
+        )
         .map_err(|e| link_error(module, name, &e.to_string()))?;
     Ok(())
 }
 
 /// A plugin called a host function. Returns the packed result buffer, or `None` when the
 /// host function is async and the call must suspend.
-fn host_import(caller: &mut Caller<'_, StoreData>, ns: &str, name: &str, packed: i64) -> Result<Option<i64>, Error> {
+fn host_import(
+    caller: &mut Caller<'_, StoreData>,
+    ns: &str,
+    name: &str,
+    packed: i64,
+) -> Result<Option<i64>, Error> {
     let (ptr, len) = unpack(packed);
     let max = caller.data().limits.max_output_bytes;
     if len > max as u64 {
@@ -181,13 +225,24 @@ fn host_import(caller: &mut Caller<'_, StoreData>, ns: &str, name: &str, packed:
 /// Allocates a buffer in the plugin with `__alloc_buffer`, checks what it returned against the
 /// memory as it is after the call, and writes `bytes` there.
 fn write_buffer(mut ctx: impl AsContextMut<Data = StoreData>, bytes: &[u8]) -> Result<i64, Error> {
-    let alloc = ctx.as_context_mut().data().alloc.ok_or(AbiViolation::NoMemory)?;
-    let len = u32::try_from(bytes.len()).map_err(|_| AbiViolation::Overflow { ptr: 0, len: bytes.len() as u64 })?;
+    let alloc = ctx
+        .as_context_mut()
+        .data()
+        .alloc
+        .ok_or(AbiViolation::NoMemory)?;
+    let len = u32::try_from(bytes.len()).map_err(|_| AbiViolation::Overflow {
+        ptr: 0,
+        len: bytes.len() as u64,
+    })?;
     let mut out = [Val::I32(0)];
     wasm::nested_call(&mut ctx, alloc, &[Val::I32(len as i32)], &mut out)?;
     let ptr = out[0].i32().unwrap_or(0);
     if ptr < 0 || (ptr == 0 && len > 0) {
-        return Err(AbiViolation::AllocFailed { requested: u64::from(len), returned: i64::from(ptr) }.into());
+        return Err(AbiViolation::AllocFailed {
+            requested: u64::from(len),
+            returned: i64::from(ptr),
+        }
+        .into());
     }
     let ptr = ptr as u32;
     wasm::write_guest(&mut ctx, u64::from(ptr), bytes)?;
@@ -195,22 +250,44 @@ fn write_buffer(mut ctx: impl AsContextMut<Data = StoreData>, bytes: &[u8]) -> R
 }
 
 pub(crate) fn bind(store: &mut Store<StoreData>, instance: &Instance) -> Result<(), Error> {
-    let alloc = instance.get_func(&*store, ALLOC_EXPORT).ok_or_else(|| ErrorKind::MissingExport { name: ALLOC_EXPORT.into() })?;
-    let free = instance.get_func(&*store, FREE_EXPORT).ok_or_else(|| ErrorKind::MissingExport { name: FREE_EXPORT.into() })?;
+    let alloc =
+        instance
+            .get_func(&*store, ALLOC_EXPORT)
+            .ok_or_else(|| ErrorKind::MissingExport {
+                name: ALLOC_EXPORT.into(),
+            })?;
+    let free = instance
+        .get_func(&*store, FREE_EXPORT)
+        .ok_or_else(|| ErrorKind::MissingExport {
+            name: FREE_EXPORT.into(),
+        })?;
     let data = store.data_mut();
     data.alloc = Some(alloc);
     data.free = Some(free);
     if data.memory.is_none() {
-        return Err(ErrorKind::MissingExport { name: MEMORY_EXPORT.into() }.into());
+        return Err(ErrorKind::MissingExport {
+            name: MEMORY_EXPORT.into(),
+        }
+        .into());
     }
     Ok(())
 }
 
-pub(crate) fn prepare_call(store: &mut Store<StoreData>, instance: &Instance, name: &str, input: &[u8]) -> Result<(Func, Vec<Val>), Error> {
+pub(crate) fn prepare_call(
+    store: &mut Store<StoreData>,
+    instance: &Instance,
+    name: &str,
+    input: &[u8],
+) -> Result<(Func, Vec<Val>), Error> {
     let export = symbol(name);
     let func = match instance.get_export(&*store, &export) {
         Some(wasmi::Extern::Func(f)) => f,
-        _ => return Err(ErrorKind::UnknownFunction { name: name.to_owned() }.into()),
+        _ => {
+            return Err(ErrorKind::UnknownFunction {
+                name: name.to_owned(),
+            }
+            .into())
+        }
     };
     let ty = func.ty(&*store);
     if ty.params() != [ValType::I64] || ty.results() != [ValType::I64] {

@@ -81,7 +81,11 @@ pub(crate) fn link_import(
     }
 }
 
-pub(crate) fn bind(abi: Abi, store: &mut Store<StoreData>, instance: &Instance) -> Result<(), Error> {
+pub(crate) fn bind(
+    abi: Abi,
+    store: &mut Store<StoreData>,
+    instance: &Instance,
+) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::bind(store, instance),
     }
@@ -99,14 +103,23 @@ pub(crate) fn prepare_call(
     }
 }
 
-pub(crate) fn finish_call(abi: Abi, store: &mut Store<StoreData>, instance: &Instance, result: Val) -> Result<Vec<u8>, Error> {
+pub(crate) fn finish_call(
+    abi: Abi,
+    store: &mut Store<StoreData>,
+    instance: &Instance,
+    result: Val,
+) -> Result<Vec<u8>, Error> {
     let _ = instance;
     match abi {
         Abi::Buffer => buffer::finish_call(store, result),
     }
 }
 
-pub(crate) fn deliver_reply(abi: Abi, store: &mut Store<StoreData>, reply: Vec<u8>) -> Result<Val, Error> {
+pub(crate) fn deliver_reply(
+    abi: Abi,
+    store: &mut Store<StoreData>,
+    reply: Vec<u8>,
+) -> Result<Val, Error> {
     match abi {
         Abi::Buffer => buffer::deliver_reply(store, &reply),
     }

@@ -61,7 +61,10 @@ impl StoreData {
         Self {
             plugin_name,
             registry,
-            limiter: Limiter { memory_cap: limits.memory_bytes, denied: false },
+            limiter: Limiter {
+                memory_cap: limits.memory_bytes,
+                denied: false,
+            },
             limits,
             wasi,
             log,
@@ -91,7 +94,11 @@ impl StoreData {
                 message.push_str("[log truncated: per-call log limit reached]");
             }
             if !message.is_empty() {
-                sink(&LogRecord { plugin: self.plugin_name.clone(), stream, message });
+                sink(&LogRecord {
+                    plugin: self.plugin_name.clone(),
+                    stream,
+                    message,
+                });
             }
         }
     }
@@ -107,12 +114,22 @@ pub(crate) struct Limiter {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl wasmi::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
         let ok = desired <= self.memory_cap;
         self.denied |= !ok;
         Ok(ok)
     }
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> Result<bool, wasmi_core::LimiterError> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> Result<bool, wasmi_core::LimiterError> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
     fn instances(&self) -> usize {
@@ -166,10 +183,24 @@ pub(crate) fn map_run_error(data: &mut StoreData, e: &wasmi::Error, budget: u64)
     match e.as_trap_code() {
         Some(wasmi::TrapCode::OutOfFuel) => ErrorKind::OutOfFuel { budget }.into(),
         Some(wasmi::TrapCode::StackOverflow) => ErrorKind::StackOverflow.into(),
-        Some(_) if data.limiter.denied => ErrorKind::MemoryLimit { cap: data.limiter.memory_cap }.into(),
-        Some(code) => ErrorKind::Trap { code: trap_code(code), message: data.panic_message.take() }.into(),
-        None if data.limiter.denied => ErrorKind::MemoryLimit { cap: data.limiter.memory_cap }.into(),
-        None => ErrorKind::Trap { code: TrapCode::Other, message: Some(e.to_string()) }.into(),
+        Some(_) if data.limiter.denied => ErrorKind::MemoryLimit {
+            cap: data.limiter.memory_cap,
+        }
+        .into(),
+        Some(code) => ErrorKind::Trap {
+            code: trap_code(code),
+            message: data.panic_message.take(),
+        }
+        .into(),
+        None if data.limiter.denied => ErrorKind::MemoryLimit {
+            cap: data.limiter.memory_cap,
+        }
+        .into(),
+        None => ErrorKind::Trap {
+            code: TrapCode::Other,
+            message: Some(e.to_string()),
+        }
+        .into(),
     }
 }
 
@@ -192,26 +223,53 @@ fn trap_code(code: wasmi::TrapCode) -> TrapCode {
 /// The byte range `ptr..ptr+len` if it lies inside a memory of `memory_size` bytes.
 /// Checked with `checked_add` and against the 32-bit address space, so it behaves the same
 /// where `usize` is 32 bits (wasm32) and 64 bits (native).
-pub(crate) fn checked_range(memory_size: usize, ptr: u64, len: u64) -> Result<Range<usize>, AbiViolation> {
-    let end = ptr.checked_add(len).filter(|e| *e <= 1 << 32).ok_or(AbiViolation::Overflow { ptr, len })?;
+pub(crate) fn checked_range(
+    memory_size: usize,
+    ptr: u64,
+    len: u64,
+) -> Result<Range<usize>, AbiViolation> {
+    let end = ptr
+        .checked_add(len)
+        .filter(|e| *e <= 1 << 32)
+        .ok_or(AbiViolation::Overflow { ptr, len })?;
     if end > memory_size as u64 {
-        return Err(AbiViolation::OutOfBounds { ptr, len, memory_size: memory_size as u64 });
+        return Err(AbiViolation::OutOfBounds {
+            ptr,
+            len,
+            memory_size: memory_size as u64,
+        });
     }
     // Both fit in usize: end <= memory_size.
     Ok(ptr as usize..end as usize)
 }
 
 /// Copies `len` bytes at `ptr` out of the plugin's memory.
-pub(crate) fn read_guest(ctx: impl AsContext<Data = StoreData>, ptr: u64, len: u64) -> Result<Vec<u8>, Error> {
-    let mem = ctx.as_context().data().memory.ok_or(AbiViolation::NoMemory)?;
+pub(crate) fn read_guest(
+    ctx: impl AsContext<Data = StoreData>,
+    ptr: u64,
+    len: u64,
+) -> Result<Vec<u8>, Error> {
+    let mem = ctx
+        .as_context()
+        .data()
+        .memory
+        .ok_or(AbiViolation::NoMemory)?;
     let data = mem.data(&ctx);
     let range = checked_range(data.len(), ptr, len)?;
     Ok(data.get(range).map(<[u8]>::to_vec).unwrap_or_default())
 }
 
 /// Writes `bytes` at `ptr` into the plugin's memory.
-pub(crate) fn write_guest(mut ctx: impl AsContextMut<Data = StoreData>, ptr: u64, bytes: &[u8]) -> Result<(), Error> {
-    let mem = ctx.as_context().data().memory.ok_or(AbiViolation::NoMemory)?;
+pub(crate) fn write_guest(
+    mut ctx: impl AsContextMut<Data = StoreData>,
+    ptr: u64,
+    bytes: &[u8],
+) -> Result<(), Error> {
+    let mem = ctx
+        .as_context()
+        .data()
+        .memory
+        .ok_or(AbiViolation::NoMemory)?;
     let data = mem.data_mut(&mut ctx);
     let range = checked_range(data.len(), ptr, bytes.len() as u64)?;
     if let Some(dst) = data.get_mut(range) {
@@ -268,11 +326,19 @@ pub(crate) fn typed_export(
                 .into())
             }
         }
-        _ => Err(ErrorKind::MissingExport { name: name.to_owned() }.into()),
+        _ => Err(ErrorKind::MissingExport {
+            name: name.to_owned(),
+        }
+        .into()),
     }
 }
 
 pub(crate) fn fmt_sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> String {
-    let list = |ts: &[wasmi::ValType]| ts.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(", ");
+    let list = |ts: &[wasmi::ValType]| {
+        ts.iter()
+            .map(|t| format!("{t:?}").to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("({}) -> ({})", list(params), list(results))
 }

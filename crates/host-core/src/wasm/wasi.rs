@@ -90,10 +90,14 @@ impl MemFs {
         let mut root = self.0.borrow_mut();
         let mut node = &mut *root;
         for d in dirs {
-            let Node::Dir(entries) = node else { return Err(bad_path(path)) };
+            let Node::Dir(entries) = node else {
+                return Err(bad_path(path));
+            };
             node = entries.entry(d.clone()).or_default();
         }
-        let Node::Dir(entries) = node else { return Err(bad_path(path)) };
+        let Node::Dir(entries) = node else {
+            return Err(bad_path(path));
+        };
         entries.insert(name.clone(), Node::File(bytes.to_vec()));
         Ok(())
     }
@@ -109,7 +113,11 @@ impl MemFs {
 
     /// Names in a directory (`""` for the root), if it exists.
     pub fn list_dir(&self, path: &str) -> Option<Vec<String>> {
-        let parts = if path.is_empty() { Vec::new() } else { split_host_path(path).ok()? };
+        let parts = if path.is_empty() {
+            Vec::new()
+        } else {
+            split_host_path(path).ok()?
+        };
         match lookup(&self.0.borrow(), &parts)? {
             Node::Dir(e) => Some(e.keys().cloned().collect()),
             Node::File(_) => None,
@@ -118,11 +126,18 @@ impl MemFs {
 }
 
 fn bad_path(path: &str) -> Error {
-    crate::error::ErrorKind::Encode { reason: format!("invalid file system path `{path}`") }.into()
+    crate::error::ErrorKind::Encode {
+        reason: format!("invalid file system path `{path}`"),
+    }
+    .into()
 }
 
 fn split_host_path(path: &str) -> Result<Vec<String>, Error> {
-    let parts: Vec<String> = path.split('/').filter(|p| !p.is_empty() && *p != ".").map(str::to_owned).collect();
+    let parts: Vec<String> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .map(str::to_owned)
+        .collect();
     if parts.is_empty() || parts.iter().any(|p| p == "..") {
         return Err(bad_path(path));
     }
@@ -162,7 +177,10 @@ impl fmt::Debug for WasiConfig {
         f.debug_struct("WasiConfig")
             .field("args", &self.args)
             .field("env", &self.env)
-            .field("preopens", &self.preopens.iter().map(|p| &p.0).collect::<Vec<_>>())
+            .field(
+                "preopens",
+                &self.preopens.iter().map(|p| &p.0).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -235,12 +253,22 @@ fn now_nanos(clock: &Option<ClockFn>) -> u64 {
 }
 
 enum Fd {
-    Stdin { pos: usize },
+    Stdin {
+        pos: usize,
+    },
     Stdout,
     Stderr,
     /// A preopened directory or a directory opened below one.
-    Dir { root: usize, path: Vec<String> },
-    File { root: usize, path: Vec<String>, pos: u64, append: bool },
+    Dir {
+        root: usize,
+        path: Vec<String>,
+    },
+    File {
+        root: usize,
+        path: Vec<String>,
+        pos: u64,
+        append: bool,
+    },
 }
 
 /// Per-instance WASI state.
@@ -253,12 +281,26 @@ pub(crate) struct WasiCtx {
 
 impl WasiCtx {
     pub(crate) fn new(config: &WasiConfig) -> Self {
-        let mut fds = vec![Some(Fd::Stdin { pos: 0 }), Some(Fd::Stdout), Some(Fd::Stderr)];
+        let mut fds = vec![
+            Some(Fd::Stdin { pos: 0 }),
+            Some(Fd::Stdout),
+            Some(Fd::Stderr),
+        ];
         for i in 0..config.preopens.len() {
-            fds.push(Some(Fd::Dir { root: i, path: Vec::new() }));
+            fds.push(Some(Fd::Dir {
+                root: i,
+                path: Vec::new(),
+            }));
         }
-        let rng = config.seed.unwrap_or_else(|| now_nanos(&config.clock) ^ 0x9e37_79b9_7f4a_7c15);
-        Self { config: config.clone(), fds, rng, last_monotonic: 0 }
+        let rng = config
+            .seed
+            .unwrap_or_else(|| now_nanos(&config.clock) ^ 0x9e37_79b9_7f4a_7c15);
+        Self {
+            config: config.clone(),
+            fds,
+            rng,
+            last_monotonic: 0,
+        }
     }
 
     fn next_random(&mut self) -> u64 {
@@ -271,11 +313,19 @@ impl WasiCtx {
     }
 
     fn fd(&self, fd: i32) -> Result<&Fd, Errno> {
-        usize::try_from(fd).ok().and_then(|i| self.fds.get(i)).and_then(Option::as_ref).ok_or(EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get(i))
+            .and_then(Option::as_ref)
+            .ok_or(EBADF)
     }
 
     fn fd_mut(&mut self, fd: i32) -> Result<&mut Fd, Errno> {
-        usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)).and_then(Option::as_mut).ok_or(EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.fds.get_mut(i))
+            .and_then(Option::as_mut)
+            .ok_or(EBADF)
     }
 
     fn insert(&mut self, fd: Fd) -> Result<i32, Errno> {
@@ -303,11 +353,13 @@ struct Mem<'a> {
 
 impl Mem<'_> {
     fn slice(&self, ptr: u32, len: u32) -> Result<&[u8], Errno> {
-        let r = checked_range(self.bytes.len(), u64::from(ptr), u64::from(len)).map_err(|_| EFAULT)?;
+        let r =
+            checked_range(self.bytes.len(), u64::from(ptr), u64::from(len)).map_err(|_| EFAULT)?;
         self.bytes.get(r).ok_or(EFAULT)
     }
     fn slice_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Errno> {
-        let r = checked_range(self.bytes.len(), u64::from(ptr), u64::from(len)).map_err(|_| EFAULT)?;
+        let r =
+            checked_range(self.bytes.len(), u64::from(ptr), u64::from(len)).map_err(|_| EFAULT)?;
         self.bytes.get_mut(r).ok_or(EFAULT)
     }
     fn u32(&self, ptr: u32) -> Result<u32, Errno> {
@@ -339,7 +391,9 @@ impl Mem<'_> {
         }
         (0..count)
             .map(|i| {
-                let at = iovs.checked_add(i.checked_mul(8).ok_or(EFAULT)?).ok_or(EFAULT)?;
+                let at = iovs
+                    .checked_add(i.checked_mul(8).ok_or(EFAULT)?)
+                    .ok_or(EFAULT)?;
                 Ok((self.u32(at)?, self.u32(at.checked_add(4).ok_or(EFAULT)?)?))
             })
             .collect()
@@ -351,7 +405,10 @@ fn with<F>(caller: &mut Caller<'_, StoreData>, f: F) -> i32
 where
     F: FnOnce(&mut Mem<'_>, &mut StoreData) -> Result<(), Errno>,
 {
-    let Some(memory) = caller.get_export("memory").and_then(wasmi::Extern::into_memory) else {
+    let Some(memory) = caller
+        .get_export("memory")
+        .and_then(wasmi::Extern::into_memory)
+    else {
         return i32::from(EFAULT);
     };
     let (bytes, data) = memory.data_and_store_mut(caller);
@@ -366,7 +423,9 @@ where
 
 /// Resolves `path` against the directory `fd`: (preopen index, components from its root).
 fn resolve(ctx: &WasiCtx, fd: i32, path: &str) -> Result<(usize, Vec<String>), Errno> {
-    let Fd::Dir { root, path: base } = ctx.fd(fd)? else { return Err(ENOTDIR) };
+    let Fd::Dir { root, path: base } = ctx.fd(fd)? else {
+        return Err(ENOTDIR);
+    };
     if path.starts_with('/') || path.contains('\0') {
         return Err(ENOTCAPABLE);
     }
@@ -398,12 +457,24 @@ fn stat_node(node: &Node, ino: u64) -> [u8; 64] {
 
 fn ino_of(parts: &[String]) -> u64 {
     // FNV-1a of the path: stable inode numbers without storing any.
-    parts.iter().flat_map(|p| p.bytes().chain(std::iter::once(b'/'))).fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    parts
+        .iter()
+        .flat_map(|p| p.bytes().chain(std::iter::once(b'/')))
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
 }
 
 // ---------------------------------------------------------------- the functions
 
-fn fd_write(mem: &mut Mem<'_>, data: &mut StoreData, fd: i32, iovs: u32, count: u32, nwritten: u32) -> Result<(), Errno> {
+fn fd_write(
+    mem: &mut Mem<'_>,
+    data: &mut StoreData,
+    fd: i32,
+    iovs: u32,
+    count: u32,
+    nwritten: u32,
+) -> Result<(), Errno> {
     let mut bytes = Vec::new();
     for (p, l) in mem.iovecs(iovs, count)? {
         bytes.extend_from_slice(mem.slice(p, l)?);
@@ -420,22 +491,41 @@ fn fd_write(mem: &mut Mem<'_>, data: &mut StoreData, fd: i32, iovs: u32, count: 
 }
 
 fn write_file_at(ctx: &mut WasiCtx, fd: i32, at: Option<u64>, bytes: &[u8]) -> Result<(), Errno> {
-    let Fd::File { root, path, pos, append } = ctx.fd(fd)? else { return Err(EBADF) };
+    let Fd::File {
+        root,
+        path,
+        pos,
+        append,
+    } = ctx.fd(fd)?
+    else {
+        return Err(EBADF);
+    };
     let (root, path, append, pos) = (*root, path.clone(), *append, *pos);
     let fs = ctx.root(root)?.clone();
     let mut tree = fs.0.borrow_mut();
-    let Some(Node::File(content)) = lookup_mut(&mut tree, &path) else { return Err(ENOENT) };
+    let Some(Node::File(content)) = lookup_mut(&mut tree, &path) else {
+        return Err(ENOENT);
+    };
     let start = match at {
         Some(off) => off,
         None if append => content.len() as u64,
         None => pos,
     };
-    let end = start.checked_add(bytes.len() as u64).filter(|e| *e <= MAX_FILE_BYTES).ok_or(EFBIG)?;
-    let (start_us, end_us) = (usize::try_from(start).map_err(|_| EFBIG)?, usize::try_from(end).map_err(|_| EFBIG)?);
+    let end = start
+        .checked_add(bytes.len() as u64)
+        .filter(|e| *e <= MAX_FILE_BYTES)
+        .ok_or(EFBIG)?;
+    let (start_us, end_us) = (
+        usize::try_from(start).map_err(|_| EFBIG)?,
+        usize::try_from(end).map_err(|_| EFBIG)?,
+    );
     if content.len() < end_us {
         content.resize(end_us, 0);
     }
-    content.get_mut(start_us..end_us).ok_or(EFBIG)?.copy_from_slice(bytes);
+    content
+        .get_mut(start_us..end_us)
+        .ok_or(EFBIG)?
+        .copy_from_slice(bytes);
     drop(tree);
     if at.is_none() {
         if let Ok(Fd::File { pos, .. }) = ctx.fd_mut(fd) {
@@ -459,7 +549,15 @@ fn read_into(mem: &mut Mem<'_>, iovs: &[(u32, u32)], src: &[u8]) -> Result<u32, 
     u32::try_from(done).map_err(|_| EINVAL)
 }
 
-fn fd_read(mem: &mut Mem<'_>, data: &mut StoreData, fd: i32, iovs: u32, count: u32, nread: u32, at: Option<u64>) -> Result<(), Errno> {
+fn fd_read(
+    mem: &mut Mem<'_>,
+    data: &mut StoreData,
+    fd: i32,
+    iovs: u32,
+    count: u32,
+    nread: u32,
+    at: Option<u64>,
+) -> Result<(), Errno> {
     let iov = mem.iovecs(iovs, count)?;
     let ctx = &mut data.wasi;
     let n = match ctx.fd(fd)? {
@@ -474,10 +572,14 @@ fn fd_read(mem: &mut Mem<'_>, data: &mut StoreData, fd: i32, iovs: u32, count: u
             }
             n
         }
-        Fd::File { root, path, pos, .. } => {
+        Fd::File {
+            root, path, pos, ..
+        } => {
             let fs = ctx.root(*root)?.clone();
             let tree = fs.0.borrow();
-            let Some(Node::File(content)) = lookup(&tree, path) else { return Err(ENOENT) };
+            let Some(Node::File(content)) = lookup(&tree, path) else {
+                return Err(ENOENT);
+            };
             let start = usize::try_from(at.unwrap_or(*pos)).unwrap_or(usize::MAX);
             let n = read_into(mem, &iov, content.get(start..).unwrap_or(&[]))?;
             drop(tree);
@@ -525,7 +627,12 @@ fn path_open(
                     c.clear();
                 }
             }
-            Fd::File { root, path: parts, pos: 0, append: fdflags & FDFLAGS_APPEND != 0 }
+            Fd::File {
+                root,
+                path: parts,
+                pos: 0,
+                append: fdflags & FDFLAGS_APPEND != 0,
+            }
         }
         None => {
             if oflags & OFLAGS_CREAT == 0 {
@@ -539,7 +646,12 @@ fn path_open(
                 Some(Node::File(_)) => return Err(ENOTDIR),
                 None => return Err(ENOENT),
             }
-            Fd::File { root, path: parts, pos: 0, append: fdflags & FDFLAGS_APPEND != 0 }
+            Fd::File {
+                root,
+                path: parts,
+                pos: 0,
+                append: fdflags & FDFLAGS_APPEND != 0,
+            }
         }
     };
     drop(tree);
@@ -564,16 +676,43 @@ fn modify_dir(
     }
 }
 
-fn fd_readdir(mem: &mut Mem<'_>, ctx: &WasiCtx, fd: i32, buf: u32, len: u32, cookie: u64, used: u32) -> Result<(), Errno> {
-    let Fd::Dir { root, path } = ctx.fd(fd)? else { return Err(ENOTDIR) };
+fn fd_readdir(
+    mem: &mut Mem<'_>,
+    ctx: &WasiCtx,
+    fd: i32,
+    buf: u32,
+    len: u32,
+    cookie: u64,
+    used: u32,
+) -> Result<(), Errno> {
+    let Fd::Dir { root, path } = ctx.fd(fd)? else {
+        return Err(ENOTDIR);
+    };
     let fs = ctx.root(*root)?;
     let tree = fs.0.borrow();
-    let Some(Node::Dir(entries)) = lookup(&tree, path) else { return Err(ENOENT) };
+    let Some(Node::Dir(entries)) = lookup(&tree, path) else {
+        return Err(ENOENT);
+    };
     let mut out = Vec::new();
-    let names = [(".".to_owned(), FILETYPE_DIRECTORY), ("..".to_owned(), FILETYPE_DIRECTORY)]
-        .into_iter()
-        .chain(entries.iter().map(|(n, node)| (n.clone(), if matches!(node, Node::Dir(_)) { FILETYPE_DIRECTORY } else { FILETYPE_REGULAR_FILE })));
-    for (i, (name, ty)) in names.enumerate().skip(usize::try_from(cookie).unwrap_or(usize::MAX)) {
+    let names = [
+        (".".to_owned(), FILETYPE_DIRECTORY),
+        ("..".to_owned(), FILETYPE_DIRECTORY),
+    ]
+    .into_iter()
+    .chain(entries.iter().map(|(n, node)| {
+        (
+            n.clone(),
+            if matches!(node, Node::Dir(_)) {
+                FILETYPE_DIRECTORY
+            } else {
+                FILETYPE_REGULAR_FILE
+            },
+        )
+    }));
+    for (i, (name, ty)) in names
+        .enumerate()
+        .skip(usize::try_from(cookie).unwrap_or(usize::MAX))
+    {
         let mut ent = [0u8; 24];
         ent[0..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
         let mut p = path.clone();
@@ -597,7 +736,9 @@ fn fd_filestat(ctx: &WasiCtx, fd: i32) -> Result<[u8; 64], Errno> {
         Fd::Dir { root, path } | Fd::File { root, path, .. } => {
             let fs = ctx.root(*root)?;
             let tree = fs.0.borrow();
-            lookup(&tree, path).map(|n| stat_node(n, ino_of(path))).ok_or(ENOENT)
+            lookup(&tree, path)
+                .map(|n| stat_node(n, ino_of(path)))
+                .ok_or(ENOENT)
         }
         _ => {
             let mut st = [0u8; 64];
@@ -620,7 +761,9 @@ fn fd_seek(ctx: &mut WasiCtx, fd: i32, offset: i64, whence: u8) -> Result<u64, E
         Fd::Dir { .. } => return Err(EISDIR),
         _ => return Err(ESPIPE),
     };
-    let Fd::File { pos, .. } = ctx.fd_mut(fd)? else { return Err(EBADF) };
+    let Fd::File { pos, .. } = ctx.fd_mut(fd)? else {
+        return Err(EBADF);
+    };
     let base = match whence {
         0 => 0i128,
         1 => i128::from(*pos),
@@ -636,252 +779,500 @@ fn fd_seek(ctx: &mut WasiCtx, fd: i32, offset: i64, whence: u8) -> Result<u64, E
 }
 
 /// Adds the WASI function `name` to the linker, checking the plugin imports it with the right type.
-pub(crate) fn link(linker: &mut Linker<StoreData>, name: &str, ty: &wasmi::FuncType) -> Result<(), Error> {
+pub(crate) fn link(
+    linker: &mut Linker<StoreData>,
+    name: &str,
+    ty: &wasmi::FuncType,
+) -> Result<(), Error> {
     use wasmi::ValType::{I32, I64};
     let err = |reason: &str| link_error(MODULE, name, reason);
     macro_rules! def {
         ($params:expr, $results:expr, $f:expr) => {{
             let (params, results): (&[wasmi::ValType], &[wasmi::ValType]) = (&$params, &$results);
             if ty.params() != params || ty.results() != results {
-                return Err(err(&format!("expected type {}", crate::wasm::fmt_sig(params, results))));
+                return Err(err(&format!(
+                    "expected type {}",
+                    crate::wasm::fmt_sig(params, results)
+                )));
             }
-            linker.func_wrap(MODULE, name, $f).map_err(|e| err(&e.to_string()))?;
+            linker
+                .func_wrap(MODULE, name, $f)
+                .map_err(|e| err(&e.to_string()))?;
         }};
     }
     type C<'a> = Caller<'a, StoreData>;
     match name {
-        "args_sizes_get" => def!([I32, I32], [I32], |mut c: C<'_>, argc: u32, size: u32| with(&mut c, |m, d| {
-            let a = &d.wasi.config.args;
-            m.put_u32(argc, a.len() as u32)?;
-            m.put_u32(size, a.iter().map(|s| s.len() as u32 + 1).sum())
-        })),
-        "args_get" => def!([I32, I32], [I32], |mut c: C<'_>, argv: u32, buf: u32| with(&mut c, |m, d| {
-            let items: Vec<String> = d.wasi.config.args.clone();
-            put_strings(m, &items, argv, buf)
-        })),
-        "environ_sizes_get" => def!([I32, I32], [I32], |mut c: C<'_>, count: u32, size: u32| with(&mut c, |m, d| {
-            let e = &d.wasi.config.env;
-            m.put_u32(count, e.len() as u32)?;
-            m.put_u32(size, e.iter().map(|(k, v)| (k.len() + v.len() + 2) as u32).sum())
-        })),
-        "environ_get" => def!([I32, I32], [I32], |mut c: C<'_>, envp: u32, buf: u32| with(&mut c, |m, d| {
-            let items: Vec<String> = d.wasi.config.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            put_strings(m, &items, envp, buf)
-        })),
-        "clock_res_get" => def!([I32, I32], [I32], |mut c: C<'_>, id: u32, out: u32| with(&mut c, |m, _| {
-            if id > 3 {
-                return Err(EINVAL);
+        "args_sizes_get" => def!(
+            [I32, I32],
+            [I32],
+            |mut c: C<'_>, argc: u32, size: u32| with(&mut c, |m, d| {
+                let a = &d.wasi.config.args;
+                m.put_u32(argc, a.len() as u32)?;
+                m.put_u32(size, a.iter().map(|s| s.len() as u32 + 1).sum())
+            })
+        ),
+        "args_get" => def!([I32, I32], [I32], |mut c: C<'_>, argv: u32, buf: u32| with(
+            &mut c,
+            |m, d| {
+                let items: Vec<String> = d.wasi.config.args.clone();
+                put_strings(m, &items, argv, buf)
             }
-            m.put_u64(out, 1_000)
-        })),
-        "clock_time_get" => def!([I32, I64, I32], [I32], |mut c: C<'_>, id: u32, _precision: u64, out: u32| with(&mut c, |m, d| {
-            let now = now_nanos(&d.wasi.config.clock);
-            let t = match id {
-                0 => now,
-                // Monotonic and CPU clocks: never go backwards, even if the wall clock does.
-                1..=3 => {
-                    d.wasi.last_monotonic = d.wasi.last_monotonic.max(now);
-                    d.wasi.last_monotonic
+        )),
+        "environ_sizes_get" => def!([I32, I32], [I32], |mut c: C<'_>, count: u32, size: u32| {
+            with(&mut c, |m, d| {
+                let e = &d.wasi.config.env;
+                m.put_u32(count, e.len() as u32)?;
+                m.put_u32(
+                    size,
+                    e.iter().map(|(k, v)| (k.len() + v.len() + 2) as u32).sum(),
+                )
+            })
+        }),
+        "environ_get" => def!([I32, I32], [I32], |mut c: C<'_>, envp: u32, buf: u32| with(
+            &mut c,
+            |m, d| {
+                let items: Vec<String> = d
+                    .wasi
+                    .config
+                    .env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                put_strings(m, &items, envp, buf)
+            }
+        )),
+        "clock_res_get" => def!([I32, I32], [I32], |mut c: C<'_>, id: u32, out: u32| with(
+            &mut c,
+            |m, _| {
+                if id > 3 {
+                    return Err(EINVAL);
                 }
-                _ => return Err(EINVAL),
-            };
-            m.put_u64(out, t)
-        })),
-        "random_get" => def!([I32, I32], [I32], |mut c: C<'_>, buf: u32, len: u32| with(&mut c, |m, d| {
-            if len > 1 << 20 {
-                return Err(EINVAL);
+                m.put_u64(out, 1_000)
             }
-            let bytes: Vec<u8> = (0..len.div_ceil(8)).flat_map(|_| d.wasi.next_random().to_le_bytes()).take(len as usize).collect();
-            m.put(buf, &bytes)
-        })),
-        "fd_write" => def!([I32, I32, I32, I32], [I32], |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| with(&mut c, |m, d| fd_write(m, d, fd, iovs, n, out))),
-        "fd_pwrite" => def!([I32, I32, I32, I64, I32], [I32], |mut c: C<'_>, fd: i32, iovs: u32, n: u32, off: u64, out: u32| with(&mut c, |m, d| {
-            let mut bytes = Vec::new();
-            for (p, l) in m.iovecs(iovs, n)? {
-                bytes.extend_from_slice(m.slice(p, l)?);
-            }
-            write_file_at(&mut d.wasi, fd, Some(off), &bytes)?;
-            m.put_u32(out, bytes.len() as u32)
-        })),
-        "fd_read" => def!([I32, I32, I32, I32], [I32], |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| with(&mut c, |m, d| fd_read(m, d, fd, iovs, n, out, None))),
-        "fd_pread" => def!([I32, I32, I32, I64, I32], [I32], |mut c: C<'_>, fd: i32, iovs: u32, n: u32, off: u64, out: u32| with(&mut c, |m, d| fd_read(m, d, fd, iovs, n, out, Some(off)))),
-        "fd_close" => def!([I32], [I32], |mut c: C<'_>, fd: i32| with(&mut c, |_, d| {
-            d.wasi.fd(fd)?;
-            if let Some(slot) = usize::try_from(fd).ok().and_then(|i| d.wasi.fds.get_mut(i)) {
-                *slot = None;
-            }
-            Ok(())
-        })),
-        "fd_seek" => def!([I32, I64, I32, I32], [I32], |mut c: C<'_>, fd: i32, off: i64, whence: u32, out: u32| with(&mut c, |m, d| {
-            let pos = fd_seek(&mut d.wasi, fd, off, u8::try_from(whence).map_err(|_| EINVAL)?)?;
-            m.put_u64(out, pos)
-        })),
-        "fd_tell" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(&mut c, |m, d| {
-            let pos = fd_seek(&mut d.wasi, fd, 0, 1)?;
-            m.put_u64(out, pos)
-        })),
-        "fd_fdstat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(&mut c, |m, d| {
-            let (ty, flags) = match d.wasi.fd(fd)? {
-                Fd::Dir { .. } => (FILETYPE_DIRECTORY, 0),
-                Fd::File { append, .. } => (FILETYPE_REGULAR_FILE, if *append { FDFLAGS_APPEND } else { 0 }),
-                _ => (FILETYPE_CHARACTER_DEVICE, 0),
-            };
-            let mut st = [0u8; 24];
-            st[0] = ty;
-            st[2..4].copy_from_slice(&flags.to_le_bytes());
-            st[8..16].copy_from_slice(&RIGHTS_ALL.to_le_bytes());
-            st[16..24].copy_from_slice(&RIGHTS_ALL.to_le_bytes());
-            m.put(out, &st)
-        })),
-        "fd_fdstat_set_flags" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, flags: u32| with(&mut c, |_, d| {
-            match d.wasi.fd_mut(fd)? {
-                Fd::File { append, .. } => {
-                    *append = flags & u32::from(FDFLAGS_APPEND) != 0;
-                    Ok(())
+        )),
+        "clock_time_get" => def!(
+            [I32, I64, I32],
+            [I32],
+            |mut c: C<'_>, id: u32, _precision: u64, out: u32| with(&mut c, |m, d| {
+                let now = now_nanos(&d.wasi.config.clock);
+                let t = match id {
+                    0 => now,
+                    // Monotonic and CPU clocks: never go backwards, even if the wall clock does.
+                    1..=3 => {
+                        d.wasi.last_monotonic = d.wasi.last_monotonic.max(now);
+                        d.wasi.last_monotonic
+                    }
+                    _ => return Err(EINVAL),
+                };
+                m.put_u64(out, t)
+            })
+        ),
+        "random_get" => def!([I32, I32], [I32], |mut c: C<'_>, buf: u32, len: u32| with(
+            &mut c,
+            |m, d| {
+                if len > 1 << 20 {
+                    return Err(EINVAL);
                 }
-                _ => Err(ENOTSUP),
+                let bytes: Vec<u8> = (0..len.div_ceil(8))
+                    .flat_map(|_| d.wasi.next_random().to_le_bytes())
+                    .take(len as usize)
+                    .collect();
+                m.put(buf, &bytes)
             }
-        })),
-        "fd_fdstat_set_rights" => def!([I32, I64, I64], [I32], |mut c: C<'_>, fd: i32, _b: u64, _i: u64| with(&mut c, |_, d| d.wasi.fd(fd).map(|_| ()))),
-        "fd_filestat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(&mut c, |m, d| {
-            let st = fd_filestat(&d.wasi, fd)?;
-            m.put(out, &st)
-        })),
-        "fd_filestat_set_size" => def!([I32, I64], [I32], |mut c: C<'_>, fd: i32, size: u64| with(&mut c, |_, d| {
-            if size > MAX_FILE_BYTES {
-                return Err(EFBIG);
-            }
-            let Fd::File { root, path, .. } = d.wasi.fd(fd)? else { return Err(EBADF) };
-            let fs = d.wasi.root(*root)?;
-            let mut tree = fs.0.borrow_mut();
-            match lookup_mut(&mut tree, path) {
-                Some(Node::File(content)) => {
-                    content.resize(size as usize, 0);
-                    Ok(())
+        )),
+        "fd_write" => def!(
+            [I32, I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| with(&mut c, |m, d| fd_write(
+                m, d, fd, iovs, n, out
+            ))
+        ),
+        "fd_pwrite" => def!(
+            [I32, I32, I32, I64, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, iovs: u32, n: u32, off: u64, out: u32| with(&mut c, |m, d| {
+                let mut bytes = Vec::new();
+                for (p, l) in m.iovecs(iovs, n)? {
+                    bytes.extend_from_slice(m.slice(p, l)?);
                 }
-                _ => Err(ENOENT),
-            }
-        })),
-        "fd_filestat_set_times" => def!([I32, I64, I64, I32], [I32], |mut c: C<'_>, fd: i32, _a: u64, _m: u64, _f: u32| with(&mut c, |_, d| d.wasi.fd(fd).map(|_| ()))),
-        "fd_prestat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(&mut c, |m, d| {
-            let idx = usize::try_from(fd).map_err(|_| EBADF)?.checked_sub(3).ok_or(EBADF)?;
-            let (name, _) = d.wasi.config.preopens.get(idx).ok_or(EBADF)?;
-            // Only the original preopen fds count, not directories opened later.
-            if !matches!(d.wasi.fd(fd)?, Fd::Dir { path, .. } if path.is_empty()) {
-                return Err(EBADF);
-            }
-            let mut st = [0u8; 8];
-            st[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
-            m.put(out, &st)
-        })),
-        "fd_prestat_dir_name" => def!([I32, I32, I32], [I32], |mut c: C<'_>, fd: i32, buf: u32, len: u32| with(&mut c, |m, d| {
-            let idx = usize::try_from(fd).map_err(|_| EBADF)?.checked_sub(3).ok_or(EBADF)?;
-            let (name, _) = d.wasi.config.preopens.get(idx).ok_or(EBADF)?;
-            if (len as usize) < name.len() {
-                return Err(ENAMETOOLONG);
-            }
-            m.put(buf, name.as_bytes())
-        })),
-        "fd_readdir" => def!([I32, I32, I32, I64, I32], [I32], |mut c: C<'_>, fd: i32, buf: u32, len: u32, cookie: u64, used: u32| with(&mut c, |m, d| fd_readdir(m, &d.wasi, fd, buf, len, cookie, used))),
-        "fd_sync" | "fd_datasync" => def!([I32], [I32], |mut c: C<'_>, fd: i32| with(&mut c, |_, d| d.wasi.fd(fd).map(|_| ()))),
-        "fd_advise" => def!([I32, I64, I64, I32], [I32], |mut c: C<'_>, fd: i32, _o: u64, _l: u64, _a: u32| with(&mut c, |_, d| d.wasi.fd(fd).map(|_| ()))),
-        "fd_allocate" => def!([I32, I64, I64], [I32], |mut c: C<'_>, fd: i32, _o: u64, _l: u64| with(&mut c, |_, d| d.wasi.fd(fd).map(|_| ()).and(Err(ENOTSUP)))),
-        "fd_renumber" => def!([I32, I32], [I32], |mut c: C<'_>, from: i32, to: i32| with(&mut c, |_, d| {
-            d.wasi.fd(from)?;
-            d.wasi.fd(to)?;
-            let (f, t) = (from as usize, to as usize);
-            let moved = d.wasi.fds.get_mut(f).and_then(Option::take);
-            if let Some(slot) = d.wasi.fds.get_mut(t) {
-                *slot = moved;
-            }
-            Ok(())
-        })),
-        "path_open" => def!([I32, I32, I32, I32, I32, I64, I64, I32, I32], [I32], |mut c: C<'_>, dirfd: i32, _look: u32, p: u32, pl: u32, oflags: u32, _rb: u64, _ri: u64, fdflags: u32, out: u32| with(&mut c, |m, d| {
-            path_open(m, &mut d.wasi, dirfd, (p, pl), oflags as u16, fdflags as u16, out)
-        })),
-        "path_filestat_get" => def!([I32, I32, I32, I32, I32], [I32], |mut c: C<'_>, dirfd: i32, _look: u32, p: u32, pl: u32, out: u32| with(&mut c, |m, d| {
-            let path = m.string(p, pl)?;
-            let (root, parts) = resolve(&d.wasi, dirfd, &path)?;
-            let fs = d.wasi.root(root)?;
-            let st = lookup(&fs.0.borrow(), &parts).map(|n| stat_node(n, ino_of(&parts))).ok_or(ENOENT)?;
-            m.put(out, &st)
-        })),
-        "path_filestat_set_times" => def!([I32, I32, I32, I32, I64, I64, I32], [I32], |mut c: C<'_>, dirfd: i32, _look: u32, p: u32, pl: u32, _a: u64, _m: u64, _f: u32| with(&mut c, |m, d| {
-            let path = m.string(p, pl)?;
-            let (root, parts) = resolve(&d.wasi, dirfd, &path)?;
-            let fs = d.wasi.root(root)?;
-            lookup(&fs.0.borrow(), &parts).map(|_| ()).ok_or(ENOENT)
-        })),
-        "path_create_directory" => def!([I32, I32, I32], [I32], |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
-            let path = m.string(p, pl)?;
-            modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
-                if entries.contains_key(name) {
-                    return Err(EEXIST);
+                write_file_at(&mut d.wasi, fd, Some(off), &bytes)?;
+                m.put_u32(out, bytes.len() as u32)
+            })
+        ),
+        "fd_read" => def!(
+            [I32, I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, iovs: u32, n: u32, out: u32| with(&mut c, |m, d| fd_read(
+                m, d, fd, iovs, n, out, None
+            ))
+        ),
+        "fd_pread" => def!(
+            [I32, I32, I32, I64, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, iovs: u32, n: u32, off: u64, out: u32| with(&mut c, |m, d| {
+                fd_read(m, d, fd, iovs, n, out, Some(off))
+            })
+        ),
+        "fd_close" => def!([I32], [I32], |mut c: C<'_>, fd: i32| with(
+            &mut c,
+            |_, d| {
+                d.wasi.fd(fd)?;
+                if let Some(slot) = usize::try_from(fd).ok().and_then(|i| d.wasi.fds.get_mut(i)) {
+                    *slot = None;
                 }
-                entries.insert(name.to_owned(), Node::default());
                 Ok(())
-            })
-        })),
-        "path_remove_directory" => def!([I32, I32, I32], [I32], |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
-            let path = m.string(p, pl)?;
-            modify_dir(&mut d.wasi, dirfd, &path, |entries, name| match entries.get(name) {
-                Some(Node::Dir(e)) if e.is_empty() => {
-                    entries.remove(name);
-                    Ok(())
-                }
-                Some(Node::Dir(_)) => Err(ENOTEMPTY),
-                Some(Node::File(_)) => Err(ENOTDIR),
-                None => Err(ENOENT),
-            })
-        })),
-        "path_unlink_file" => def!([I32, I32, I32], [I32], |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
-            let path = m.string(p, pl)?;
-            modify_dir(&mut d.wasi, dirfd, &path, |entries, name| match entries.get(name) {
-                Some(Node::File(_)) => {
-                    entries.remove(name);
-                    Ok(())
-                }
-                Some(Node::Dir(_)) => Err(EISDIR),
-                None => Err(ENOENT),
-            })
-        })),
-        "path_rename" => def!([I32, I32, I32, I32, I32, I32], [I32], |mut c: C<'_>, fd1: i32, p1: u32, l1: u32, fd2: i32, p2: u32, l2: u32| with(&mut c, |m, d| {
-            let (from, to) = (m.string(p1, l1)?, m.string(p2, l2)?);
-            let (r1, a) = resolve(&d.wasi, fd1, &from)?;
-            let (r2, b) = resolve(&d.wasi, fd2, &to)?;
-            if r1 != r2 {
-                return Err(18); // EXDEV
             }
-            if b.starts_with(&a) && b.len() > a.len() {
-                return Err(EINVAL);
+        )),
+        "fd_seek" => def!(
+            [I32, I64, I32, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, off: i64, whence: u32, out: u32| with(&mut c, |m, d| {
+                let pos = fd_seek(
+                    &mut d.wasi,
+                    fd,
+                    off,
+                    u8::try_from(whence).map_err(|_| EINVAL)?,
+                )?;
+                m.put_u64(out, pos)
+            })
+        ),
+        "fd_tell" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(
+            &mut c,
+            |m, d| {
+                let pos = fd_seek(&mut d.wasi, fd, 0, 1)?;
+                m.put_u64(out, pos)
             }
-            let fs = d.wasi.root(r1)?.clone();
-            let mut tree = fs.0.borrow_mut();
-            let (an, ad) = a.split_last().ok_or(EINVAL)?;
-            let node = match lookup_mut(&mut tree, ad) {
-                Some(Node::Dir(e)) => e.remove(an).ok_or(ENOENT)?,
-                _ => return Err(ENOENT),
-            };
-            let (bn, bd) = b.split_last().ok_or(EINVAL)?;
-            match lookup_mut(&mut tree, bd) {
-                Some(Node::Dir(e)) => {
-                    e.insert(bn.clone(), node);
-                    Ok(())
+        )),
+        "fd_fdstat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(
+            &mut c,
+            |m, d| {
+                let (ty, flags) = match d.wasi.fd(fd)? {
+                    Fd::Dir { .. } => (FILETYPE_DIRECTORY, 0),
+                    Fd::File { append, .. } => (
+                        FILETYPE_REGULAR_FILE,
+                        if *append { FDFLAGS_APPEND } else { 0 },
+                    ),
+                    _ => (FILETYPE_CHARACTER_DEVICE, 0),
+                };
+                let mut st = [0u8; 24];
+                st[0] = ty;
+                st[2..4].copy_from_slice(&flags.to_le_bytes());
+                st[8..16].copy_from_slice(&RIGHTS_ALL.to_le_bytes());
+                st[16..24].copy_from_slice(&RIGHTS_ALL.to_le_bytes());
+                m.put(out, &st)
+            }
+        )),
+        "fd_fdstat_set_flags" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, flags: u32| with(
+            &mut c,
+            |_, d| {
+                match d.wasi.fd_mut(fd)? {
+                    Fd::File { append, .. } => {
+                        *append = flags & u32::from(FDFLAGS_APPEND) != 0;
+                        Ok(())
+                    }
+                    _ => Err(ENOTSUP),
                 }
-                _ => Err(ENOENT),
             }
-        })),
-        "path_link" => def!([I32, I32, I32, I32, I32, I32, I32], [I32], |_c: C<'_>, _a: i32, _b: u32, _p: u32, _l: u32, _d: i32, _q: u32, _m: u32| i32::from(ENOTSUP)),
-        "path_symlink" => def!([I32, I32, I32, I32, I32], [I32], |_c: C<'_>, _p: u32, _l: u32, _d: i32, _q: u32, _m: u32| i32::from(ENOTSUP)),
-        "path_readlink" => def!([I32, I32, I32, I32, I32, I32], [I32], |_c: C<'_>, _d: i32, _p: u32, _l: u32, _b: u32, _n: u32, _o: u32| i32::from(EINVAL)),
-        "poll_oneoff" => def!([I32, I32, I32, I32], [I32], |_c: C<'_>, _i: u32, _o: u32, _n: u32, _r: u32| i32::from(ENOTSUP)),
+        )),
+        "fd_fdstat_set_rights" => def!(
+            [I32, I64, I64],
+            [I32],
+            |mut c: C<'_>, fd: i32, _b: u64, _i: u64| with(&mut c, |_, d| d
+                .wasi
+                .fd(fd)
+                .map(|_| ()))
+        ),
+        "fd_filestat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(
+            &mut c,
+            |m, d| {
+                let st = fd_filestat(&d.wasi, fd)?;
+                m.put(out, &st)
+            }
+        )),
+        "fd_filestat_set_size" => def!([I32, I64], [I32], |mut c: C<'_>, fd: i32, size: u64| with(
+            &mut c,
+            |_, d| {
+                if size > MAX_FILE_BYTES {
+                    return Err(EFBIG);
+                }
+                let Fd::File { root, path, .. } = d.wasi.fd(fd)? else {
+                    return Err(EBADF);
+                };
+                let fs = d.wasi.root(*root)?;
+                let mut tree = fs.0.borrow_mut();
+                match lookup_mut(&mut tree, path) {
+                    Some(Node::File(content)) => {
+                        content.resize(size as usize, 0);
+                        Ok(())
+                    }
+                    _ => Err(ENOENT),
+                }
+            }
+        )),
+        "fd_filestat_set_times" => def!(
+            [I32, I64, I64, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, _a: u64, _m: u64, _f: u32| with(&mut c, |_, d| d
+                .wasi
+                .fd(fd)
+                .map(|_| ()))
+        ),
+        "fd_prestat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(
+            &mut c,
+            |m, d| {
+                let idx = usize::try_from(fd)
+                    .map_err(|_| EBADF)?
+                    .checked_sub(3)
+                    .ok_or(EBADF)?;
+                let (name, _) = d.wasi.config.preopens.get(idx).ok_or(EBADF)?;
+                // Only the original preopen fds count, not directories opened later.
+                if !matches!(d.wasi.fd(fd)?, Fd::Dir { path, .. } if path.is_empty()) {
+                    return Err(EBADF);
+                }
+                let mut st = [0u8; 8];
+                st[4..8].copy_from_slice(&(name.len() as u32).to_le_bytes());
+                m.put(out, &st)
+            }
+        )),
+        "fd_prestat_dir_name" => def!(
+            [I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, buf: u32, len: u32| with(&mut c, |m, d| {
+                let idx = usize::try_from(fd)
+                    .map_err(|_| EBADF)?
+                    .checked_sub(3)
+                    .ok_or(EBADF)?;
+                let (name, _) = d.wasi.config.preopens.get(idx).ok_or(EBADF)?;
+                if (len as usize) < name.len() {
+                    return Err(ENAMETOOLONG);
+                }
+                m.put(buf, name.as_bytes())
+            })
+        ),
+        "fd_readdir" => def!(
+            [I32, I32, I32, I64, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, buf: u32, len: u32, cookie: u64, used: u32| with(
+                &mut c,
+                |m, d| fd_readdir(m, &d.wasi, fd, buf, len, cookie, used)
+            )
+        ),
+        "fd_sync" | "fd_datasync" => def!([I32], [I32], |mut c: C<'_>, fd: i32| with(
+            &mut c,
+            |_, d| d.wasi.fd(fd).map(|_| ())
+        )),
+        "fd_advise" => def!(
+            [I32, I64, I64, I32],
+            [I32],
+            |mut c: C<'_>, fd: i32, _o: u64, _l: u64, _a: u32| with(&mut c, |_, d| d
+                .wasi
+                .fd(fd)
+                .map(|_| ()))
+        ),
+        "fd_allocate" => def!(
+            [I32, I64, I64],
+            [I32],
+            |mut c: C<'_>, fd: i32, _o: u64, _l: u64| with(&mut c, |_, d| d
+                .wasi
+                .fd(fd)
+                .map(|_| ())
+                .and(Err(ENOTSUP)))
+        ),
+        "fd_renumber" => def!([I32, I32], [I32], |mut c: C<'_>, from: i32, to: i32| with(
+            &mut c,
+            |_, d| {
+                d.wasi.fd(from)?;
+                d.wasi.fd(to)?;
+                let (f, t) = (from as usize, to as usize);
+                let moved = d.wasi.fds.get_mut(f).and_then(Option::take);
+                if let Some(slot) = d.wasi.fds.get_mut(t) {
+                    *slot = moved;
+                }
+                Ok(())
+            }
+        )),
+        "path_open" => def!(
+            [I32, I32, I32, I32, I32, I64, I64, I32, I32],
+            [I32],
+            |mut c: C<'_>,
+             dirfd: i32,
+             _look: u32,
+             p: u32,
+             pl: u32,
+             oflags: u32,
+             _rb: u64,
+             _ri: u64,
+             fdflags: u32,
+             out: u32| with(&mut c, |m, d| {
+                path_open(
+                    m,
+                    &mut d.wasi,
+                    dirfd,
+                    (p, pl),
+                    oflags as u16,
+                    fdflags as u16,
+                    out,
+                )
+            })
+        ),
+        "path_filestat_get" => def!(
+            [I32, I32, I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, dirfd: i32, _look: u32, p: u32, pl: u32, out: u32| with(
+                &mut c,
+                |m, d| {
+                    let path = m.string(p, pl)?;
+                    let (root, parts) = resolve(&d.wasi, dirfd, &path)?;
+                    let fs = d.wasi.root(root)?;
+                    let st = lookup(&fs.0.borrow(), &parts)
+                        .map(|n| stat_node(n, ino_of(&parts)))
+                        .ok_or(ENOENT)?;
+                    m.put(out, &st)
+                }
+            )
+        ),
+        "path_filestat_set_times" => def!(
+            [I32, I32, I32, I32, I64, I64, I32],
+            [I32],
+            |mut c: C<'_>, dirfd: i32, _look: u32, p: u32, pl: u32, _a: u64, _m: u64, _f: u32| with(
+                &mut c,
+                |m, d| {
+                    let path = m.string(p, pl)?;
+                    let (root, parts) = resolve(&d.wasi, dirfd, &path)?;
+                    let fs = d.wasi.root(root)?;
+                    lookup(&fs.0.borrow(), &parts).map(|_| ()).ok_or(ENOENT)
+                }
+            )
+        ),
+        "path_create_directory" => def!(
+            [I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
+                let path = m.string(p, pl)?;
+                modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
+                    if entries.contains_key(name) {
+                        return Err(EEXIST);
+                    }
+                    entries.insert(name.to_owned(), Node::default());
+                    Ok(())
+                })
+            })
+        ),
+        "path_remove_directory" => def!(
+            [I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
+                let path = m.string(p, pl)?;
+                modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
+                    match entries.get(name) {
+                        Some(Node::Dir(e)) if e.is_empty() => {
+                            entries.remove(name);
+                            Ok(())
+                        }
+                        Some(Node::Dir(_)) => Err(ENOTEMPTY),
+                        Some(Node::File(_)) => Err(ENOTDIR),
+                        None => Err(ENOENT),
+                    }
+                })
+            })
+        ),
+        "path_unlink_file" => def!(
+            [I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
+                let path = m.string(p, pl)?;
+                modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
+                    match entries.get(name) {
+                        Some(Node::File(_)) => {
+                            entries.remove(name);
+                            Ok(())
+                        }
+                        Some(Node::Dir(_)) => Err(EISDIR),
+                        None => Err(ENOENT),
+                    }
+                })
+            })
+        ),
+        "path_rename" => def!(
+            [I32, I32, I32, I32, I32, I32],
+            [I32],
+            |mut c: C<'_>, fd1: i32, p1: u32, l1: u32, fd2: i32, p2: u32, l2: u32| with(
+                &mut c,
+                |m, d| {
+                    let (from, to) = (m.string(p1, l1)?, m.string(p2, l2)?);
+                    let (r1, a) = resolve(&d.wasi, fd1, &from)?;
+                    let (r2, b) = resolve(&d.wasi, fd2, &to)?;
+                    if r1 != r2 {
+                        return Err(18); // EXDEV
+                    }
+                    if b.starts_with(&a) && b.len() > a.len() {
+                        return Err(EINVAL);
+                    }
+                    let fs = d.wasi.root(r1)?.clone();
+                    let mut tree = fs.0.borrow_mut();
+                    let (an, ad) = a.split_last().ok_or(EINVAL)?;
+                    let node = match lookup_mut(&mut tree, ad) {
+                        Some(Node::Dir(e)) => e.remove(an).ok_or(ENOENT)?,
+                        _ => return Err(ENOENT),
+                    };
+                    let (bn, bd) = b.split_last().ok_or(EINVAL)?;
+                    match lookup_mut(&mut tree, bd) {
+                        Some(Node::Dir(e)) => {
+                            e.insert(bn.clone(), node);
+                            Ok(())
+                        }
+                        _ => Err(ENOENT),
+                    }
+                }
+            )
+        ),
+        "path_link" => def!(
+            [I32, I32, I32, I32, I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _a: i32, _b: u32, _p: u32, _l: u32, _d: i32, _q: u32, _m: u32| i32::from(
+                ENOTSUP
+            )
+        ),
+        "path_symlink" => def!(
+            [I32, I32, I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _p: u32, _l: u32, _d: i32, _q: u32, _m: u32| i32::from(ENOTSUP)
+        ),
+        "path_readlink" => def!(
+            [I32, I32, I32, I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _d: i32, _p: u32, _l: u32, _b: u32, _n: u32, _o: u32| i32::from(EINVAL)
+        ),
+        "poll_oneoff" => def!(
+            [I32, I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _i: u32, _o: u32, _n: u32, _r: u32| i32::from(ENOTSUP)
+        ),
         "sched_yield" => def!([], [I32], |_c: C<'_>| 0i32),
         "proc_raise" => def!([I32], [I32], |_c: C<'_>, _s: u32| i32::from(ENOSYS)),
-        "proc_exit" => def!([I32], [], |_c: C<'_>, code: i32| -> Result<(), wasmi::Error> { Err(wasmi::Error::i32_exit(code)) }),
-        "sock_accept" => def!([I32, I32, I32], [I32], |_c: C<'_>, _a: i32, _b: u32, _o: u32| i32::from(ENOSYS)),
-        "sock_recv" => def!([I32, I32, I32, I32, I32, I32], [I32], |_c: C<'_>, _a: i32, _b: u32, _n: u32, _f: u32, _r: u32, _o: u32| i32::from(ENOSYS)),
-        "sock_send" => def!([I32, I32, I32, I32, I32], [I32], |_c: C<'_>, _a: i32, _b: u32, _n: u32, _f: u32, _o: u32| i32::from(ENOSYS)),
-        "sock_shutdown" => def!([I32, I32], [I32], |_c: C<'_>, _a: i32, _h: u32| i32::from(ENOSYS)),
+        "proc_exit" => def!([I32], [], |_c: C<'_>,
+                                        code: i32|
+         -> Result<(), wasmi::Error> {
+            Err(wasmi::Error::i32_exit(code))
+        }),
+        "sock_accept" => def!(
+            [I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _a: i32, _b: u32, _o: u32| i32::from(ENOSYS)
+        ),
+        "sock_recv" => def!(
+            [I32, I32, I32, I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _a: i32, _b: u32, _n: u32, _f: u32, _r: u32, _o: u32| i32::from(ENOSYS)
+        ),
+        "sock_send" => def!(
+            [I32, I32, I32, I32, I32],
+            [I32],
+            |_c: C<'_>, _a: i32, _b: u32, _n: u32, _f: u32, _o: u32| i32::from(ENOSYS)
+        ),
+        "sock_shutdown" => def!([I32, I32], [I32], |_c: C<'_>, _a: i32, _h: u32| i32::from(
+            ENOSYS
+        )),
         _ => return Err(err("not a WASI preview 1 function")),
     }
     Ok(())
@@ -891,7 +1282,9 @@ pub(crate) fn link(linker: &mut Linker<StoreData>, name: &str, ty: &wasmi::FuncT
 fn put_strings(m: &mut Mem<'_>, items: &[String], ptrs: u32, buf: u32) -> Result<(), Errno> {
     let mut at = buf;
     for (i, s) in items.iter().enumerate() {
-        let slot = ptrs.checked_add(u32::try_from(i * 4).map_err(|_| E2BIG)?).ok_or(EFAULT)?;
+        let slot = ptrs
+            .checked_add(u32::try_from(i * 4).map_err(|_| E2BIG)?)
+            .ok_or(EFAULT)?;
         m.put_u32(slot, at)?;
         m.put(at, s.as_bytes())?;
         let end = at.checked_add(s.len() as u32).ok_or(EFAULT)?;
@@ -918,7 +1311,10 @@ mod tests {
     #[test]
     fn resolve_never_leaves_the_preopen() {
         let ctx = WasiCtx::new(&WasiConfig::new().preopen("/data", MemFs::new()));
-        assert_eq!(resolve(&ctx, 3, "x/../y").unwrap(), (0, vec!["y".to_owned()]));
+        assert_eq!(
+            resolve(&ctx, 3, "x/../y").unwrap(),
+            (0, vec!["y".to_owned()])
+        );
         assert_eq!(resolve(&ctx, 3, "../etc/passwd").unwrap_err(), ENOTCAPABLE);
         assert_eq!(resolve(&ctx, 3, "/etc/passwd").unwrap_err(), ENOTCAPABLE);
         assert_eq!(resolve(&ctx, 3, "a\0b").unwrap_err(), ENOTCAPABLE);

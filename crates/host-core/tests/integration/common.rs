@@ -42,7 +42,10 @@ pub fn canary(host: &Host) {
 
 /// Asserts the error kind matches, printing the error otherwise.
 #[track_caller]
-pub fn assert_kind(result: Result<impl std::fmt::Debug, Error>, check: impl Fn(&ErrorKind) -> bool) -> Error {
+pub fn assert_kind(
+    result: Result<impl std::fmt::Debug, Error>,
+    check: impl Fn(&ErrorKind) -> bool,
+) -> Error {
     match result {
         Ok(v) => panic!("expected an error, got Ok({v:?})"),
         Err(e) => {
@@ -55,5 +58,8 @@ pub fn assert_kind(result: Result<impl std::fmt::Debug, Error>, check: impl Fn(&
 /// Also checks that the plugin itself works again afterwards (it re-instantiates).
 #[track_caller]
 pub fn plugin_recovers(p: &mut Plugin) {
-    assert_eq!(p.call_bytes("ping", Vec::new()).expect("plugin recovers"), b"pong");
+    assert_eq!(
+        p.call_bytes("ping", Vec::new()).expect("plugin recovers"),
+        b"pong"
+    );
 }

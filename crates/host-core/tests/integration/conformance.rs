@@ -34,10 +34,14 @@ pub fn builder(log: Rc<RefCell<Vec<LogRecord>>>) -> plugboard_host_core::HostBui
         .func("env", "import_noop", |(): ()| ())
         .func("env", "import_identity", |x: u32| x)
         .func("env", "import_swap", |(a, b): (u32, u32)| (b, a))
-        .func_async("env", "import_half", |a: u32| async move { Ok::<u32, String>(Later(Some(a / 2), false).await) })
+        .func_async("env", "import_half", |a: u32| async move {
+            Ok::<u32, String>(Later(Some(a / 2), false).await)
+        })
         .func_async("env", "command_async", |cmd: String| async move {
             // The original ran `echo`; here the embedder's function plays it.
-            Ok::<Option<Vec<u8>>, String>(Later(Some(Some(format!("{cmd}\n").into_bytes())), false).await)
+            Ok::<Option<Vec<u8>>, String>(
+                Later(Some(Some(format!("{cmd}\n").into_bytes())), false).await,
+            )
         })
         .on_log(move |r| log.borrow_mut().push(r.clone()))
 }
@@ -52,13 +56,28 @@ fn conformance_table() {
     assert_eq!(p.call::<(), u32>("constant", &()).unwrap(), 27);
     assert_eq!(p.call::<u32, u32>("identity", &58).unwrap(), 58);
     assert_eq!(p.call::<(u32, u32), u32>("add", &(3, 4)).unwrap(), 7);
-    assert_eq!(p.call::<(u32, u32), (u32, u32)>("swap", &(1, 2)).unwrap(), (2, 1));
-    assert_eq!(p.call::<Vec<u32>, Vec<u32>>("sort", &vec![1, 3, 4, 2, 5]).unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        p.call::<(u32, u32), (u32, u32)>("swap", &(1, 2)).unwrap(),
+        (2, 1)
+    );
+    assert_eq!(
+        p.call::<Vec<u32>, Vec<u32>>("sort", &vec![1, 3, 4, 2, 5])
+            .unwrap(),
+        vec![1, 2, 3, 4, 5]
+    );
 
     p.call::<str, ()>("print", "Hi!").unwrap();
     let log = log.borrow();
-    let stdout: String = log.iter().filter(|r| r.stream == LogStream::Stdout).map(|r| r.message.as_str()).collect();
-    let stderr: String = log.iter().filter(|r| r.stream == LogStream::Stderr).map(|r| r.message.as_str()).collect();
+    let stdout: String = log
+        .iter()
+        .filter(|r| r.stream == LogStream::Stdout)
+        .map(|r| r.message.as_str())
+        .collect();
+    let stderr: String = log
+        .iter()
+        .filter(|r| r.stream == LogStream::Stderr)
+        .map(|r| r.message.as_str())
+        .collect();
     assert_eq!(stdout, "to stdout: Hi!\n");
     assert_eq!(stderr, "to stderr: Hi!\n");
 
@@ -85,7 +104,9 @@ fn conformance_bytes_match_the_reference_encoding() {
     // The plugin encodes with the real bincode 1.3 crate; our host decodes with its own codec.
     let host = host(Rc::default());
     let mut p = host.load_wasm(plugboard_fixtures::CONFORMANCE).unwrap();
-    let out = p.call_bytes("swap", bincode::serialize(&(1u32, 2u32)).unwrap()).unwrap();
+    let out = p
+        .call_bytes("swap", bincode::serialize(&(1u32, 2u32)).unwrap())
+        .unwrap();
     assert_eq!(out, bincode::serialize(&(2u32, 1u32)).unwrap());
 }
 

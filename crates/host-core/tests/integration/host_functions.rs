@@ -2,7 +2,9 @@
 //! become errors of their own kind and the host survives (HFN-*).
 
 use crate::common::{assert_kind, buffer_wat, canary};
-use plugboard_host_core::{ErrorKind, Host, HostFunctionFailure, PluginOptions, Signature, Type, Value};
+use plugboard_host_core::{
+    ErrorKind, Host, HostFunctionFailure, PluginOptions, Signature, Type, Value,
+};
 
 /// A plugin whose `__run` forwards its input to `env.__<import>` and returns the reply.
 fn forwarder(import: &str) -> Vec<u8> {
@@ -14,10 +16,20 @@ fn forwarder(import: &str) -> Vec<u8> {
 
 #[test]
 fn hfn_01_host_fn_error_propagates() {
-    let h = Host::builder().try_func("kv", "get", |k: String| if k == "ok" { Ok(1u32) } else { Err("denied") }).build();
+    let h = Host::builder()
+        .try_func("kv", "get", |k: String| {
+            if k == "ok" {
+                Ok(1u32)
+            } else {
+                Err("denied")
+            }
+        })
+        .build();
     let mut p = h.load_wasm(&forwarder("get")).unwrap();
-    let e = assert_kind(p.call::<str, u32>("run", "nope"), |k| matches!(k,
-        ErrorKind::HostFunction { namespace, name, reason: HostFunctionFailure::Failed(m) } if namespace == "kv" && name == "get" && m == "denied"));
+    let e = assert_kind(p.call::<str, u32>("run", "nope"), |k| {
+        matches!(k,
+        ErrorKind::HostFunction { namespace, name, reason: HostFunctionFailure::Failed(m) } if namespace == "kv" && name == "get" && m == "denied")
+    });
     assert_eq!(e.to_string(), "host function `kv.get` failed: denied");
     assert_eq!(p.call::<str, u32>("run", "ok").unwrap(), 1);
     canary(&h);
@@ -25,12 +37,18 @@ fn hfn_01_host_fn_error_propagates() {
 
 #[test]
 fn hfn_02_host_fn_panic_is_contained_natively() {
-    let h = Host::builder().func("env", "boom", |_: String| -> u32 { panic!("kaboom") }).build();
+    let h = Host::builder()
+        .func("env", "boom", |_: String| -> u32 { panic!("kaboom") })
+        .build();
     let mut p = h.load_wasm(&forwarder("boom")).unwrap();
-    assert_kind(p.call::<str, u32>("run", "x"), |k| matches!(k,
-        ErrorKind::HostFunction { reason: HostFunctionFailure::Panicked(m), .. } if m == "kaboom"));
+    assert_kind(p.call::<str, u32>("run", "x"), |k| {
+        matches!(k,
+        ErrorKind::HostFunction { reason: HostFunctionFailure::Panicked(m), .. } if m == "kaboom")
+    });
     canary(&h);
-    assert_kind(p.call::<str, u32>("run", "x"), |k| matches!(k, ErrorKind::HostFunction { .. }));
+    assert_kind(p.call::<str, u32>("run", "x"), |k| {
+        matches!(k, ErrorKind::HostFunction { .. })
+    });
 }
 
 #[test]
@@ -38,29 +56,55 @@ fn host_fn_gets_undecodable_arguments() {
     let h = Host::builder().func("env", "half", |x: u32| x / 2).build();
     let mut p = h.load_wasm(&forwarder("half")).unwrap();
     // Two bytes are not a u32.
-    assert_kind(p.call_bytes("run", vec![1, 2]), |k| matches!(k, ErrorKind::HostFunction { reason: HostFunctionFailure::Failed(m), .. } if m.contains("bad arguments")));
+    assert_kind(
+        p.call_bytes("run", vec![1, 2]),
+        |k| matches!(k, ErrorKind::HostFunction { reason: HostFunctionFailure::Failed(m), .. } if m.contains("bad arguments")),
+    );
 }
 
 #[test]
 fn hfn_08_capability_denied_has_no_side_effects() {
     let calls = std::rc::Rc::new(std::cell::Cell::new(0));
     let c = calls.clone();
-    let h = Host::builder().func("fs", "delete", move |_: String| c.set(c.get() + 1)).build();
-    let e = assert_kind(h.load_wasm_with(&forwarder("delete"), PluginOptions::named("p").allow(&["math"])), |k| matches!(k, ErrorKind::LinkError { .. }));
+    let h = Host::builder()
+        .func("fs", "delete", move |_: String| c.set(c.get() + 1))
+        .build();
+    let e = assert_kind(
+        h.load_wasm_with(
+            &forwarder("delete"),
+            PluginOptions::named("p").allow(&["math"]),
+        ),
+        |k| matches!(k, ErrorKind::LinkError { .. }),
+    );
     assert!(e.to_string().contains("not allowed"), "{e}");
     assert_eq!(calls.get(), 0);
     // Allowed, it links and runs.
-    let mut p = h.load_wasm_with(&forwarder("delete"), PluginOptions::named("p").allow(&["fs"])).unwrap();
+    let mut p = h
+        .load_wasm_with(
+            &forwarder("delete"),
+            PluginOptions::named("p").allow(&["fs"]),
+        )
+        .unwrap();
     p.call::<str, ()>("run", "x").unwrap();
     assert_eq!(calls.get(), 1);
 }
 
 #[test]
 fn ambiguous_import_names_both_candidates() {
-    let h = Host::builder().func("a", "get", |(): ()| 1u8).func("b", "get", |(): ()| 2u8).build();
-    let e = assert_kind(h.load_wasm(&forwarder("get")), |k| matches!(k, ErrorKind::LinkError { .. }));
-    assert!(e.to_string().contains("a.get") && e.to_string().contains("b.get"), "{e}");
-    let mut p = h.load_wasm_with(&forwarder("get"), PluginOptions::named("p").allow(&["b"])).unwrap();
+    let h = Host::builder()
+        .func("a", "get", |(): ()| 1u8)
+        .func("b", "get", |(): ()| 2u8)
+        .build();
+    let e = assert_kind(h.load_wasm(&forwarder("get")), |k| {
+        matches!(k, ErrorKind::LinkError { .. })
+    });
+    assert!(
+        e.to_string().contains("a.get") && e.to_string().contains("b.get"),
+        "{e}"
+    );
+    let mut p = h
+        .load_wasm_with(&forwarder("get"), PluginOptions::named("p").allow(&["b"]))
+        .unwrap();
     assert_eq!(p.call::<(), u8>("run", &()).unwrap(), 2);
 }
 
@@ -74,17 +118,34 @@ fn dynamic_host_function_over_values() {
         })
         .build();
     let mut p = h.load_wasm(&forwarder("add")).unwrap();
-    assert_eq!(p.call::<(f64, f64), f64>("run", &(1.5, 2.25)).unwrap(), 3.75);
+    assert_eq!(
+        p.call::<(f64, f64), f64>("run", &(1.5, 2.25)).unwrap(),
+        3.75
+    );
 }
 
 #[test]
 fn hfn_10_async_host_fn_inside_a_nested_call_is_refused() {
     // The allocator (run by the host, non-resumably) calls an async host function.
-    let h = Host::builder().func_async("env", "slow", |(): ()| async { Ok::<u32, String>(1) }).build();
+    let h = Host::builder()
+        .func_async("env", "slow", |(): ()| async { Ok::<u32, String>(1) })
+        .build();
     let alloc = r#"(func (export "__alloc_buffer") (param i32) (result i32) (drop (call $slow (i64.const 0))) (i32.const 1024))"#;
-    let bytes = crate::common::buffer_wat_with_alloc(r#"(import "env" "__slow" (func $slow (param i64) (result i64)))"#, "", alloc);
+    let bytes = crate::common::buffer_wat_with_alloc(
+        r#"(import "env" "__slow" (func $slow (param i64) (result i64)))"#,
+        "",
+        alloc,
+    );
     let mut p = h.load_wasm(&bytes).unwrap();
-    assert_kind(p.call_bytes("ping", vec![1]), |k| matches!(k, ErrorKind::HostFunction { reason: HostFunctionFailure::AsyncNotSupported, .. }));
+    assert_kind(p.call_bytes("ping", vec![1]), |k| {
+        matches!(
+            k,
+            ErrorKind::HostFunction {
+                reason: HostFunctionFailure::AsyncNotSupported,
+                ..
+            }
+        )
+    });
     canary(&h);
 }
 
@@ -92,17 +153,30 @@ fn hfn_10_async_host_fn_inside_a_nested_call_is_refused() {
 fn guest_panic_message_reaches_the_error() {
     let h = Host::builder().build();
     let mut p = h.load_wasm(plugboard_fixtures::WASI_PROBE).unwrap();
-    let e = assert_kind(p.call::<str, u32>("boom", "now"), |k| matches!(k, ErrorKind::Trap { message: Some(m), .. } if m.contains("boom: now")));
+    let e = assert_kind(
+        p.call::<str, u32>("boom", "now"),
+        |k| matches!(k, ErrorKind::Trap { message: Some(m), .. } if m.contains("boom: now")),
+    );
     assert!(e.to_string().contains("boom: now"), "{e}");
-    assert_eq!(p.call::<(), Vec<String>>("args", &()).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        p.call::<(), Vec<String>>("args", &()).unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
 fn one_host_function_serves_many_plugins() {
-    let h = Host::builder().func("env", "mystery_number", |x: u32| x + 7).func("env", "import_noop", |(): ()| ())
-        .func("env", "import_identity", |x: u32| x).func("env", "import_swap", |(a, b): (u32, u32)| (b, a))
-        .func_async("env", "import_half", |a: u32| async move { Ok::<u32, String>(a / 2) })
-        .func_async("env", "command_async", |c: String| async move { Ok::<Option<Vec<u8>>, String>(Some(c.into_bytes())) })
+    let h = Host::builder()
+        .func("env", "mystery_number", |x: u32| x + 7)
+        .func("env", "import_noop", |(): ()| ())
+        .func("env", "import_identity", |x: u32| x)
+        .func("env", "import_swap", |(a, b): (u32, u32)| (b, a))
+        .func_async("env", "import_half", |a: u32| async move {
+            Ok::<u32, String>(a / 2)
+        })
+        .func_async("env", "command_async", |c: String| async move {
+            Ok::<Option<Vec<u8>>, String>(Some(c.into_bytes()))
+        })
         .build();
     let mut a = h.load_wasm(plugboard_fixtures::CONFORMANCE).unwrap();
     let mut b = h.load_wasm(plugboard_fixtures::CONFORMANCE).unwrap();

@@ -6,12 +6,28 @@ use plugboard_host_core::{ErrorKind, Host, Limits, PluginOptions};
 
 #[test]
 fn res_01_wasm_infinite_loop_stopped() {
-    let h = Host::builder().limits(Limits { fuel: 10_000_000, ..Limits::default() }).build();
-    let mut p = h.load_wasm(&buffer_wat("", r#"(func (export "__spin") (param i64) (result i64) (loop $l (br $l)) (i64.const 0))"#)).unwrap();
-    assert_kind(p.call_bytes("spin", vec![]), |k| matches!(k, ErrorKind::OutOfFuel { budget: 10_000_000 }));
+    let h = Host::builder()
+        .limits(Limits {
+            fuel: 10_000_000,
+            ..Limits::default()
+        })
+        .build();
+    let mut p = h
+        .load_wasm(&buffer_wat(
+            "",
+            r#"(func (export "__spin") (param i64) (result i64) (loop $l (br $l)) (i64.const 0))"#,
+        ))
+        .unwrap();
+    assert_kind(p.call_bytes("spin", vec![]), |k| {
+        matches!(k, ErrorKind::OutOfFuel { budget: 10_000_000 })
+    });
     // The whole budget was used, and no more than one slice beyond it.
     assert!(p.fuel_consumed() <= 10_000_000, "{}", p.fuel_consumed());
-    assert!(p.fuel_consumed() >= 10_000_000 - 1_000_000, "{}", p.fuel_consumed());
+    assert!(
+        p.fuel_consumed() >= 10_000_000 - 1_000_000,
+        "{}",
+        p.fuel_consumed()
+    );
     plugin_recovers(&mut p);
     canary(&h);
 }
@@ -19,7 +35,12 @@ fn res_01_wasm_infinite_loop_stopped() {
 #[test]
 fn long_metered_loop_runs_to_the_end() {
     // 10 M iterations under fuel: guards the interpreter's dispatch against stack growth.
-    let h = Host::builder().limits(Limits { fuel: 2_000_000_000, ..Limits::default() }).build();
+    let h = Host::builder()
+        .limits(Limits {
+            fuel: 2_000_000_000,
+            ..Limits::default()
+        })
+        .build();
     let mut p = h.load_wasm(plugboard_fixtures::PERF).unwrap();
     let n = 10_000_000u64;
     assert_eq!(p.call::<u64, u64>("sum", &n).unwrap(), n * (n + 1) / 2);
@@ -29,15 +50,27 @@ fn long_metered_loop_runs_to_the_end() {
 #[test]
 fn res_03_wasm_deep_recursion() {
     let h = Host::builder().build();
-    let mut p = h.load_wasm(&buffer_wat("", r#"(func $r (export "__rec") (param i64) (result i64) (call $r (local.get 0)))"#)).unwrap();
-    assert_kind(p.call_bytes("rec", vec![]), |k| matches!(k, ErrorKind::StackOverflow));
+    let mut p = h
+        .load_wasm(&buffer_wat(
+            "",
+            r#"(func $r (export "__rec") (param i64) (result i64) (call $r (local.get 0)))"#,
+        ))
+        .unwrap();
+    assert_kind(p.call_bytes("rec", vec![]), |k| {
+        matches!(k, ErrorKind::StackOverflow)
+    });
     plugin_recovers(&mut p);
 }
 
 #[test]
 fn res_05_wasm_memory_grow_to_cap() {
     let cap = (16 << 20) + 12_345;
-    let h = Host::builder().limits(Limits { memory_bytes: cap, ..Limits::default() }).build();
+    let h = Host::builder()
+        .limits(Limits {
+            memory_bytes: cap,
+            ..Limits::default()
+        })
+        .build();
     // Grows one page at a time until memory.grow fails, then returns the page count.
     let extra = r#"(func (export "__grow") (param i64) (result i64)
         (block $done (loop $l (br_if $done (i32.eq (memory.grow (i32.const 1)) (i32.const -1))) (br $l)))
@@ -51,38 +84,71 @@ fn res_05_wasm_memory_grow_to_cap() {
 
 #[test]
 fn rust_plugin_over_memory_cap_is_memory_limit() {
-    let h = Host::builder().limits(Limits { memory_bytes: 4 << 20, ..Limits::default() }).build();
+    let h = Host::builder()
+        .limits(Limits {
+            memory_bytes: 4 << 20,
+            ..Limits::default()
+        })
+        .build();
     let mut p = h.load_wasm(plugboard_fixtures::WASI_PROBE).unwrap();
     assert_eq!(p.call::<u32, usize>("grow", &1).unwrap(), 1 << 20);
-    assert_kind(p.call::<u32, usize>("grow", &8), |k| matches!(k, ErrorKind::MemoryLimit { cap } if *cap == 4 << 20));
+    assert_kind(
+        p.call::<u32, usize>("grow", &8),
+        |k| matches!(k, ErrorKind::MemoryLimit { cap } if *cap == 4 << 20),
+    );
     assert!(p.memory_bytes() <= 4 << 20);
     assert_eq!(p.call::<u32, usize>("grow", &1).unwrap(), 1 << 20);
 }
 
 #[test]
 fn res_07_bulk_fill_loop_charged() {
-    let h = Host::builder().limits(Limits { fuel: 5_000_000, memory_bytes: 32 << 20, ..Limits::default() }).build();
+    let h = Host::builder()
+        .limits(Limits {
+            fuel: 5_000_000,
+            memory_bytes: 32 << 20,
+            ..Limits::default()
+        })
+        .build();
     let extra = r#"(func (export "__fill") (param i64) (result i64)
         (drop (memory.grow (i32.const 255)))
         (loop $l (memory.fill (i32.const 0) (i32.const 7) (i32.const 16000000)) (br $l)) (i64.const 0))"#;
     let mut p = h.load_wasm(&buffer_wat("", extra)).unwrap();
-    assert_kind(p.call_bytes("fill", vec![]), |k| matches!(k, ErrorKind::OutOfFuel { .. }));
+    assert_kind(p.call_bytes("fill", vec![]), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
 }
 
 #[test]
 fn input_size_cap() {
-    let h = Host::builder().limits(Limits { max_input_bytes: 16, ..Limits::default() }).build();
+    let h = Host::builder()
+        .limits(Limits {
+            max_input_bytes: 16,
+            ..Limits::default()
+        })
+        .build();
     let mut p = h.load_wasm(&buffer_wat("", "")).unwrap();
-    assert_kind(p.call_bytes("ping", vec![0; 17]), |k| matches!(k, ErrorKind::InputTooLarge { len: 17, max: 16 }));
+    assert_kind(p.call_bytes("ping", vec![0; 17]), |k| {
+        matches!(k, ErrorKind::InputTooLarge { len: 17, max: 16 })
+    });
     plugin_recovers(&mut p);
 }
 
 #[test]
 fn per_plugin_limits_override_the_hosts() {
     let h = Host::builder().build();
-    let tight = Limits { fuel: 1000, ..Limits::default() };
-    let mut p = h.load_wasm_with(plugboard_fixtures::PERF, PluginOptions::named("perf").with_limits(tight)).unwrap();
-    assert_kind(p.call::<u64, u64>("sum", &1_000_000), |k| matches!(k, ErrorKind::OutOfFuel { budget: 1000 }));
+    let tight = Limits {
+        fuel: 1000,
+        ..Limits::default()
+    };
+    let mut p = h
+        .load_wasm_with(
+            plugboard_fixtures::PERF,
+            PluginOptions::named("perf").with_limits(tight),
+        )
+        .unwrap();
+    assert_kind(p.call::<u64, u64>("sum", &1_000_000), |k| {
+        matches!(k, ErrorKind::OutOfFuel { budget: 1000 })
+    });
     let mut q = h.load_wasm(plugboard_fixtures::PERF).unwrap();
     assert_eq!(q.call::<u64, u64>("sum", &1000).unwrap(), 500_500);
 }
@@ -107,7 +173,10 @@ fn log_flood_is_truncated_per_call() {
     let log = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
     let sink = log.clone();
     let h = crate::conformance::builder(Default::default())
-        .limits(Limits { max_log_bytes: 64, ..Limits::default() })
+        .limits(Limits {
+            max_log_bytes: 64,
+            ..Limits::default()
+        })
         .on_log(move |r| sink.borrow_mut().push_str(&r.message))
         .build();
     let mut p = h.load_wasm(plugboard_fixtures::CONFORMANCE).unwrap();

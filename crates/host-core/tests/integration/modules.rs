@@ -11,14 +11,18 @@ fn host() -> Host {
 #[test]
 fn mod_01_empty_bytes_rejected() {
     let h = host();
-    assert_kind(h.load_wasm(b""), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    assert_kind(h.load_wasm(b""), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     canary(&h);
 }
 
 #[test]
 fn mod_02_bad_magic_rejected() {
     let h = host();
-    assert_kind(h.load_wasm(b"\0asn\x01\0\0\0"), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    assert_kind(h.load_wasm(b"\0asn\x01\0\0\0"), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     canary(&h);
 }
 
@@ -28,7 +32,9 @@ fn mod_03_bad_version_rejected() {
     for v in [[2u8, 0, 0, 0], [0x0d, 0, 0, 0], [0xff, 0xff, 0xff, 0xff]] {
         let mut b = b"\0asm".to_vec();
         b.extend_from_slice(&v);
-        assert_kind(h.load_wasm(&b), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+        assert_kind(h.load_wasm(&b), |k| {
+            matches!(k, ErrorKind::InvalidModule { .. })
+        });
     }
     canary(&h);
 }
@@ -42,14 +48,20 @@ fn mod_04_every_truncation_of_valid_plugin_rejected() {
         // fixtures would take minutes (the fuzz targets cover the rest).
         let n = bytes.len();
         let spread = (0..300).map(|k| k * n / 300);
-        let cuts: std::collections::BTreeSet<usize> = (0..512.min(n)).chain(n.saturating_sub(256)..n).chain(spread).collect();
+        let cuts: std::collections::BTreeSet<usize> = (0..512.min(n))
+            .chain(n.saturating_sub(256)..n)
+            .chain(spread)
+            .collect();
         let boundaries = section_boundaries(bytes);
         for i in cuts {
             let accepted = h.load_wasm(&bytes[..i]).is_ok();
             // A cut exactly between sections can leave a valid module (the trailing sections
             // are custom ones); everywhere else the prefix must be rejected.
             if accepted {
-                assert!(boundaries.contains(&i), "{name}: prefix of {i} bytes (not a section boundary) was accepted");
+                assert!(
+                    boundaries.contains(&i),
+                    "{name}: prefix of {i} bytes (not a section boundary) was accepted"
+                );
             }
         }
     }
@@ -106,24 +118,44 @@ fn mod_05_seeded_bitflip_mutants_never_panic() {
             }
         }
     }
-    assert!(ok < 1000, "mutants should mostly be rejected or loaded, not crash");
+    assert!(
+        ok < 1000,
+        "mutants should mostly be rejected or loaded, not crash"
+    );
     canary(&h);
 }
 
 #[test]
 fn mod_11_wat_text_is_not_accepted() {
     let h = host();
-    assert_kind(h.load_wasm(b"(module)"), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    assert_kind(h.load_wasm(b"(module)"), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
 }
 
 #[test]
 fn mod_12_module_size_cap() {
-    let h = Host::builder().limits(Limits { max_module_bytes: 1024, ..Limits::default() }).build();
+    let h = Host::builder()
+        .limits(Limits {
+            max_module_bytes: 1024,
+            ..Limits::default()
+        })
+        .build();
     let big = vec![0u8; 1025];
-    assert_kind(h.load_wasm(&big), |k| matches!(k, ErrorKind::ModuleTooLarge { len: 1025, max: 1024 }));
+    assert_kind(h.load_wasm(&big), |k| {
+        matches!(
+            k,
+            ErrorKind::ModuleTooLarge {
+                len: 1025,
+                max: 1024
+            }
+        )
+    });
     let h = host();
     let big = vec![0u8; (8 << 20) + 1];
-    assert_kind(h.load_wasm(&big), |k| matches!(k, ErrorKind::ModuleTooLarge { .. }));
+    assert_kind(h.load_wasm(&big), |k| {
+        matches!(k, ErrorKind::ModuleTooLarge { .. })
+    });
     canary(&h);
 }
 
@@ -132,15 +164,24 @@ fn mod_13_function_count_bomb_rejected() {
     let funcs = "(func)".repeat(60_000);
     let bytes = wat::parse_str(format!("(module {funcs})")).unwrap();
     let h = host();
-    assert_kind(h.load_wasm(&bytes), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    assert_kind(h.load_wasm(&bytes), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     canary(&h);
 }
 
 #[test]
 fn mod_18_invalid_function_body_rejected_eagerly() {
-    let bytes = buffer_wat("", r#"(func $never (result i32) (i64.const 1) (drop) (f32.const 0) )"#.replace("(f32.const 0)", "(i32.const 0) (i32.const 0) (i64.add)").as_str());
+    let bytes = buffer_wat(
+        "",
+        r#"(func $never (result i32) (i64.const 1) (drop) (f32.const 0) )"#
+            .replace("(f32.const 0)", "(i32.const 0) (i32.const 0) (i64.add)")
+            .as_str(),
+    );
     let h = host();
-    let e = assert_kind(h.load_wasm(&bytes), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    let e = assert_kind(h.load_wasm(&bytes), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     assert!(e.to_string().contains("invalid module"));
 }
 
@@ -148,16 +189,22 @@ fn mod_18_invalid_function_body_rejected_eagerly() {
 fn mod_19_unsupported_features_rejected() {
     let h = host();
     let shared = wat::parse_str("(module (memory 1 1 shared))").unwrap();
-    assert_kind(h.load_wasm(&shared), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    assert_kind(h.load_wasm(&shared), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     let mem64 = wat::parse_str("(module (memory i64 1))").unwrap();
-    assert_kind(h.load_wasm(&mem64), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    assert_kind(h.load_wasm(&mem64), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     canary(&h);
 }
 
 #[test]
 fn mod_20_component_binary_rejected() {
     let h = host();
-    let e = assert_kind(h.load_wasm(b"\0asm\x0d\0\x01\0"), |k| matches!(k, ErrorKind::InvalidModule { .. }));
+    let e = assert_kind(h.load_wasm(b"\0asm\x0d\0\x01\0"), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
     assert!(e.to_string().contains("component"), "{e}");
 }
 
@@ -165,7 +212,9 @@ fn mod_20_component_binary_rejected() {
 fn mod_21_start_function_infinite_loop() {
     let bytes = buffer_wat("", r#"(func $spin (loop $l (br $l))) (start $spin)"#);
     let h = host();
-    assert_kind(h.load_wasm(&bytes), |k| matches!(k, ErrorKind::OutOfFuel { .. }));
+    assert_kind(h.load_wasm(&bytes), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
     canary(&h);
 }
 
@@ -184,7 +233,9 @@ fn mod_23_declared_memory_over_cap() {
     for pages in [300, 65536] {
         let bytes = wat::parse_str(format!(r#"(module (memory (export "memory") {pages})
             (func (export "__alloc_buffer") (param i32) (result i32) (i32.const 8)) (func (export "__free_buffer") (param i64)))"#)).unwrap();
-        assert_kind(h.load_wasm(&bytes), |k| matches!(k, ErrorKind::MemoryLimit { .. }));
+        assert_kind(h.load_wasm(&bytes), |k| {
+            matches!(k, ErrorKind::MemoryLimit { .. })
+        });
     }
     canary(&h);
 }
@@ -201,7 +252,10 @@ fn mod_24_table_min_over_limit() {
 #[test]
 fn no_known_abi_is_a_detection_error() {
     let h = host();
-    let bytes = wat::parse_str(r#"(module (func (export "run") (result i32) (i32.const 1)))"#).unwrap();
-    let e = assert_kind(h.load_wasm(&bytes), |k| matches!(k, ErrorKind::AbiDetection { .. }));
+    let bytes =
+        wat::parse_str(r#"(module (func (export "run") (result i32) (i32.const 1)))"#).unwrap();
+    let e = assert_kind(h.load_wasm(&bytes), |k| {
+        matches!(k, ErrorKind::AbiDetection { .. })
+    });
     assert!(e.to_string().contains("__alloc_buffer"), "{e}");
 }

@@ -24,39 +24,78 @@ pub mod checks {
         let p = h.load_wasm(plugboard_fixtures::CONFORMANCE).unwrap();
         assert_eq!(p.abi(), Abi::Buffer);
         assert_eq!(p.exports().len(), 11);
-        assert_eq!(p.signature("swap").unwrap().to_string(), "(u32, u32) -> (u32, u32)");
-        let imports: Vec<_> = p.imports().iter().filter(|i| i.module == "env").map(|i| i.name.as_str()).collect();
-        assert!(imports.contains(&"__mystery_number") && imports.contains(&"__command_async"), "{imports:?}");
-        let half = p.imports().iter().find(|i| i.name == "__import_half").unwrap();
+        assert_eq!(
+            p.signature("swap").unwrap().to_string(),
+            "(u32, u32) -> (u32, u32)"
+        );
+        let imports: Vec<_> = p
+            .imports()
+            .iter()
+            .filter(|i| i.module == "env")
+            .map(|i| i.name.as_str())
+            .collect();
+        assert!(
+            imports.contains(&"__mystery_number") && imports.contains(&"__command_async"),
+            "{imports:?}"
+        );
+        let half = p
+            .imports()
+            .iter()
+            .find(|i| i.name == "__import_half")
+            .unwrap();
         assert_eq!(half.signature.as_ref().unwrap().to_string(), "(u32) -> u32");
     }
 
     pub fn double() {
         let h = Host::builder().build();
         let mut p = h.load_wasm(plugboard_fixtures::DOUBLE).unwrap();
-        let v = p.call_value("double", vec![Value::from_json("[1.5, 2.5]").unwrap()]).unwrap();
+        let v = p
+            .call_value("double", vec![Value::from_json("[1.5, 2.5]").unwrap()])
+            .unwrap();
         assert_eq!(v.to_json(), "[3.0,5.0]");
-        assert_eq!(p.call_value("greet", vec!["Ada".into()]).unwrap(), Value::String("Hello, Ada!".into()));
-        let stats = p.call_value("stats", vec![Value::from_json("[1, 2, 6]").unwrap()]).unwrap();
+        assert_eq!(
+            p.call_value("greet", vec!["Ada".into()]).unwrap(),
+            Value::String("Hello, Ada!".into())
+        );
+        let stats = p
+            .call_value("stats", vec![Value::from_json("[1, 2, 6]").unwrap()])
+            .unwrap();
         assert_eq!(stats.to_json(), "[1.0,6.0,3.0]");
-        assert_eq!(p.call_value("stats", vec![Value::List(vec![])]).unwrap(), Value::Null);
+        assert_eq!(
+            p.call_value("stats", vec![Value::List(vec![])]).unwrap(),
+            Value::Null
+        );
         // Values that do not fit the signature are encode errors, before the plugin runs.
         assert!(p.call_value("double", vec!["nope".into()]).is_err());
         assert!(p.call_value("double", vec![]).is_err());
-        assert_eq!(p.signature("double").unwrap().params, vec![Type::List(Box::new(Type::F64))]);
+        assert_eq!(
+            p.signature("double").unwrap().params,
+            vec![Type::List(Box::new(Type::F64))]
+        );
     }
 
     pub fn perf() {
         let h = Host::builder().build();
         let mut p = h.load_wasm(plugboard_fixtures::PERF).unwrap();
-        assert_eq!(p.call::<u64, u64>("sum", &3_000_000).unwrap(), 4_500_001_500_000);
+        assert_eq!(
+            p.call::<u64, u64>("sum", &3_000_000).unwrap(),
+            4_500_001_500_000
+        );
         assert_eq!(p.call::<u32, u32>("count_primes", &1000).unwrap(), 168);
+        assert_eq!(
+            p.call::<(i32, i32), i32>("add", &(i32::MAX, 1)).unwrap(),
+            i32::MIN
+        );
+        assert_eq!(p.call::<str, String>("echo", "héllo").unwrap(), "héllo");
     }
 
     pub fn wasi_probe() {
         let h = Host::builder().build();
         let p = h.load_wasm(plugboard_fixtures::WASI_PROBE).unwrap();
-        assert!(p.imports().iter().any(|i| i.module == "wasi_snapshot_preview1"));
+        assert!(p
+            .imports()
+            .iter()
+            .any(|i| i.module == "wasi_snapshot_preview1"));
         assert!(p.exports().iter().any(|e| e.name == "write_file"));
     }
 }

@@ -32,3 +32,15 @@ pub fn count_primes(n: u32) -> u32 {
     }
     count
 }
+
+/// The small call of the call-overhead benchmark.
+#[export]
+pub fn add(a: i32, b: i32) -> i32 {
+    a.wrapping_add(b)
+}
+
+/// The string round trip of the call-overhead benchmark.
+#[export]
+pub fn echo(s: String) -> String {
+    s
+}
