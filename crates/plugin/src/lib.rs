@@ -1,6 +1,6 @@
 //! Write plugboard plugins in Rust.
 //!
-//! ```ignore
+//! ```no_run
 //! use plugboard_plugin::prelude::*;
 //!
 //! #[export]

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The main job: build the CLI and the example plugins from source, then run the examples and
+# the performance loop (sum 1..=3,000,000 in a wasm plugin) through the CLI with timings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+
+echo "=== building the CLI and the plugins (release)"
+cargo build --release --locked -p plugboard-cli
+cargo build --release --manifest-path plugins/rust/Cargo.toml --target wasm32-wasip1 --target-dir target/plugins
+PB=target/release/plugboard
+W=target/plugins/wasm32-wasip1/release
+
+run() { echo; echo "\$ plugboard $*"; "$PB" "$@"; }
+
+echo
+echo "=== example plugins"
+run inspect "$W/double.wasm"
+run call "$W/double.wasm" double '[1.5, 2.5]'
+run call "$W/double.wasm" greet '"plugboard"'
+run call "$W/double.wasm" stats '[3, 1, 4, 1, 5, 9, 2, 6]'
+run call "$W/wasi_probe.wasm" args
+echo
+echo "# a runaway plugin is stopped by fuel (exit code 1, the error kind in brackets):"
+run call "$W/perf.wasm" sum 1000000000 --fuel 50000000 || echo "(exit code $?)"
+echo
+echo "# a plugin that panics: its message reaches the host"
+run call "$W/wasi_probe.wasm" boom '"demo"' || echo "(exit code $?)"
+
+echo
+echo "=== performance loop: sum 1..=3,000,000 in a wasm plugin (best of 5)"
+run call "$W/perf.wasm" sum 3000000 --time --repeat 5
+run call "$W/perf.wasm" count_primes 100000 --time --repeat 3
+echo
+echo "done. (The browser demo page arrives with the npm package; see README.)"

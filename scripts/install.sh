@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the build and tests need, skipping what is already there. Registries only.
+set -euo pipefail
+
+log() { echo "[install] $*"; }
+
+command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+
+installed_targets=$(rustup target list --installed 2>/dev/null || true)
+for target in wasm32-wasip1 wasm32-unknown-unknown; do
+  if ! grep -qx "$target" <<<"$installed_targets"; then
+    log "rustup target add $target"
+    rustup target add "$target"
+  fi
+done
+
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    log "rustup component add $component"
+    rustup component add "$component"
+  fi
+done
+log "toolchain ready: $(rustc --version)"
