@@ -590,9 +590,8 @@ impl Plugin {
         match outcome {
             Ok(ResumableCall::Finished) => {
                 self.settle_fuel();
-                let instance = self.instance.ok_or(ErrorKind::NoCallInFlight)?;
                 let result = self.results[0].clone();
-                match abi::finish_call(self.abi, &mut self.store, &instance, result) {
+                match abi::finish_call(self.abi, &mut self.store, result) {
                     Ok(out) => {
                         self.settle_fuel();
                         Ok(Step::Done(out))

@@ -106,10 +106,8 @@ pub(crate) fn prepare_call(
 pub(crate) fn finish_call(
     abi: Abi,
     store: &mut Store<StoreData>,
-    instance: &Instance,
     result: Val,
 ) -> Result<Vec<u8>, Error> {
-    let _ = instance;
     match abi {
         Abi::Buffer => buffer::finish_call(store, result),
     }

@@ -977,10 +977,7 @@ pub(crate) fn link(
         "fd_fdstat_set_rights" => def!(
             [I32, I64, I64],
             [I32],
-            |mut c: C<'_>, fd: i32, _b: u64, _i: u64| with(&mut c, |_, d| d
-                .wasi
-                .fd(fd)
-                .map(|_| ()))
+            |mut c: C<'_>, fd: i32, _b: u64, _i: u64| fd_exists(&mut c, fd)
         ),
         "fd_filestat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(
             &mut c,
@@ -1012,10 +1009,7 @@ pub(crate) fn link(
         "fd_filestat_set_times" => def!(
             [I32, I64, I64, I32],
             [I32],
-            |mut c: C<'_>, fd: i32, _a: u64, _m: u64, _f: u32| with(&mut c, |_, d| d
-                .wasi
-                .fd(fd)
-                .map(|_| ()))
+            |mut c: C<'_>, fd: i32, _a: u64, _m: u64, _f: u32| fd_exists(&mut c, fd)
         ),
         "fd_prestat_get" => def!([I32, I32], [I32], |mut c: C<'_>, fd: i32, out: u32| with(
             &mut c,
@@ -1057,17 +1051,13 @@ pub(crate) fn link(
                 |m, d| fd_readdir(m, &d.wasi, fd, buf, len, cookie, used)
             )
         ),
-        "fd_sync" | "fd_datasync" => def!([I32], [I32], |mut c: C<'_>, fd: i32| with(
-            &mut c,
-            |_, d| d.wasi.fd(fd).map(|_| ())
-        )),
+        "fd_sync" | "fd_datasync" => {
+            def!([I32], [I32], |mut c: C<'_>, fd: i32| fd_exists(&mut c, fd))
+        }
         "fd_advise" => def!(
             [I32, I64, I64, I32],
             [I32],
-            |mut c: C<'_>, fd: i32, _o: u64, _l: u64, _a: u32| with(&mut c, |_, d| d
-                .wasi
-                .fd(fd)
-                .map(|_| ()))
+            |mut c: C<'_>, fd: i32, _o: u64, _l: u64, _a: u32| fd_exists(&mut c, fd)
         ),
         "fd_allocate" => def!(
             [I32, I64, I64],
@@ -1276,6 +1266,11 @@ pub(crate) fn link(
         _ => return Err(err("not a WASI preview 1 function")),
     }
     Ok(())
+}
+
+/// For calls that only need a valid descriptor (sync, advice, times, rights): ok or EBADF.
+fn fd_exists(caller: &mut Caller<'_, StoreData>, fd: i32) -> i32 {
+    with(caller, |_, d| d.wasi.fd(fd).map(|_| ()))
 }
 
 /// Writes NUL-terminated strings to `buf` and their pointers to `ptrs` (args/environ layout).
