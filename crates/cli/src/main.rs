@@ -125,7 +125,8 @@ fn load(path: &Path, limits: Limits) -> Result<Plugin, Failure> {
             // Plugin output goes to stderr so stdout stays the JSON result.
             let mut err = std::io::stderr().lock();
             let _ = match r.stream {
-                LogStream::Stdout | LogStream::Stderr => err.write_all(r.message.as_bytes()),
+                LogStream::Log(level) => writeln!(err, "[{}] {level:?}: {}", r.plugin, r.message),
+                _ => err.write_all(r.message.as_bytes()),
             };
         })
         .build();

@@ -71,6 +71,11 @@ pub enum ErrorKind {
     NoCallInFlight,
     /// The guest exited through WASI `proc_exit` with a non-zero status.
     Exit { status: i32 },
+    /// The plugin reported failure: an error message it set, or a non-zero return code
+    /// (Extism kernel ABI).
+    CallFailed { code: i32, message: Option<String> },
+    /// The plugin asked for something it is not allowed (an HTTP host, vars over their limit).
+    CapabilityDenied { what: String },
 }
 
 /// Why a host function failed.
@@ -101,6 +106,8 @@ pub enum AbiViolation {
     AllocFailed { requested: u64, returned: i64 },
     /// The plugin has no linear memory to exchange data through.
     NoMemory,
+    /// Data the plugin passed to the host is malformed.
+    Malformed { what: String },
 }
 
 /// Why bytes did not decode.
@@ -191,6 +198,8 @@ impl Error {
             ErrorKind::Busy => "busy",
             ErrorKind::NoCallInFlight => "noCallInFlight",
             ErrorKind::Exit { .. } => "exit",
+            ErrorKind::CallFailed { .. } => "callFailed",
+            ErrorKind::CapabilityDenied { .. } => "capabilityDenied",
         }
     }
 }
@@ -278,6 +287,15 @@ impl fmt::Display for ErrorKind {
             Self::Busy => write!(f, "plugin is busy with another call"),
             Self::NoCallInFlight => write!(f, "no call is in flight in the state this needs"),
             Self::Exit { status } => write!(f, "plugin exited with status {status}"),
+            Self::CallFailed {
+                code,
+                message: Some(m),
+            } => write!(f, "plugin failed (code {code}): {m}"),
+            Self::CallFailed {
+                code,
+                message: None,
+            } => write!(f, "plugin returned error code {code}"),
+            Self::CapabilityDenied { what } => write!(f, "denied: {what}"),
         }
     }
 }
@@ -313,6 +331,7 @@ impl fmt::Display for AbiViolation {
                 write!(f, "allocating {requested} bytes returned {returned}")
             }
             Self::NoMemory => write!(f, "plugin exports no memory"),
+            Self::Malformed { what } => write!(f, "malformed {what}"),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! [`Host`] and [`HostBuilder`]: the registry of host functions, default limits, loading plugins.
 
+use crate::abi::kernel::{HttpRequest, HttpResponse, HTTP_FUNCTION, HTTP_NAMESPACE};
 use crate::call::LocalBoxFuture;
 use crate::codec;
 use crate::error::{Error, ErrorKind, HostFunctionFailure};
@@ -27,9 +28,22 @@ pub struct LogRecord {
 
 /// Which stream a [`LogRecord`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LogStream {
     Stdout,
     Stderr,
+    /// A log call of the plugin (Extism's `log_*`).
+    Log(LogLevel),
+}
+
+/// Severity of a plugin's log message, lowest first (the numbering is Extism's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    Trace = 0,
+    Debug = 1,
+    Info = 2,
+    Warn = 3,
+    Error = 4,
 }
 
 pub(crate) type LogSink = Rc<dyn Fn(&LogRecord)>;
@@ -41,6 +55,8 @@ pub(crate) enum HostReply {
 }
 
 type RawFn = dyn Fn(&[u8]) -> Result<HostReply, HostFunctionFailure>;
+/// The bytes convention (Extism): arguments as JSON values, the reply as raw bytes.
+type JsonFn = dyn Fn(serde_json::Value) -> Result<HostReply, HostFunctionFailure>;
 
 /// One registered host function. Its wire form is bincode bytes in and out; typed closures
 /// decode and encode with serde, dynamic ones through their [`Signature`].
@@ -50,6 +66,7 @@ pub(crate) struct HostFn {
     pub(crate) signature: Option<Signature>,
     pub(crate) is_async: bool,
     raw: Box<RawFn>,
+    json: Box<JsonFn>,
 }
 
 impl HostFn {
@@ -57,6 +74,28 @@ impl HostFn {
     /// (wasmi aborts the process on a panic that unwinds through it).
     pub(crate) fn invoke(&self, args: &[u8]) -> Result<HostReply, Error> {
         let outcome = catch_unwind(AssertUnwindSafe(|| (self.raw)(args)))
+            .unwrap_or_else(|panic| Err(HostFunctionFailure::Panicked(panic_message(&panic))));
+        outcome.map_err(|reason| self.error(reason))
+    }
+
+    /// Runs the function on byte arguments of the Extism convention: each argument is JSON if
+    /// it parses as JSON, else text; one argument is passed as itself, several as a tuple. The
+    /// reply is the raw text if the function returns a string, nothing for `()`, else JSON.
+    pub(crate) fn invoke_raw(&self, parts: &[Vec<u8>]) -> Result<HostReply, Error> {
+        let mut values: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|p| {
+                serde_json::from_slice(p).unwrap_or_else(|_| {
+                    serde_json::Value::String(String::from_utf8_lossy(p).into_owned())
+                })
+            })
+            .collect();
+        let args = match values.len() {
+            0 => serde_json::Value::Null,
+            1 => values.pop().unwrap_or(serde_json::Value::Null),
+            _ => serde_json::Value::Array(values),
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| (self.json)(args)))
             .unwrap_or_else(|panic| Err(HostFunctionFailure::Panicked(panic_message(&panic))));
         outcome.map_err(|reason| self.error(reason))
     }
@@ -155,6 +194,7 @@ impl HostBuilder {
         signature: Option<Signature>,
         is_async: bool,
         raw: Box<RawFn>,
+        json: Box<JsonFn>,
     ) -> Self {
         // Re-registering replaces: the last definition wins.
         self.registry
@@ -166,6 +206,7 @@ impl HostBuilder {
             signature,
             is_async,
             raw,
+            json,
         }));
         self
     }
@@ -190,12 +231,19 @@ impl HostBuilder {
         E: fmt::Display,
         F: Fn(A) -> Result<R, E> + 'static,
     {
+        let f = Rc::new(f);
+        let g = f.clone();
         let raw = move |bytes: &[u8]| {
             let args: A = decode_args(bytes)?;
             let r = f(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
             Ok(HostReply::Ready(encode_reply(&r)?))
         };
-        self.push(namespace, name, None, false, Box::new(raw))
+        let json = move |args: serde_json::Value| {
+            let args: A = decode_json_args(args)?;
+            let r = g(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
+            Ok(HostReply::Ready(encode_raw(&r)?))
+        };
+        self.push(namespace, name, None, false, Box::new(raw), Box::new(json))
     }
 
     /// Registers an asynchronous host function. A plugin calling it suspends
@@ -209,18 +257,26 @@ impl HostBuilder {
         F: Fn(A) -> Fut + 'static,
     {
         let fq = format!("{namespace}.{name}");
+        let f = Rc::new(f);
+        let later =
+            move |fut: Fut, fq: String, encode: fn(&R) -> Result<Vec<u8>, HostFunctionFailure>| {
+                HostReply::Later(Box::pin(async move {
+                    let r = fut.await.map_err(|e| {
+                        host_failure(&fq, HostFunctionFailure::Failed(e.to_string()))
+                    })?;
+                    encode(&r).map_err(|reason| host_failure(&fq, reason))
+                }))
+            };
+        let (g, fq2, later2) = (f.clone(), fq.clone(), later);
         let raw = move |bytes: &[u8]| {
             let args: A = decode_args(bytes)?;
-            let fut = f(args);
-            let fq = fq.clone();
-            Ok(HostReply::Later(Box::pin(async move {
-                let r = fut
-                    .await
-                    .map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e.to_string())))?;
-                encode_reply(&r).map_err(|reason| host_failure(&fq, reason))
-            })))
+            Ok(later(f(args), fq.clone(), encode_reply::<R>))
         };
-        self.push(namespace, name, None, true, Box::new(raw))
+        let json = move |args: serde_json::Value| {
+            let args: A = decode_json_args(args)?;
+            Ok(later2(g(args), fq2.clone(), encode_raw::<R>))
+        };
+        self.push(namespace, name, None, true, Box::new(raw), Box::new(json))
     }
 
     /// Registers a dynamic host function over [`Value`]s. The signature says how to decode its
@@ -229,23 +285,48 @@ impl HostBuilder {
     where
         F: Fn(Vec<Value>) -> Result<Value, String> + 'static,
     {
+        let f = Rc::new(f);
+        let g = f.clone();
         let sig = signature.clone();
         let raw = move |bytes: &[u8]| {
             let args = codec::decode_value(bytes, &sig.args_type())
                 .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))?;
-            let args = match (sig.params.len(), args) {
-                (0, _) => Vec::new(),
-                (1, v) => vec![v],
-                (_, Value::List(items)) => items,
-                (_, other) => vec![other],
-            };
-            let r = f(args).map_err(HostFunctionFailure::Failed)?;
+            let r = f(spread(sig.params.len(), args)).map_err(HostFunctionFailure::Failed)?;
             let mut out = Vec::new();
             codec::encode_value(&r, &sig.returns, &mut out)
                 .map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))?;
             Ok(HostReply::Ready(out))
         };
-        self.push(namespace, name, Some(signature), false, Box::new(raw))
+        let n_params = signature.params.len();
+        let json = move |args: serde_json::Value| {
+            let args: Value = decode_json_args(args)?;
+            let r = g(spread(n_params, args)).map_err(HostFunctionFailure::Failed)?;
+            Ok(HostReply::Ready(match r {
+                Value::Null => Vec::new(),
+                Value::String(s) => s.into_bytes(),
+                Value::Bytes(b) => b,
+                other => other.to_json().into_bytes(),
+            }))
+        };
+        self.push(
+            namespace,
+            name,
+            Some(signature),
+            false,
+            Box::new(raw),
+            Box::new(json),
+        )
+    }
+
+    /// The HTTP client plugins' requests go through (Extism's `http_request`), subject to each
+    /// plugin's `allowed_hosts`. Without one, every request is denied. May be async.
+    pub fn http<E, F, Fut>(self, f: F) -> Self
+    where
+        E: fmt::Display + 'static,
+        Fut: Future<Output = Result<HttpResponse, E>> + 'static,
+        F: Fn(HttpRequest) -> Fut + 'static,
+    {
+        self.func_async(HTTP_NAMESPACE, HTTP_FUNCTION, f)
     }
 
     /// Builds the host.
@@ -266,6 +347,35 @@ fn decode_args<A: DeserializeOwned>(bytes: &[u8]) -> Result<A, HostFunctionFailu
 
 fn encode_reply<R: Serialize>(r: &R) -> Result<Vec<u8>, HostFunctionFailure> {
     codec::to_bytes(r).map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))
+}
+
+fn decode_json_args<A: DeserializeOwned>(
+    args: serde_json::Value,
+) -> Result<A, HostFunctionFailure> {
+    serde_json::from_value(args)
+        .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))
+}
+
+/// The reply of the bytes convention: a string as its text, `()` as nothing, else JSON.
+fn encode_raw<R: Serialize>(r: &R) -> Result<Vec<u8>, HostFunctionFailure> {
+    match serde_json::to_value(r) {
+        Ok(serde_json::Value::String(s)) => Ok(s.into_bytes()),
+        Ok(serde_json::Value::Null) => Ok(Vec::new()),
+        Ok(v) => Ok(v.to_string().into_bytes()),
+        Err(e) => Err(HostFunctionFailure::Failed(format!(
+            "bad return value: {e}"
+        ))),
+    }
+}
+
+/// One value per parameter from a decoded argument payload.
+fn spread(n_params: usize, args: Value) -> Vec<Value> {
+    match (n_params, args) {
+        (0, _) => Vec::new(),
+        (1, v) => vec![v],
+        (_, Value::List(items)) => items,
+        (_, other) => vec![other],
+    }
 }
 
 fn host_failure(fq: &str, reason: HostFunctionFailure) -> Error {

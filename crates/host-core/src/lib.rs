@@ -74,12 +74,13 @@ mod schema;
 mod value;
 mod wasm;
 
+pub use crate::abi::kernel::{HttpRequest, HttpResponse, KernelConfig};
 pub use crate::abi::Abi;
 pub use crate::call::{HostCompletion, PendingHostCall, Step};
 pub use crate::error::{
     AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, TrapCode,
 };
-pub use crate::host::{Host, HostBuilder, LogRecord, LogStream};
+pub use crate::host::{Host, HostBuilder, LogLevel, LogRecord, LogStream};
 pub use crate::limits::Limits;
 pub use crate::plugin::{
     ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION,

@@ -1,5 +1,6 @@
 //! [`Plugin`]: one loaded plugin, its instance, and the call state machine (see [`crate::call`]).
 
+use crate::abi::kernel::{Kernel, KernelConfig};
 use crate::abi::{self, Abi};
 use crate::call::{self, DepthGuard, HostCompletion, Step};
 use crate::codec;
@@ -37,6 +38,10 @@ pub struct PluginOptions {
     pub abi: Option<Abi>,
     /// The WASI environment for this plugin instead of the host's.
     pub wasi: Option<WasiConfig>,
+    /// Options of the Extism kernel (kernel-ABI plugins only).
+    pub kernel: Option<KernelConfig>,
+    /// Link WASI for kernel-ABI plugins (Extism's `wasi: true`); other ABIs always may use it.
+    pub enable_wasi: bool,
 }
 
 impl PluginOptions {
@@ -66,9 +71,16 @@ impl PluginOptions {
         self
     }
 
-    /// Sets the WASI environment.
+    /// Sets the WASI environment (and enables WASI for kernel-ABI plugins).
     pub fn with_wasi(mut self, wasi: WasiConfig) -> Self {
         self.wasi = Some(wasi);
+        self.enable_wasi = true;
+        self
+    }
+
+    /// Sets the Extism kernel options (config, allowed hosts, var and HTTP limits, log level).
+    pub fn with_kernel(mut self, kernel: KernelConfig) -> Self {
+        self.kernel = Some(kernel);
         self
     }
 }
@@ -142,7 +154,11 @@ impl Analysis {
             let linked = match import.ty() {
                 wasmi::ExternType::Func(ty) => {
                     if m == wasi::MODULE {
-                        wasi::link(&mut linker, n, ty)
+                        if abi == Abi::Kernel && !options.enable_wasi {
+                            Err(link_error(m, n, "WASI is not enabled for this plugin (Extism manifests: `wasi: true`)"))
+                        } else {
+                            wasi::link(&mut linker, n, ty)
+                        }
                     } else if m == PLUGBOARD_MODULE && n == PANIC_IMPORT {
                         link_panic(&mut linker, ty)
                     } else {
@@ -230,13 +246,14 @@ pub struct Plugin {
     registry: Rc<Registry>,
     log: Option<LogSink>,
     wasi: WasiConfig,
+    kernel: KernelConfig,
     signatures: Vec<FunctionSignature>,
     exports: Vec<ExportInfo>,
     imports: Vec<ImportInfo>,
     store: Store<StoreData>,
     instance: Option<wasmi::Instance>,
     state: CallState,
-    results: [Val; 1],
+    results: Vec<Val>,
     required_fuel: u64,
     fuel_consumed: u64,
     reinstantiations: u64,
@@ -273,13 +290,14 @@ impl Plugin {
             registry: host.registry.clone(),
             log: host.log.clone(),
             wasi,
+            kernel: options.kernel.unwrap_or_default(),
             signatures: a.signatures,
             exports: a.exports,
             imports: a.imports,
             store,
             instance: None,
             state: CallState::Idle,
-            results: [Val::I64(0)],
+            results: Vec::new(),
             required_fuel: 0,
             fuel_consumed: 0,
             reinstantiations: 0,
@@ -301,6 +319,17 @@ impl Plugin {
         );
         let mut store = Store::new(self.module.engine(), data);
         store.limiter(|d| &mut d.limiter);
+        if self.abi == Abi::Kernel {
+            // Vars survive re-instantiation; handles and blocks do not.
+            let carried = self
+                .store
+                .data_mut()
+                .kernel
+                .take()
+                .map(|k| k.into_persistent());
+            let k = Kernel::new(self.kernel.clone(), self.limits.memory_bytes, carried);
+            store.data_mut().kernel = Some(Box::new(k));
+        }
         let budget = self.limits.instantiate_fuel;
         wasm::set_fuel(&mut store, budget);
         let instance = self
@@ -522,6 +551,12 @@ impl Plugin {
         let _depth = DepthGuard::enter(self.limits.max_reentrancy)?;
         match abi::prepare_call(self.abi, &mut self.store, &instance, name, &input) {
             Ok((func, params)) => {
+                self.results = func
+                    .ty(&self.store)
+                    .results()
+                    .iter()
+                    .map(|t| zero(*t))
+                    .collect();
                 self.state = CallState::Ready { func, params };
                 Ok(())
             }
@@ -590,8 +625,8 @@ impl Plugin {
         match outcome {
             Ok(ResumableCall::Finished) => {
                 self.settle_fuel();
-                let result = self.results[0].clone();
-                match abi::finish_call(self.abi, &mut self.store, result) {
+                let results = std::mem::take(&mut self.results);
+                match abi::finish_call(self.abi, &mut self.store, &results) {
                     Ok(out) => {
                         self.settle_fuel();
                         Ok(Step::Done(out))
@@ -619,12 +654,15 @@ impl Plugin {
                         return Ok(Step::Pending(pending));
                     }
                 }
-                let data = self.store.data_mut();
-                let err = data
-                    .host_error
-                    .take()
-                    .unwrap_or_else(|| wasm::map_run_error(data, call.host_error(), budget));
+                let err = wasm::map_run_error(self.store.data_mut(), call.host_error(), budget);
                 Err(self.fail(err))
+            }
+            Err(e) if self.abi == Abi::Kernel && e.i32_exit_status() == Some(0) => {
+                // Extism: WASI `proc_exit(0)` ends the call successfully (unless an error is set).
+                self.settle_fuel();
+                let out = abi::finish_call(self.abi, &mut self.store, &[]);
+                self.poison();
+                out.map(Step::Done)
             }
             Err(e) => {
                 self.settle_fuel();
@@ -679,6 +717,16 @@ impl Plugin {
     fn poison(&mut self) {
         self.state = CallState::Idle;
         self.instance = None;
+    }
+}
+
+/// The zero value of a type, for result slots.
+fn zero(ty: wasmi::ValType) -> Val {
+    match ty {
+        wasmi::ValType::I64 => Val::I64(0),
+        wasmi::ValType::F32 => Val::F32(0.0f32.into()),
+        wasmi::ValType::F64 => Val::F64(0.0f64.into()),
+        _ => Val::I32(0),
     }
 }
 

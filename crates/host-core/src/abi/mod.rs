@@ -1,6 +1,7 @@
 //! The plugin ABIs, one file each. This module only dispatches on [`Abi`].
 
 pub(crate) mod buffer;
+pub(crate) mod kernel;
 
 use crate::error::{Error, ErrorKind};
 use crate::host::Registry;
@@ -16,6 +17,8 @@ use wasmi::{Func, Instance, Linker, Module, Store, Val};
 pub enum Abi {
     /// Zed's plugin runner: bincode in `u64`-packed `{ptr, len}` buffers (ABIS.md §1).
     Buffer,
+    /// Extism: bytes in kernel memory owned by the host (ABIS.md §4).
+    Kernel,
 }
 
 impl Abi {
@@ -23,6 +26,7 @@ impl Abi {
     pub fn name(self) -> &'static str {
         match self {
             Abi::Buffer => "buffer",
+            Abi::Kernel => "kernel",
         }
     }
 }
@@ -35,28 +39,36 @@ impl fmt::Display for Abi {
 
 /// Detects the ABI from the module's exports, explaining the choice on failure.
 pub(crate) fn detect(module: &Module) -> Result<Abi, Error> {
-    if buffer::looks_like(module) {
-        return Ok(Abi::Buffer);
+    match (buffer::looks_like(module), kernel::looks_like(module)) {
+        (true, false) => Ok(Abi::Buffer),
+        (false, true) => Ok(Abi::Kernel),
+        (true, true) => Err(ErrorKind::AbiDetection {
+            reason: "both the buffer ABI (allocator exports) and the kernel ABI (extism:host/env imports) fit; choose one".into(),
+        }
+        .into()),
+        (false, false) => Err(ErrorKind::AbiDetection {
+            reason: format!(
+                "no known ABI fits: the buffer ABI needs `{}` and `{}` exports, the kernel ABI imports from `{}`",
+                buffer::ALLOC_EXPORT,
+                buffer::FREE_EXPORT,
+                kernel::ENV_MODULE
+            ),
+        }
+        .into()),
     }
-    Err(ErrorKind::AbiDetection {
-        reason: format!(
-            "no known ABI fits: the buffer ABI needs `{}` and `{}` exports",
-            buffer::ALLOC_EXPORT,
-            buffer::FREE_EXPORT
-        ),
-    }
-    .into())
 }
 
 pub(crate) fn validate(abi: Abi, module: &Module) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::validate(module),
+        Abi::Kernel => kernel::validate(module),
     }
 }
 
 pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> Vec<ExportInfo> {
     match abi {
         Abi::Buffer => buffer::exports(module, sigs),
+        Abi::Kernel => kernel::exports(module, sigs),
     }
 }
 
@@ -64,6 +76,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
 pub(crate) fn import_symbol(abi: Abi, name: &str) -> String {
     match abi {
         Abi::Buffer => buffer::symbol(name),
+        Abi::Kernel => name.to_owned(),
     }
 }
 
@@ -78,6 +91,7 @@ pub(crate) fn link_import(
 ) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::link_import(linker, registry, allow, module, name, ty),
+        Abi::Kernel => kernel::link_import(linker, registry, allow, module, name, ty),
     }
 }
 
@@ -88,6 +102,7 @@ pub(crate) fn bind(
 ) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::bind(store, instance),
+        Abi::Kernel => kernel::bind(store, instance),
     }
 }
 
@@ -100,16 +115,18 @@ pub(crate) fn prepare_call(
 ) -> Result<(Func, Vec<Val>), Error> {
     match abi {
         Abi::Buffer => buffer::prepare_call(store, instance, name, input),
+        Abi::Kernel => kernel::prepare_call(store, instance, name, input),
     }
 }
 
 pub(crate) fn finish_call(
     abi: Abi,
     store: &mut Store<StoreData>,
-    result: Val,
+    results: &[Val],
 ) -> Result<Vec<u8>, Error> {
     match abi {
-        Abi::Buffer => buffer::finish_call(store, result),
+        Abi::Buffer => buffer::finish_call(store, results.first().cloned().unwrap_or(Val::I64(0))),
+        Abi::Kernel => kernel::finish_call(store, results),
     }
 }
 
@@ -120,5 +137,6 @@ pub(crate) fn deliver_reply(
 ) -> Result<Val, Error> {
     match abi {
         Abi::Buffer => buffer::deliver_reply(store, &reply),
+        Abi::Kernel => kernel::deliver_reply(store, &reply),
     }
 }

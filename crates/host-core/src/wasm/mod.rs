@@ -48,6 +48,10 @@ pub(crate) struct StoreData {
     pub(crate) pending: Option<PendingHostCall>,
     /// The last panic message a guest reported (`plugboard.panic`).
     pub(crate) panic_message: Option<String>,
+    /// The Extism kernel, for plugins of the kernel ABI.
+    pub(crate) kernel: Option<Box<crate::abi::kernel::Kernel>>,
+    /// The pending host call is an HTTP request (its reply is an `HttpResponse`).
+    pub(crate) pending_http: bool,
 }
 
 impl StoreData {
@@ -77,6 +81,8 @@ impl StoreData {
             host_error: None,
             pending: None,
             panic_message: None,
+            kernel: None,
+            pending_http: false,
         }
     }
 
@@ -174,11 +180,26 @@ pub(crate) fn abort_with(data: &mut StoreData, err: Error) -> wasmi::Error {
 
 /// Maps an engine error raised while running plugin code onto our error kinds.
 pub(crate) fn map_run_error(data: &mut StoreData, e: &wasmi::Error, budget: u64) -> Error {
+    let kernel_denied = data.kernel.as_ref().is_some_and(|k| k.alloc_denied);
     if let Some(err) = data.host_error.take() {
+        // A failed kernel allocation returns 0 to the plugin; the bad access that usually
+        // follows is a consequence, the memory limit is the cause.
+        if kernel_denied && matches!(err.kind(), ErrorKind::AbiViolation(_)) {
+            return ErrorKind::MemoryLimit {
+                cap: data.limiter.memory_cap,
+            }
+            .into();
+        }
         return err;
     }
     if let Some(status) = e.i32_exit_status() {
         return ErrorKind::Exit { status }.into();
+    }
+    if kernel_denied {
+        return ErrorKind::MemoryLimit {
+            cap: data.limiter.memory_cap,
+        }
+        .into();
     }
     match e.as_trap_code() {
         Some(wasmi::TrapCode::OutOfFuel) => ErrorKind::OutOfFuel { budget }.into(),

@@ -89,6 +89,31 @@ pub mod checks {
         assert_eq!(p.call::<str, String>("echo", "héllo").unwrap(), "héllo");
     }
 
+    pub fn extism_kitchen() {
+        // Its behaviour is tested in `kernel.rs`; here: detection and the callable exports.
+        let p = crate::kernel::kitchen(Default::default());
+        assert_eq!(p.abi(), Abi::Kernel);
+        let names: Vec<_> = p.exports().iter().map(|e| e.name.as_str()).collect();
+        for n in [
+            "count_vowels",
+            "call_host",
+            "fetch",
+            "fail",
+            "code",
+            "spin",
+            "logs",
+            "echo",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}");
+        }
+    }
+
+    pub fn extism_wasi() {
+        let h = Host::builder().build();
+        let e = h.load_wasm(plugboard_fixtures::EXTISM_WASI).unwrap_err();
+        assert!(e.to_string().contains("WASI is not enabled"), "{e}");
+    }
+
     pub fn wasi_probe() {
         let h = Host::builder().build();
         let p = h.load_wasm(plugboard_fixtures::WASI_PROBE).unwrap();
