@@ -76,6 +76,10 @@ pub enum ErrorKind {
     CallFailed { code: i32, message: Option<String> },
     /// The plugin asked for something it is not allowed (an HTTP host, vars over their limit).
     CapabilityDenied { what: String },
+    /// An Extism manifest is malformed, or one of its modules cannot be had or fails its hash.
+    Manifest { reason: String },
+    /// The call ran past its wall-clock deadline ([`Limits::timeout_ms`](crate::Limits::timeout_ms)).
+    Timeout { ms: u64 },
 }
 
 /// Why a host function failed.
@@ -200,6 +204,8 @@ impl Error {
             ErrorKind::Exit { .. } => "exit",
             ErrorKind::CallFailed { .. } => "callFailed",
             ErrorKind::CapabilityDenied { .. } => "capabilityDenied",
+            ErrorKind::Manifest { .. } => "manifest",
+            ErrorKind::Timeout { .. } => "timeout",
         }
     }
 }
@@ -296,6 +302,8 @@ impl fmt::Display for ErrorKind {
                 message: None,
             } => write!(f, "plugin returned error code {code}"),
             Self::CapabilityDenied { what } => write!(f, "denied: {what}"),
+            Self::Manifest { reason } => write!(f, "manifest: {reason}"),
+            Self::Timeout { ms } => write!(f, "call exceeded its timeout of {ms} ms"),
         }
     }
 }

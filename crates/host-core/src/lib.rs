@@ -69,6 +69,7 @@ mod codec;
 mod error;
 mod host;
 mod limits;
+mod manifest;
 mod plugin;
 mod schema;
 mod value;
@@ -82,6 +83,7 @@ pub use crate::error::{
 };
 pub use crate::host::{Host, HostBuilder, LogLevel, LogRecord, LogStream};
 pub use crate::limits::Limits;
+pub use crate::manifest::{Manifest, MemoryOptions, WasmSource};
 pub use crate::plugin::{
     ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION,
 };

@@ -25,6 +25,9 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// Bytes of stdout/stderr/log a single call may produce; the rest is dropped.
     pub max_log_bytes: usize,
+    /// Wall-clock deadline per call, checked between fuel slices. Enforced natively only:
+    /// on wasm32 (browsers, workerd, whose clocks may not advance) fuel is the budget.
+    pub timeout_ms: Option<u64>,
 }
 
 impl Default for Limits {
@@ -39,6 +42,7 @@ impl Default for Limits {
             max_input_bytes: 16 << 20,
             max_output_bytes: 16 << 20,
             max_log_bytes: 1 << 20,
+            timeout_ms: None,
         }
     }
 }

@@ -116,6 +116,7 @@ pub struct PluginInfo {
 /// A compiled, validated module with its linker: everything short of instantiation.
 struct Analysis {
     module: Module,
+    deps: Vec<(String, Module)>,
     abi: Abi,
     limits: Limits,
     linker: Linker<StoreData>,
@@ -126,19 +127,30 @@ struct Analysis {
 }
 
 impl Analysis {
-    fn new(host: &Host, bytes: &[u8], options: &PluginOptions) -> Result<Self, Error> {
+    fn new(
+        host: &Host,
+        bytes: &[u8],
+        dep_bytes: &[(String, Vec<u8>)],
+        options: &PluginOptions,
+    ) -> Result<Self, Error> {
         let limits = options
             .limits
             .clone()
             .unwrap_or_else(|| host.limits.clone());
-        if bytes.len() > limits.max_module_bytes {
-            return Err(ErrorKind::ModuleTooLarge {
-                len: bytes.len(),
-                max: limits.max_module_bytes,
+        for b in std::iter::once(bytes).chain(dep_bytes.iter().map(|(_, b)| b.as_slice())) {
+            if b.len() > limits.max_module_bytes {
+                return Err(ErrorKind::ModuleTooLarge {
+                    len: b.len(),
+                    max: limits.max_module_bytes,
+                }
+                .into());
             }
-            .into());
         }
         let module = compile(&host.engine, bytes)?;
+        let mut deps = Vec::with_capacity(dep_bytes.len());
+        for (name, b) in dep_bytes {
+            deps.push((name.clone(), compile(&host.engine, b)?));
+        }
         let signatures = read_signatures(&module)?;
         let abi = match options.abi {
             Some(abi) => abi,
@@ -149,8 +161,19 @@ impl Analysis {
         let mut linker = Linker::new(&host.engine);
         let mut imports = Vec::new();
         let mut link_errors = Vec::new();
-        for import in module.imports() {
+        let dep_names: Vec<&str> = deps.iter().map(|(n, _)| n.as_str()).collect();
+        let all_imports = module
+            .imports()
+            .chain(deps.iter().flat_map(|(_, m)| m.imports()));
+        let mut linked = std::collections::HashSet::new();
+        for import in all_imports {
             let (m, n) = (import.module(), import.name());
+            if dep_names.contains(&m) {
+                continue; // satisfied by a module of the plugin, at instantiation
+            }
+            if !linked.insert((m.to_owned(), n.to_owned())) {
+                continue; // already linked (an import shared by two modules)
+            }
             let linked = match import.ty() {
                 wasmi::ExternType::Func(ty) => {
                     if m == wasi::MODULE {
@@ -189,6 +212,7 @@ impl Analysis {
         let exports = abi::exports(abi, &module, &signatures);
         Ok(Self {
             module,
+            deps,
             abi,
             limits,
             linker,
@@ -208,7 +232,7 @@ impl Host {
     ///
     /// As [`Host::load_wasm`], except that unresolved imports are reported in the result.
     pub fn describe_wasm(&self, bytes: &[u8]) -> Result<PluginInfo, Error> {
-        let a = Analysis::new(self, bytes, &PluginOptions::default())?;
+        let a = Analysis::new(self, bytes, &[], &PluginOptions::default())?;
         Ok(PluginInfo {
             abi: a.abi,
             exports: a.exports,
@@ -242,6 +266,7 @@ pub struct Plugin {
     abi: Abi,
     limits: Limits,
     module: Module,
+    deps: Vec<(String, Module)>,
     linker: Linker<StoreData>,
     registry: Rc<Registry>,
     log: Option<LogSink>,
@@ -254,6 +279,9 @@ pub struct Plugin {
     instance: Option<wasmi::Instance>,
     state: CallState,
     results: Vec<Val>,
+    /// When the call in flight started, for `Limits::timeout_ms` (natively).
+    #[cfg(not(target_arch = "wasm32"))]
+    started: Option<std::time::Instant>,
     required_fuel: u64,
     fuel_consumed: u64,
     reinstantiations: u64,
@@ -271,7 +299,17 @@ impl fmt::Debug for Plugin {
 
 impl Plugin {
     pub(crate) fn load(host: &Host, bytes: &[u8], options: PluginOptions) -> Result<Self, Error> {
-        let a = Analysis::new(host, bytes, &options)?;
+        Self::load_with_deps(host, bytes, &[], options)
+    }
+
+    /// Loads a main module with named dependency modules whose exports satisfy its imports.
+    pub(crate) fn load_with_deps(
+        host: &Host,
+        bytes: &[u8],
+        deps: &[(String, Vec<u8>)],
+        options: PluginOptions,
+    ) -> Result<Self, Error> {
+        let a = Analysis::new(host, bytes, deps, &options)?;
         if let Some(e) = a.link_errors.into_iter().next() {
             return Err(e);
         }
@@ -286,6 +324,7 @@ impl Plugin {
             abi: a.abi,
             limits: a.limits,
             module: a.module,
+            deps: a.deps,
             linker: a.linker,
             registry: host.registry.clone(),
             log: host.log.clone(),
@@ -298,6 +337,8 @@ impl Plugin {
             instance: None,
             state: CallState::Idle,
             results: Vec::new(),
+            #[cfg(not(target_arch = "wasm32"))]
+            started: None,
             required_fuel: 0,
             fuel_consumed: 0,
             reinstantiations: 0,
@@ -332,8 +373,16 @@ impl Plugin {
         }
         let budget = self.limits.instantiate_fuel;
         wasm::set_fuel(&mut store, budget);
-        let instance = self
-            .linker
+        let mut linker = self.linker.clone();
+        for (name, dep) in &self.deps {
+            let inst = linker
+                .instantiate_and_start(&mut store, dep)
+                .map_err(|e| instantiation_error(store.data_mut(), &e, budget))?;
+            linker
+                .instance(&mut store, name, inst)
+                .map_err(|e| link_error(name, "*", &format!("cannot link module `{name}`: {e}")))?;
+        }
+        let instance = linker
             .instantiate_and_start(&mut store, &self.module)
             .map_err(|e| instantiation_error(store.data_mut(), &e, budget))?;
         let memory = instance.get_memory(&store, "memory");
@@ -557,6 +606,10 @@ impl Plugin {
                     .iter()
                     .map(|t| zero(*t))
                     .collect();
+                #[cfg(not(target_arch = "wasm32"))]
+                {
+                    self.started = Some(std::time::Instant::now());
+                }
                 self.state = CallState::Ready { func, params };
                 Ok(())
             }
@@ -594,6 +647,12 @@ impl Plugin {
             Ok(g) => g,
             Err(e) => return Err(self.fail(e)),
         };
+        #[cfg(not(target_arch = "wasm32"))]
+        if let (Some(ms), Some(started)) = (self.limits.timeout_ms, self.started) {
+            if started.elapsed() > std::time::Duration::from_millis(ms) {
+                return Err(self.fail(ErrorKind::Timeout { ms }.into()));
+            }
+        }
         let reserve = self.store.data().fuel_reserve;
         let give = self
             .limits

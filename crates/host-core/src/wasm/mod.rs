@@ -68,6 +68,7 @@ impl StoreData {
             limiter: Limiter {
                 memory_cap: limits.memory_bytes,
                 denied: false,
+                total: 0,
             },
             limits,
             wasi,
@@ -115,6 +116,8 @@ impl StoreData {
 pub(crate) struct Limiter {
     pub(crate) memory_cap: usize,
     pub(crate) denied: bool,
+    /// Bytes of all linear memories of the store together (the cap is for all of them).
+    pub(crate) total: usize,
 }
 
 const MAX_TABLE_ELEMENTS: usize = 100_000;
@@ -122,11 +125,15 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 impl wasmi::ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> Result<bool, wasmi_core::LimiterError> {
-        let ok = desired <= self.memory_cap;
+        let total = self.total.saturating_sub(current).saturating_add(desired);
+        let ok = total <= self.memory_cap;
+        if ok {
+            self.total = total;
+        }
         self.denied |= !ok;
         Ok(ok)
     }
@@ -139,13 +146,13 @@ impl wasmi::ResourceLimiter for Limiter {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
     fn instances(&self) -> usize {
-        4
+        16
     }
     fn tables(&self) -> usize {
         4
     }
     fn memories(&self) -> usize {
-        1
+        16
     }
 }
 

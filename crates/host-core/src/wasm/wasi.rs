@@ -102,6 +102,51 @@ impl MemFs {
         Ok(())
     }
 
+    /// Copies a directory of the host's file system into memory (regular files and
+    /// directories; symbolic links are skipped, so nothing outside `dir` is reachable). At most
+    /// 64 MiB and 10,000 entries.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error reading the tree, or one saying it is too large.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_host_dir(dir: &std::path::Path) -> std::io::Result<Self> {
+        const MAX_BYTES: u64 = 64 << 20;
+        const MAX_ENTRIES: usize = 10_000;
+        fn walk(
+            dir: &std::path::Path,
+            node: &mut Node,
+            budget: &mut (u64, usize),
+        ) -> std::io::Result<()> {
+            let Node::Dir(entries) = node else {
+                return Ok(());
+            };
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let ty = entry.file_type()?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                budget.1 += 1;
+                if budget.1 > MAX_ENTRIES {
+                    return Err(std::io::Error::other("more than 10,000 entries"));
+                }
+                if ty.is_dir() {
+                    let child = entries.entry(name).or_default();
+                    walk(&entry.path(), child, budget)?;
+                } else if ty.is_file() {
+                    budget.0 += entry.metadata()?.len();
+                    if budget.0 > MAX_BYTES {
+                        return Err(std::io::Error::other("more than 64 MiB of files"));
+                    }
+                    entries.insert(name, Node::File(std::fs::read(entry.path())?));
+                }
+            }
+            Ok(())
+        }
+        let fs = MemFs::new();
+        walk(dir, &mut fs.0.borrow_mut(), &mut (0, 0))?;
+        Ok(fs)
+    }
+
     /// Reads a file, if it exists.
     pub fn read_file(&self, path: &str) -> Option<Vec<u8>> {
         let parts = split_host_path(path).ok()?;

@@ -8,6 +8,7 @@ mod conformance;
 mod host_functions;
 mod kernel;
 mod limits;
+mod manifest;
 mod modules;
 mod plugins;
 mod state_machine;
