@@ -8,7 +8,8 @@
 
 use clap::{Parser, Subcommand};
 use plugboard_host_core::{
-    Error, ErrorKind, Host, Limits, LogStream, Plugin, PluginInfo, PluginOptions, Signature, Value,
+    Abi, Error, ErrorKind, Host, KernelConfig, Limits, LogLevel, LogStream, Manifest, Plugin,
+    PluginInfo, PluginOptions, Signature, Value, WasiConfig,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,12 +34,28 @@ enum Command {
     /// ARGS is JSON: the argument itself for a one-parameter function, an array of arguments
     /// for several, nothing for none. Types come from the plugin's embedded signatures.
     Call {
-        /// The plugin (.wasm).
+        /// The plugin: a .wasm file, or an Extism manifest (.json).
         plugin: PathBuf,
         /// The function to call.
         function: String,
-        /// The arguments as JSON.
+        /// The arguments as JSON (buffer ABI); for Extism plugins, the raw input.
         args: Option<String>,
+        /// Extism plugins: the raw input (same as ARGS).
+        #[arg(long)]
+        input: Option<String>,
+        /// Extism plugins: a config entry KEY=VALUE (repeatable).
+        #[arg(long = "config", value_parser = parse_kv)]
+        config: Vec<(String, String)>,
+        /// Extism plugins: allow HTTP requests to hosts matching this glob (repeatable). The CLI
+        /// has no HTTP client yet, so allowed requests fail with `capabilityDenied` too.
+        #[arg(long = "allow-host")]
+        allow_host: Vec<String>,
+        /// Extism plugins: link WASI (as `wasi: true` in a manifest).
+        #[arg(long)]
+        wasi: bool,
+        /// Extism plugins: the lowest log level shown (trace, debug, info, warn, error, off).
+        #[arg(long, value_parser = parse_level, default_value = "info")]
+        log_level: LevelArg,
         /// Fuel budget for the call.
         #[arg(long, default_value_t = Limits::default().fuel)]
         fuel: u64,
@@ -60,6 +77,31 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct LevelArg(Option<LogLevel>);
+
+fn parse_level(s: &str) -> Result<LevelArg, String> {
+    Ok(LevelArg(match s.to_ascii_lowercase().as_str() {
+        "trace" => Some(LogLevel::Trace),
+        "debug" => Some(LogLevel::Debug),
+        "info" => Some(LogLevel::Info),
+        "warn" => Some(LogLevel::Warn),
+        "error" => Some(LogLevel::Error),
+        "off" => None,
+        _ => {
+            return Err(format!(
+                "`{s}` is not a log level (trace, debug, info, warn, error, off)"
+            ))
+        }
+    }))
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -117,25 +159,68 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::Io(path.to_owned(), e))
 }
 
-fn load(path: &Path, limits: Limits) -> Result<Plugin, Failure> {
-    let bytes = read(path)?;
-    let host = Host::builder()
+/// What the CLI's flags ask of an Extism plugin.
+struct KernelFlags {
+    config: Vec<(String, String)>,
+    allow_host: Vec<String>,
+    wasi: bool,
+    log_level: Option<LogLevel>,
+}
+
+fn host(limits: Limits) -> Host {
+    Host::builder()
         .limits(limits)
         .on_log(|r| {
-            // Plugin output goes to stderr so stdout stays the JSON result.
+            // Plugin output goes to stderr so stdout stays the result.
             let mut err = std::io::stderr().lock();
             let _ = match r.stream {
                 LogStream::Log(level) => writeln!(err, "[{}] {level:?}: {}", r.plugin, r.message),
                 _ => err.write_all(r.message.as_bytes()),
             };
         })
-        .build();
+        .build()
+}
+
+fn is_manifest(bytes: &[u8]) -> bool {
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn load(path: &Path, limits: Limits, flags: &KernelFlags) -> Result<Plugin, Failure> {
+    let bytes = read(path)?;
+    let host = host(limits);
+    if is_manifest(&bytes) {
+        let text = String::from_utf8_lossy(&bytes);
+        let mut manifest = Manifest::parse(&text).map_err(Failure::Load)?;
+        manifest.config.extend(flags.config.iter().cloned());
+        if !flags.allow_host.is_empty() {
+            manifest
+                .allowed_hosts
+                .get_or_insert_with(Vec::new)
+                .extend(flags.allow_host.iter().cloned());
+        }
+        manifest.wasi |= flags.wasi;
+        manifest.stub_missing_imports = true;
+        return host.load_from_manifest(&manifest).map_err(Failure::Load);
+    }
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    host.load_wasm_with(&bytes, PluginOptions::named(&name))
-        .map_err(Failure::Load)
+    let mut kernel = KernelConfig {
+        log_level: flags.log_level,
+        ..KernelConfig::default()
+    };
+    kernel.config.extend(flags.config.iter().cloned());
+    if !flags.allow_host.is_empty() {
+        kernel.allowed_hosts = Some(flags.allow_host.clone());
+    }
+    let mut options = PluginOptions::named(&name)
+        .with_kernel(kernel)
+        .stub_missing_imports();
+    if flags.wasi {
+        options = options.with_wasi(WasiConfig::new());
+    }
+    host.load_wasm_with(&bytes, options).map_err(Failure::Load)
 }
 
 fn run(command: Command) -> Result<(), Failure> {
@@ -144,6 +229,11 @@ fn run(command: Command) -> Result<(), Failure> {
             plugin,
             function,
             args,
+            input,
+            config,
+            allow_host,
+            wasi,
+            log_level,
             fuel,
             memory,
             time,
@@ -156,29 +246,62 @@ fn run(command: Command) -> Result<(), Failure> {
             if let Some(m) = memory {
                 limits.memory_bytes = m;
             }
-            let mut p = load(&plugin, limits)?;
-            let sig = p.signature(&function).cloned().ok_or_else(|| {
-                let known = p.exports().iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
-                if p.exports().iter().any(|e| e.name == function) {
-                    Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON"))
-                } else {
-                    Failure::Usage(format!("the plugin has no function `{function}` (exports: {known})"))
-                }
-            })?;
-            let values = json_args(&sig, args.as_deref())?;
+            let flags = KernelFlags {
+                config,
+                allow_host,
+                wasi,
+                log_level: log_level.0,
+            };
+            let mut p = load(&plugin, limits, &flags)?;
+            let call_failed = |e: Error| match e.kind() {
+                ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
+                _ => Failure::Call(e),
+            };
             let mut best = f64::INFINITY;
-            let mut result = Value::Null;
-            for _ in 0..repeat.max(1) {
-                let start = Instant::now();
-                result = p
-                    .call_with_signature(&function, &sig, values.clone())
-                    .map_err(|e| match e.kind() {
-                        ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
-                        _ => Failure::Call(e),
-                    })?;
-                best = best.min(start.elapsed().as_secs_f64());
+            if p.abi() == Abi::Kernel {
+                // Extism plugins take and return bytes.
+                if input.is_some() && args.is_some() {
+                    return Err(Failure::Usage(
+                        "give the input either as ARGS or with --input, not both".into(),
+                    ));
+                }
+                let bytes = input.or(args).unwrap_or_default().into_bytes();
+                let mut out = Vec::new();
+                for _ in 0..repeat.max(1) {
+                    let start = Instant::now();
+                    out = p
+                        .call_bytes(&function, bytes.clone())
+                        .map_err(call_failed)?;
+                    best = best.min(start.elapsed().as_secs_f64());
+                }
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(&out);
+                let _ = stdout.write_all(b"\n");
+            } else {
+                if input.is_some() {
+                    return Err(Failure::Usage(
+                        "--input is for Extism plugins; pass JSON arguments as ARGS".into(),
+                    ));
+                }
+                let sig = p.signature(&function).cloned().ok_or_else(|| {
+                    let known = p.exports().iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
+                    if p.exports().iter().any(|e| e.name == function) {
+                        Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON"))
+                    } else {
+                        Failure::Usage(format!("the plugin has no function `{function}` (exports: {known})"))
+                    }
+                })?;
+                let values = json_args(&sig, args.as_deref())?;
+                let mut result = Value::Null;
+                for _ in 0..repeat.max(1) {
+                    let start = Instant::now();
+                    result = p
+                        .call_with_signature(&function, &sig, values.clone())
+                        .map_err(call_failed)?;
+                    best = best.min(start.elapsed().as_secs_f64());
+                }
+                println!("{}", result.to_json());
             }
-            println!("{}", result.to_json());
             if time {
                 eprintln!("time: {:.3} ms, fuel: {}", best * 1e3, p.fuel_consumed());
             }
@@ -186,6 +309,11 @@ fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Inspect { plugin, json } => {
             let bytes = read(&plugin)?;
+            if is_manifest(&bytes) {
+                return Err(Failure::Usage(
+                    "inspect takes a .wasm file; for a manifest, inspect its modules".into(),
+                ));
+            }
             let p = Host::builder()
                 .build()
                 .describe_wasm(&bytes)
@@ -223,6 +351,9 @@ fn inspect_text(p: &PluginInfo) -> String {
     for e in &p.exports {
         match &e.signature {
             Some(s) => out.push_str(&format!("  {}{}\n", e.name, s)),
+            None if p.abi == Abi::Kernel => {
+                out.push_str(&format!("  {}(bytes) -> bytes\n", e.name))
+            }
             None => out.push_str(&format!("  {} (no signature)\n", e.name)),
         }
     }

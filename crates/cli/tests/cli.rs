@@ -38,11 +38,14 @@ fn call_double_prints_json() {
 #[test]
 fn call_with_several_arguments_and_none() {
     let p = plugin("conformance");
-    // conformance imports host functions the CLI does not provide: a load error, exit 3.
+    // conformance imports host functions the CLI does not provide: it loads, `add` (which
+    // needs none) works, and `and_back` (which calls one) fails when it reaches it.
     let out = plugboard(&["call", p.to_str().unwrap(), "add", "[3, 4]"]);
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "7\n", "{}", text(&out.stderr));
+    let out = plugboard(&["call", p.to_str().unwrap(), "and_back", "1"]);
+    assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("[linkError]"),
+        text(&out.stderr).contains("not provided by this host"),
         "{}",
         text(&out.stderr)
     );
@@ -177,4 +180,143 @@ fn inspect_works_without_the_host_functions() {
         "{s}"
     );
     assert!(s.contains("  half_async(u32) -> u32"), "{s}");
+}
+
+#[test]
+fn extism_plugin_raw_input_and_output() {
+    let p = plugin("extism_kitchen");
+    let p = p.to_str().unwrap();
+    let out = plugboard(&["call", p, "count_vowels", "--input", "hello world"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"count\":3,\"total\":3,\"vowels\":\"aeiouAEIOU\"}\n"
+    );
+    let out = plugboard(&[
+        "call",
+        p,
+        "count_vowels",
+        "hello world",
+        "--config",
+        "vowels=o",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "{\"count\":2,\"total\":2,\"vowels\":\"o\"}\n"
+    );
+    let out = plugboard(&["call", p, "count_vowels", "a", "--input", "b"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn extism_errors_and_missing_host_functions() {
+    let p = plugin("extism_kitchen");
+    let p = p.to_str().unwrap();
+    let out = plugboard(&["call", p, "fail", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("[callFailed]") && text(&out.stderr).contains("nope"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The CLI provides no user host functions: the plugin loads, and calling one fails.
+    let out = plugboard(&["call", p, "call_host", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not provided by this host"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = plugboard(&[
+        "call",
+        p,
+        "fetch",
+        "https://example.com",
+        "--allow-host",
+        "example.com",
+    ]);
+    assert!(
+        text(&out.stderr).contains("[capabilityDenied]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = plugboard(&["call", p, "spin", "--fuel", "100000"]);
+    assert!(
+        text(&out.stderr).contains("[outOfFuel]"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn extism_logs_by_level() {
+    let p = plugin("extism_kitchen");
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "logs",
+        "x",
+        "--log-level",
+        "warn",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        "[extism_kitchen] Warn: warn x\n[extism_kitchen] Error: error x\n"
+    );
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "logs",
+        "x",
+        "--log-level",
+        "loud",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn extism_manifest_file() {
+    let wasm = plugin("extism_kitchen");
+    let dir = wasm.parent().unwrap();
+    let manifest = dir.join("kitchen.json");
+    std::fs::write(
+        &manifest,
+        format!(
+            r#"{{"wasm":[{{"path":{:?}}}],"config":{{"vowels":"e"}}}}"#,
+            wasm.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = plugboard(&[
+        "call",
+        manifest.to_str().unwrap(),
+        "count_vowels",
+        "hello there",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"count\":3,\"total\":3,\"vowels\":\"e\"}\n"
+    );
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"wasm":[],"nope":1}"#).unwrap();
+    let out = plugboard(&["call", bad.to_str().unwrap(), "f"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("[manifest]"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn extism_wasi_flag() {
+    let p = plugin("extism_wasi");
+    let out = plugboard(&["call", p.to_str().unwrap(), "greet", "Ada"]);
+    assert_eq!(out.status.code(), Some(3), "WASI is off by default");
+    let out = plugboard(&["call", p.to_str().unwrap(), "greet", "Ada", "--wasi"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Hello, Ada!\n");
+    assert!(text(&out.stderr).contains("printing to stderr for Ada"));
 }

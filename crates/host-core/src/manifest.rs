@@ -44,6 +44,9 @@ pub struct Manifest {
     /// Link WASI preview 1 (Extism's `wasi` plugin option).
     #[serde(default)]
     pub wasi: bool,
+    /// Not part of the format: a loader option, see [`PluginOptions::stub_missing_imports`].
+    #[serde(skip)]
+    pub stub_missing_imports: bool,
 }
 
 /// The manifest's `memory` section.
@@ -159,6 +162,7 @@ impl Manifest {
         let mut options = PluginOptions::named("main")
             .with_limits(limits)
             .with_kernel(kernel);
+        options.stub_missing_imports = self.stub_missing_imports;
         if self.wasi || self.allowed_paths.is_some() {
             let mut wasi = host.wasi.clone();
             for (host_dir, guest_dir) in self.allowed_paths.iter().flatten() {
@@ -205,7 +209,15 @@ impl Host {
     /// [`ErrorKind::Manifest`] for a malformed manifest, an unreadable source or a wrong hash;
     /// then any error of [`Host::load_wasm`].
     pub async fn load_manifest_async(&self, json: &str) -> Result<Plugin, Error> {
-        let manifest = Manifest::parse(json)?;
+        self.load_from_manifest_async(&Manifest::parse(json)?).await
+    }
+
+    /// Loads a parsed (and perhaps amended) manifest.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::load_manifest_async`].
+    pub async fn load_from_manifest_async(&self, manifest: &Manifest) -> Result<Plugin, Error> {
         let mut modules = Vec::with_capacity(manifest.wasm.len());
         for (i, w) in manifest.wasm.iter().enumerate() {
             let bytes = match (&w.data, &w.path, &w.url) {
@@ -247,13 +259,22 @@ impl Host {
     ///
     /// As [`Host::load_manifest_async`].
     pub fn load_manifest(&self, json: &str) -> Result<Plugin, Error> {
+        self.load_from_manifest(&Manifest::parse(json)?)
+    }
+
+    /// [`Host::load_from_manifest_async`] for callers that can block (natively).
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::load_manifest_async`].
+    pub fn load_from_manifest(&self, manifest: &Manifest) -> Result<Plugin, Error> {
         #[cfg(not(target_arch = "wasm32"))]
         {
-            crate::call::block_on(self.load_manifest_async(json))
+            crate::call::block_on(self.load_from_manifest_async(manifest))
         }
         #[cfg(target_arch = "wasm32")]
         {
-            let _ = json;
+            let _ = manifest;
             Err(manifest_error(
                 "use load_manifest_async on wasm32 (fetching cannot block)",
             ))

@@ -42,6 +42,10 @@ pub struct PluginOptions {
     pub kernel: Option<KernelConfig>,
     /// Link WASI for kernel-ABI plugins (Extism's `wasi: true`); other ABIs always may use it.
     pub enable_wasi: bool,
+    /// Link host functions this host lacks as stubs that fail with
+    /// [`ErrorKind::HostFunction`] when called, instead of refusing to load (for tools like the
+    /// CLI that run one function of a plugin written for another host).
+    pub stub_missing_imports: bool,
 }
 
 impl PluginOptions {
@@ -75,6 +79,12 @@ impl PluginOptions {
     pub fn with_wasi(mut self, wasi: WasiConfig) -> Self {
         self.wasi = Some(wasi);
         self.enable_wasi = true;
+        self
+    }
+
+    /// Loads even if host functions are missing; calling one fails.
+    pub fn stub_missing_imports(mut self) -> Self {
+        self.stub_missing_imports = true;
         self
     }
 
@@ -206,7 +216,13 @@ impl Analysis {
                 unresolved: linked.as_ref().err().map(ToString::to_string),
             });
             if let Err(e) = linked {
-                link_errors.push(e);
+                let stubbable = options.stub_missing_imports
+                    && m != wasi::MODULE
+                    && matches!(e.kind(), ErrorKind::LinkError { reason, .. } if reason == "no such host function");
+                match import.ty() {
+                    wasmi::ExternType::Func(ty) if stubbable => link_stub(&mut linker, m, n, ty)?,
+                    _ => link_errors.push(e),
+                }
             }
         }
         let exports = abi::exports(abi, &module, &signatures);
@@ -854,6 +870,29 @@ pub(crate) fn link_error(module: &str, name: &str, reason: &str) -> Error {
         reason: reason.to_owned(),
     }
     .into()
+}
+
+/// A stand-in for a missing host function: fails the call when the plugin reaches it.
+fn link_stub(
+    linker: &mut Linker<StoreData>,
+    module: &str,
+    name: &str,
+    ty: &wasmi::FuncType,
+) -> Result<(), Error> {
+    let (m, n) = (module.to_owned(), name.to_owned());
+    linker
+        .func_new(module, name, ty.clone(), move |mut caller, _, _| {
+            let err = ErrorKind::HostFunction {
+                namespace: m.clone(),
+                name: n.clone(),
+                reason: crate::error::HostFunctionFailure::Failed(
+                    "not provided by this host".into(),
+                ),
+            };
+            Err(wasm::abort_with(caller.data_mut(), err.into()))
+        })
+        .map_err(|e| link_error(module, name, &e.to_string()))?;
+    Ok(())
 }
 
 fn link_panic(linker: &mut Linker<StoreData>, ty: &wasmi::FuncType) -> Result<(), Error> {

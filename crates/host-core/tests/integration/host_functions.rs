@@ -183,3 +183,32 @@ fn one_host_function_serves_many_plugins() {
     assert_eq!(a.call::<u32, u32>("and_back", &1).unwrap(), 8);
     assert_eq!(b.call::<u32, u32>("and_back", &2).unwrap(), 9);
 }
+
+#[test]
+fn missing_host_functions_can_be_stubbed_explicitly() {
+    let h = Host::builder().build();
+    // By default a missing host function is a link error …
+    assert_kind(h.load_wasm(&forwarder("absent")), |k| {
+        matches!(k, ErrorKind::LinkError { .. })
+    });
+    // … and with the option the plugin loads, and fails only when it calls it.
+    let mut p = h
+        .load_wasm_with(
+            &forwarder("absent"),
+            PluginOptions::named("p").stub_missing_imports(),
+        )
+        .unwrap();
+    assert_eq!(p.call_bytes("ping", vec![]).unwrap(), b"pong");
+    assert_kind(p.call_bytes("run", vec![]), |k| {
+        matches!(k,
+        ErrorKind::HostFunction { reason: HostFunctionFailure::Failed(m), .. } if m == "not provided by this host")
+    });
+    // A denied namespace is not "missing": stubbing does not bypass the allow-list.
+    let h = Host::builder().func("fs", "absent", |(): ()| ()).build();
+    let opts = PluginOptions::named("p")
+        .allow(&["math"])
+        .stub_missing_imports();
+    assert_kind(h.load_wasm_with(&forwarder("absent"), opts), |k| {
+        matches!(k, ErrorKind::LinkError { .. })
+    });
+}
