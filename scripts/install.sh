@@ -20,4 +20,7 @@ for component in rustfmt clippy; do
     rustup component add "$component"
   fi
 done
-log "toolchain ready: $(rustc --version)"
+for tool in node npm; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: install Node.js 20 (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+done
+log "toolchain ready: $(rustc --version), node $(node --version)"

@@ -26,6 +26,13 @@ echo "ok"
 step "tests (native)"
 cargo test --workspace --locked
 
+step "Extism differential (official @extism/extism in Node vs plugboard, same plugins and inputs)"
+cargo build -p plugboard-cli --locked
+if [ ! -d tests/extism/node_modules/@extism/extism ] || [ tests/extism/package-lock.json -nt tests/extism/node_modules/.package-lock.json ]; then
+  (cd tests/extism && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd tests/extism && PLUGBOARD_BIN="$PWD/../../target/debug/plugboard" PLUGINS_DIR="$PWD/../../target/plugins" node --test)
+
 step "benches (test mode: each benchmark runs once)"
 cargo test -p plugboard-host-core --benches --locked
 
