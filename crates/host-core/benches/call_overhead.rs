@@ -151,6 +151,55 @@ fn string_round_trip(c: &mut Criterion) {
     g.finish();
 }
 
+/// Extism kernel ABI: `echo` of a 64-byte input through plugboard, against raw wasmi calling
+/// the same module's `code` export (a `() -> i32` that touches no kernel function) as the floor.
+fn extism_call(c: &mut Criterion) {
+    let engine = engine();
+    let module = Module::new(&engine, plugboard_fixtures::EXTISM_KITCHEN).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    for import in module.imports() {
+        if let wasmi::ExternType::Func(ty) = import.ty() {
+            let n = ty.results().len();
+            linker
+                .func_new(
+                    import.module(),
+                    import.name(),
+                    ty.clone(),
+                    move |_, _, out: &mut [Val]| {
+                        for r in out.iter_mut().take(n) {
+                            *r = Val::I64(0);
+                        }
+                        Ok(())
+                    },
+                )
+                .unwrap();
+        }
+    }
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(u64::MAX).unwrap();
+    let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+    let code = instance.get_typed_func::<(), i32>(&store, "code").unwrap();
+
+    let host = Host::builder()
+        .func("env", "shout", |s: String| s)
+        .func("env", "add", |v: serde_json::Value| v)
+        .build();
+    let mut plugin = host.load_wasm(plugboard_fixtures::EXTISM_KITCHEN).unwrap();
+    let input = vec![b'x'; 64];
+
+    let mut g = c.benchmark_group("extism64");
+    g.bench_function("raw_wasmi_floor", |b| {
+        b.iter(|| code.call(&mut store, ()).unwrap())
+    });
+    g.bench_function("plugboard_noop", |b| {
+        b.iter(|| plugin.call_bytes("noop", black_box(input.clone())).unwrap())
+    });
+    g.bench_function("plugboard_echo", |b| {
+        b.iter(|| plugin.call_bytes("echo", black_box(input.clone())).unwrap())
+    });
+    g.finish();
+}
+
 fn perf_loop(c: &mut Criterion) {
     let host = Host::builder().build();
     let mut plugin = host.load_wasm(plugboard_fixtures::PERF).unwrap();
@@ -169,6 +218,6 @@ fn perf_loop(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = small_call, string_round_trip, perf_loop
+    targets = small_call, string_round_trip, extism_call, perf_loop
 }
 criterion_main!(benches);

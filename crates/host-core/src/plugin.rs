@@ -295,6 +295,8 @@ pub struct Plugin {
     instance: Option<wasmi::Instance>,
     state: CallState,
     results: Vec<Val>,
+    /// Resolved exports of the current instance: the function and zeroed result slots.
+    export_cache: Vec<(String, Func, Rc<[Val]>)>,
     /// When the call in flight started, for `Limits::timeout_ms` (natively).
     #[cfg(not(target_arch = "wasm32"))]
     started: Option<std::time::Instant>,
@@ -353,6 +355,7 @@ impl Plugin {
             instance: None,
             state: CallState::Idle,
             results: Vec::new(),
+            export_cache: Vec::new(),
             #[cfg(not(target_arch = "wasm32"))]
             started: None,
             required_fuel: 0,
@@ -366,6 +369,7 @@ impl Plugin {
     /// A fresh store and instance; the old ones (and their memory) are dropped.
     fn instantiate(&mut self) -> Result<(), Error> {
         self.instance = None;
+        self.export_cache.clear();
         self.state = CallState::Idle;
         let data = StoreData::new(
             self.name.clone(),
@@ -614,14 +618,27 @@ impl Plugin {
         self.required_fuel = 0;
         wasm::set_fuel(&mut self.store, 0);
         let _depth = DepthGuard::enter(self.limits.max_reentrancy)?;
-        match abi::prepare_call(self.abi, &mut self.store, &instance, name, &input) {
-            Ok((func, params)) => {
-                self.results = func
+        // Unknown or mistyped exports leave the instance intact.
+        // A plugin has few exports: a short list beats hashing the name on every call.
+        let (func, results) = match self.export_cache.iter().find(|(n, ..)| n == name) {
+            Some((_, func, results)) => (*func, results.clone()),
+            None => {
+                let func = abi::resolve_export(self.abi, &self.store, &instance, name)?;
+                let results: Rc<[Val]> = func
                     .ty(&self.store)
                     .results()
                     .iter()
                     .map(|t| zero(*t))
                     .collect();
+                self.export_cache
+                    .push((name.to_owned(), func, results.clone()));
+                (func, results)
+            }
+        };
+        match abi::prepare_input(self.abi, &mut self.store, &input) {
+            Ok(params) => {
+                self.results.clear();
+                self.results.extend_from_slice(&results);
                 #[cfg(not(target_arch = "wasm32"))]
                 {
                     self.started = Some(std::time::Instant::now());
@@ -630,15 +647,9 @@ impl Plugin {
                 Ok(())
             }
             Err(e) => {
+                // The allocator ran and failed: the instance can no longer be trusted.
                 self.settle_fuel();
-                // Unknown or mistyped exports leave the instance intact; anything that ran
-                // plugin code (the allocator) and failed does not.
-                if !matches!(
-                    e.kind(),
-                    ErrorKind::UnknownFunction { .. } | ErrorKind::SignatureMismatch { .. }
-                ) {
-                    self.poison();
-                }
+                self.poison();
                 Err(e)
             }
         }
@@ -700,8 +711,7 @@ impl Plugin {
         match outcome {
             Ok(ResumableCall::Finished) => {
                 self.settle_fuel();
-                let results = std::mem::take(&mut self.results);
-                match abi::finish_call(self.abi, &mut self.store, &results) {
+                match abi::finish_call(self.abi, &mut self.store, &self.results) {
                     Ok(out) => {
                         self.settle_fuel();
                         Ok(Step::Done(out))

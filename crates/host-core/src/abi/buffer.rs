@@ -273,23 +273,20 @@ pub(crate) fn bind(store: &mut Store<StoreData>, instance: &Instance) -> Result<
     Ok(())
 }
 
-pub(crate) fn prepare_call(
-    store: &mut Store<StoreData>,
+/// The export `__<name>`, checked to be `(i64) -> (i64)`.
+pub(crate) fn resolve_export(
+    store: &Store<StoreData>,
     instance: &Instance,
     name: &str,
-    input: &[u8],
-) -> Result<(Func, Vec<Val>), Error> {
+) -> Result<Func, Error> {
     let export = symbol(name);
-    let func = match instance.get_export(&*store, &export) {
-        Some(wasmi::Extern::Func(f)) => f,
-        _ => {
-            return Err(ErrorKind::UnknownFunction {
-                name: name.to_owned(),
-            }
-            .into())
+    let Some(wasmi::Extern::Func(func)) = instance.get_export(store, &export) else {
+        return Err(ErrorKind::UnknownFunction {
+            name: name.to_owned(),
         }
+        .into());
     };
-    let ty = func.ty(&*store);
+    let ty = func.ty(store);
     if ty.params() != [ValType::I64] || ty.results() != [ValType::I64] {
         return Err(ErrorKind::SignatureMismatch {
             name: export,
@@ -298,8 +295,13 @@ pub(crate) fn prepare_call(
         }
         .into());
     }
+    Ok(func)
+}
+
+/// Hands the input to the plugin: a buffer from `__alloc_buffer`, passed packed.
+pub(crate) fn prepare_input(store: &mut Store<StoreData>, input: &[u8]) -> Result<Vec<Val>, Error> {
     let packed = write_buffer(&mut *store, input)?;
-    Ok((func, vec![Val::I64(packed)]))
+    Ok(vec![Val::I64(packed)])
 }
 
 pub(crate) fn finish_call(store: &mut Store<StoreData>, result: Val) -> Result<Vec<u8>, Error> {

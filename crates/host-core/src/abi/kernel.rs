@@ -153,10 +153,59 @@ struct Block {
     live: bool,
 }
 
+/// Blocks by offset. New blocks always start at the end of kernel memory, so a `Vec` kept in
+/// offset order (binary search) replaces a tree, and its capacity survives the per-call reset.
+#[derive(Default)]
+struct Blocks(Vec<(u64, Block)>);
+
+impl Blocks {
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+    fn index(&self, at: u64) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&at, |(o, _)| *o)
+    }
+    fn get(&self, at: &u64) -> Option<&Block> {
+        self.index(*at)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, b)| b)
+    }
+    fn get_mut(&mut self, at: &u64) -> Option<&mut Block> {
+        let i = self.index(*at).ok()?;
+        self.0.get_mut(i).map(|(_, b)| b)
+    }
+    fn contains_key(&self, at: &u64) -> bool {
+        self.index(*at).is_ok()
+    }
+    /// Appends a block at the end of kernel memory.
+    fn push(&mut self, at: u64, b: Block) {
+        self.0.push((at, b));
+    }
+    /// The first free block of at least `n` bytes.
+    fn free_fit(&mut self, n: u64) -> Option<(u64, &mut Block)> {
+        self.0
+            .iter_mut()
+            .find(|(_, b)| !b.live && b.cap >= n)
+            .map(|(o, b)| (*o, b))
+    }
+    fn last(&self) -> Option<(u64, Block)> {
+        self.0.last().copied()
+    }
+    fn pop(&mut self) {
+        self.0.pop();
+    }
+    /// The block starting at or before `off`.
+    fn at_or_before(&self, off: u64) -> Option<(u64, Block)> {
+        let i = self.0.partition_point(|(o, _)| *o <= off);
+        i.checked_sub(1).and_then(|i| self.0.get(i)).copied()
+    }
+}
+
 /// The kernel state of one plugin instance.
 pub(crate) struct Kernel {
     mem: Vec<u8>,
-    blocks: BTreeMap<u64, Block>,
+    blocks: Blocks,
     cap: usize,
     input: u64,
     output: Option<(u64, u64)>,
@@ -185,7 +234,7 @@ impl Kernel {
         let var_bytes = vars.iter().map(|(k, v)| k.len() + v.len()).sum();
         Self {
             mem: vec![0],
-            blocks: BTreeMap::new(),
+            blocks: Blocks::default(),
             cap,
             input: 0,
             output: None,
@@ -221,7 +270,7 @@ impl Kernel {
         if n == 0 {
             return 0;
         }
-        if let Some((&at, b)) = self.blocks.iter_mut().find(|(_, b)| !b.live && b.cap >= n) {
+        if let Some((at, b)) = self.blocks.free_fit(n) {
             b.live = true;
             b.len = n;
             let start = at as usize;
@@ -237,7 +286,7 @@ impl Kernel {
             return 0;
         }
         self.mem.resize(self.mem.len() + n as usize, 0);
-        self.blocks.insert(
+        self.blocks.push(
             at,
             Block {
                 cap: n,
@@ -257,11 +306,11 @@ impl Kernel {
             b.len = 0;
         }
         // Give the tail back, so alloc/free loops do not grow kernel memory.
-        while let Some((&at, b)) = self.blocks.last_key_value() {
+        while let Some((at, b)) = self.blocks.last() {
             if b.live {
                 break;
             }
-            self.blocks.remove(&at);
+            self.blocks.pop();
             self.mem.truncate(at as usize);
         }
     }
@@ -282,11 +331,8 @@ impl Kernel {
         })?;
         let inside = self
             .blocks
-            .range(..=off)
-            .next_back()
-            .is_some_and(|(&start, b)| {
-                b.live && start.checked_add(b.cap).is_some_and(|e| end <= e)
-            });
+            .at_or_before(off)
+            .is_some_and(|(start, b)| b.live && start.checked_add(b.cap).is_some_and(|e| end <= e));
         if !inside {
             return Err(AbiViolation::OutOfBounds {
                 ptr: off,
@@ -795,22 +841,19 @@ pub(crate) fn bind(store: &mut Store<StoreData>, _instance: &Instance) -> Result
     Ok(())
 }
 
-pub(crate) fn prepare_call(
-    store: &mut Store<StoreData>,
+/// The export `name`, checked to be `() -> i32` or `() -> ()`.
+pub(crate) fn resolve_export(
+    store: &Store<StoreData>,
     instance: &Instance,
     name: &str,
-    input: &[u8],
-) -> Result<(Func, Vec<Val>), Error> {
-    let func = match instance.get_export(&*store, name) {
-        Some(wasmi::Extern::Func(f)) => f,
-        _ => {
-            return Err(ErrorKind::UnknownFunction {
-                name: name.to_owned(),
-            }
-            .into())
+) -> Result<Func, Error> {
+    let Some(wasmi::Extern::Func(func)) = instance.get_export(store, name) else {
+        return Err(ErrorKind::UnknownFunction {
+            name: name.to_owned(),
         }
+        .into());
     };
-    let ty = func.ty(&*store);
+    let ty = func.ty(store);
     if !ty.params().is_empty() || !(ty.results().is_empty() || ty.results() == [ValType::I32]) {
         return Err(ErrorKind::SignatureMismatch {
             name: name.to_owned(),
@@ -819,6 +862,11 @@ pub(crate) fn prepare_call(
         }
         .into());
     }
+    Ok(func)
+}
+
+/// Resets the kernel and writes the input as the call's input block.
+pub(crate) fn prepare_input(store: &mut Store<StoreData>, input: &[u8]) -> Result<Vec<Val>, Error> {
     let data = store.data_mut();
     let k = data.kernel.as_deref_mut().ok_or(AbiViolation::NoMemory)?;
     k.reset();
@@ -829,7 +877,7 @@ pub(crate) fn prepare_call(
         }
         k.input = h;
     }
-    Ok((func, Vec::new()))
+    Ok(Vec::new())
 }
 
 /// After the call: the error block, then the return code, then the output.

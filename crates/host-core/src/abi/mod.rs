@@ -106,16 +106,28 @@ pub(crate) fn bind(
     }
 }
 
-pub(crate) fn prepare_call(
+/// The callable export for `name`, type-checked for the ABI.
+pub(crate) fn resolve_export(
     abi: Abi,
-    store: &mut Store<StoreData>,
+    store: &Store<StoreData>,
     instance: &Instance,
     name: &str,
-    input: &[u8],
-) -> Result<(Func, Vec<Val>), Error> {
+) -> Result<Func, Error> {
     match abi {
-        Abi::Buffer => buffer::prepare_call(store, instance, name, input),
-        Abi::Kernel => kernel::prepare_call(store, instance, name, input),
+        Abi::Buffer => buffer::resolve_export(store, instance, name),
+        Abi::Kernel => kernel::resolve_export(store, instance, name),
+    }
+}
+
+/// Hands a call's input to the plugin; returns the export's parameters.
+pub(crate) fn prepare_input(
+    abi: Abi,
+    store: &mut Store<StoreData>,
+    input: &[u8],
+) -> Result<Vec<Val>, Error> {
+    match abi {
+        Abi::Buffer => buffer::prepare_input(store, input),
+        Abi::Kernel => kernel::prepare_input(store, input),
     }
 }
 

@@ -104,3 +104,9 @@ pub fn store_blob(input: Vec<u8>) -> FnResult<u64> {
     var::set("blob", input.clone())?;
     Ok(input.len() as u64)
 }
+
+/// Does nothing and touches no kernel function: measures a host's own per-call overhead.
+#[no_mangle]
+pub extern "C" fn noop() -> i32 {
+    0
+}

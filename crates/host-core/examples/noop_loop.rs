@@ -1,0 +1,15 @@
+//! Profiling driver: 200k calls of the Extism kitchen plugin's `noop` export with a 64-byte
+//! input (`valgrind --tool=callgrind target/release/examples/noop_loop`).
+
+fn main() -> Result<(), plugboard_host_core::Error> {
+    let host = plugboard_host_core::Host::builder()
+        .func("env", "shout", |s: String| s)
+        .func("env", "add", |v: serde_json::Value| v)
+        .build();
+    let mut plugin = host.load_wasm(plugboard_fixtures::EXTISM_KITCHEN)?;
+    let input = vec![b'x'; 64];
+    for _ in 0..200_000 {
+        plugin.call_bytes("noop", input.clone())?;
+    }
+    Ok(())
+}
