@@ -23,25 +23,7 @@ struct Raw {
 impl Raw {
     fn new(engine: &Engine, bytes: &[u8]) -> (Self, wasmi::Instance) {
         let module = Module::new(engine, bytes).unwrap();
-        let mut linker = Linker::<()>::new(engine);
-        for import in module.imports() {
-            if let wasmi::ExternType::Func(ty) = import.ty() {
-                let results = ty.results().len();
-                linker
-                    .func_new(
-                        import.module(),
-                        import.name(),
-                        ty.clone(),
-                        move |_, _, out: &mut [Val]| {
-                            for r in out.iter_mut().take(results) {
-                                *r = Val::I32(0);
-                            }
-                            Ok(())
-                        },
-                    )
-                    .unwrap();
-            }
-        }
+        let linker = stub_linker(engine, &module);
         let mut store = Store::new(engine, ());
         store.set_fuel(u64::MAX).unwrap();
         let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
@@ -75,6 +57,34 @@ impl Raw {
         self.free.call(&mut self.store, out as i64).unwrap();
         bytes
     }
+}
+
+/// A linker whose every import of `module` is a stub returning zeros.
+fn stub_linker(engine: &Engine, module: &Module) -> Linker<()> {
+    let mut linker = Linker::<()>::new(engine);
+    for import in module.imports() {
+        if let wasmi::ExternType::Func(ty) = import.ty() {
+            let types: Vec<_> = ty.results().to_vec();
+            linker
+                .func_new(
+                    import.module(),
+                    import.name(),
+                    ty.clone(),
+                    move |_, _, out: &mut [Val]| {
+                        for (r, t) in out.iter_mut().zip(&types) {
+                            *r = if *t == wasmi::ValType::I64 {
+                                Val::I64(0)
+                            } else {
+                                Val::I32(0)
+                            };
+                        }
+                        Ok(())
+                    },
+                )
+                .unwrap();
+        }
+    }
+    linker
 }
 
 fn engine() -> Engine {
@@ -156,25 +166,7 @@ fn string_round_trip(c: &mut Criterion) {
 fn extism_call(c: &mut Criterion) {
     let engine = engine();
     let module = Module::new(&engine, plugboard_fixtures::EXTISM_KITCHEN).unwrap();
-    let mut linker = Linker::<()>::new(&engine);
-    for import in module.imports() {
-        if let wasmi::ExternType::Func(ty) = import.ty() {
-            let n = ty.results().len();
-            linker
-                .func_new(
-                    import.module(),
-                    import.name(),
-                    ty.clone(),
-                    move |_, _, out: &mut [Val]| {
-                        for r in out.iter_mut().take(n) {
-                            *r = Val::I64(0);
-                        }
-                        Ok(())
-                    },
-                )
-                .unwrap();
-        }
-    }
+    let linker = stub_linker(&engine, &module);
     let mut store = Store::new(&engine, ());
     store.set_fuel(u64::MAX).unwrap();
     let instance = linker.instantiate_and_start(&mut store, &module).unwrap();

@@ -129,6 +129,9 @@ impl fmt::Debug for HostFn {
     }
 }
 
+/// The link-error reason for an import no registered host function matches.
+pub(crate) const NO_SUCH_HOST_FUNCTION: &str = "no such host function";
+
 /// All host functions, by namespace and name.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
@@ -140,6 +143,47 @@ impl Registry {
         self.fns
             .iter()
             .find(|f| f.namespace == namespace && f.name == name)
+    }
+
+    /// The host function an import names. With an explicit `namespace`, the function there;
+    /// otherwise the one in `default_ns`, else the only one of that name in any namespace. Only
+    /// namespaces in `allow` count (all, if `None`). The error is the reason, for a link error.
+    pub(crate) fn resolve(
+        &self,
+        namespace: Option<&str>,
+        default_ns: &str,
+        name: &str,
+        allow: Option<&[String]>,
+    ) -> Result<&Rc<HostFn>, String> {
+        let allowed = |f: &&Rc<HostFn>| allow.is_none_or(|a| a.contains(&f.namespace));
+        let found = match namespace {
+            Some(ns) => self.get(ns, name).filter(allowed),
+            None => match self.get(default_ns, name).filter(allowed) {
+                Some(f) => Some(f),
+                None => {
+                    let mut candidates = self.fns_named(name).filter(allowed);
+                    match (candidates.next(), candidates.next()) {
+                        (Some(a), Some(b)) => {
+                            return Err(format!(
+                                "ambiguous: `{}.{name}` and `{}.{name}` both match; register it in `{default_ns}` or restrict the allowed namespaces",
+                                a.namespace, b.namespace
+                            ))
+                        }
+                        (one, _) => one,
+                    }
+                }
+            },
+        };
+        match found {
+            Some(f) => Ok(f),
+            None if self
+                .fns_named(name)
+                .any(|f| namespace.is_none_or(|ns| f.namespace == ns)) =>
+            {
+                Err("the host function's namespace is not allowed for this plugin".to_owned())
+            }
+            None => Err(NO_SUCH_HOST_FUNCTION.to_owned()),
+        }
     }
 
     /// Every function of this name, in any namespace.

@@ -218,7 +218,7 @@ impl Analysis {
             if let Err(e) = linked {
                 let stubbable = options.stub_missing_imports
                     && m != wasi::MODULE
-                    && matches!(e.kind(), ErrorKind::LinkError { reason, .. } if reason == "no such host function");
+                    && matches!(e.kind(), ErrorKind::LinkError { reason, .. } if reason == crate::host::NO_SUCH_HOST_FUNCTION);
                 match import.ty() {
                     wasmi::ExternType::Func(ty) if stubbable => link_stub(&mut linker, m, n, ty)?,
                     _ => link_errors.push(e),

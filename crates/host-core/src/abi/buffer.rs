@@ -100,15 +100,13 @@ pub(crate) fn exports(module: &Module, sigs: &[FunctionSignature]) -> Vec<Export
         .collect()
 }
 
-/// Resolves `env.__name` to a registered host function: the one in namespace `env`, else the
-/// only one of that name among the allowed namespaces.
+/// Resolves `env.__name` to a registered host function (see [`Registry::resolve`]).
 fn resolve<'a>(
     registry: &'a Registry,
     allow: Option<&[String]>,
     module: &str,
     name: &str,
 ) -> Result<&'a Rc<HostFn>, Error> {
-    let allowed = |f: &HostFn| allow.is_none_or(|a| a.contains(&f.namespace));
     let Some(fn_name) = name.strip_prefix(PREFIX) else {
         return Err(link_error(
             module,
@@ -116,22 +114,9 @@ fn resolve<'a>(
             "buffer-ABI imports are named `__<function>`",
         ));
     };
-    if let Some(f) = registry.get(IMPORT_MODULE, fn_name).filter(|f| allowed(f)) {
-        return Ok(f);
-    }
-    let mut candidates = registry.fns_named(fn_name).filter(|f| allowed(f));
-    match (candidates.next(), candidates.next()) {
-        (Some(f), None) => Ok(f),
-        (Some(a), Some(b)) => Err(link_error(
-            module,
-            name,
-            &format!("ambiguous: `{}.{fn_name}` and `{}.{fn_name}` both match; register it in `env` or restrict the allowed namespaces", a.namespace, b.namespace),
-        )),
-        (None, _) if registry.fns_named(fn_name).next().is_some() => {
-            Err(link_error(module, name, "the host function's namespace is not allowed for this plugin"))
-        }
-        (None, _) => Err(link_error(module, name, "no such host function")),
-    }
+    registry
+        .resolve(None, IMPORT_MODULE, fn_name, allow)
+        .map_err(|reason| link_error(module, name, &reason))
 }
 
 pub(crate) fn link_import(
@@ -279,23 +264,9 @@ pub(crate) fn resolve_export(
     instance: &Instance,
     name: &str,
 ) -> Result<Func, Error> {
-    let export = symbol(name);
-    let Some(wasmi::Extern::Func(func)) = instance.get_export(store, &export) else {
-        return Err(ErrorKind::UnknownFunction {
-            name: name.to_owned(),
-        }
-        .into());
-    };
-    let ty = func.ty(store);
-    if ty.params() != [ValType::I64] || ty.results() != [ValType::I64] {
-        return Err(ErrorKind::SignatureMismatch {
-            name: export,
-            expected: "(i64) -> (i64)".into(),
-            found: wasm::fmt_sig(ty.params(), ty.results()),
-        }
-        .into());
-    }
-    Ok(func)
+    let fits =
+        |ty: &wasmi::FuncType| ty.params() == [ValType::I64] && ty.results() == [ValType::I64];
+    wasm::instance_export(store, instance, &symbol(name), name, fits, "(i64) -> (i64)")
 }
 
 /// Hands the input to the plugin: a buffer from `__alloc_buffer`, passed packed.

@@ -47,6 +47,8 @@ use wasmi::{Caller, Func, Instance, Linker, Module, Store, Val, ValType};
 pub(crate) const ENV_MODULE: &str = "extism:host/env";
 /// The default module of user host functions.
 pub(crate) const USER_MODULE: &str = "extism:host/user";
+/// Where `extism:host/user` functions are looked up first (as the buffer ABI's `env`).
+pub(crate) const DEFAULT_USER_NAMESPACE: &str = "env";
 /// Registry entry of the embedder's HTTP client ([`crate::HostBuilder::http`]).
 pub(crate) const HTTP_NAMESPACE: &str = "plugboard";
 pub(crate) const HTTP_FUNCTION: &str = "http";
@@ -319,7 +321,8 @@ impl Kernel {
         self.blocks.get(&h).filter(|b| b.live).map_or(0, |b| b.len)
     }
 
-    /// The range `off..off+width` if it lies inside one live block.
+    /// The range `off..off+width` if it lies inside one live block's allocated length (not its
+    /// capacity: a reused block may be larger than what was asked for).
     fn range(&self, off: u64, width: u64) -> Result<std::ops::Range<usize>, AbiViolation> {
         if width == 0 {
             // An empty range touches nothing (e.g. `output_set(0, 0)` for an empty output).
@@ -332,7 +335,7 @@ impl Kernel {
         let inside = self
             .blocks
             .at_or_before(off)
-            .is_some_and(|(start, b)| b.live && start.checked_add(b.cap).is_some_and(|e| end <= e));
+            .is_some_and(|(start, b)| b.live && start.checked_add(b.len).is_some_and(|e| end <= e));
         if !inside {
             return Err(AbiViolation::OutOfBounds {
                 ptr: off,
@@ -520,30 +523,11 @@ pub(crate) fn link_import(
             .map_err(|e| link_error(module, name, &e.to_string()))?;
         return Ok(());
     }
-    let namespace = if module == USER_MODULE {
-        None
-    } else {
-        Some(module)
-    };
-    let allowed = |ns: &str| allow.is_none_or(|a| a.iter().any(|x| x == ns));
-    let f = match namespace {
-        Some(ns) => registry.get(ns, name).filter(|f| allowed(&f.namespace)),
-        None => {
-            let mut c = registry.fns_named(name).filter(|f| allowed(&f.namespace));
-            match (c.next(), c.next()) {
-                (Some(f), None) => Some(f),
-                (Some(_), Some(_)) => {
-                    return Err(link_error(
-                        module,
-                        name,
-                        "ambiguous: several namespaces define it",
-                    ))
-                }
-                _ => None,
-            }
-        }
-    }
-    .ok_or_else(|| link_error(module, name, "no such host function"))?;
+    // `extism:host/user` is the default namespace; any other module names one.
+    let namespace = (module != USER_MODULE).then_some(module);
+    let f = registry
+        .resolve(namespace, DEFAULT_USER_NAMESPACE, name, allow)
+        .map_err(|reason| link_error(module, name, &reason))?;
     if ty.params().iter().any(|t| *t != ValType::I64)
         || ty.results().len() > 1
         || ty.results().iter().any(|t| *t != ValType::I64)
@@ -847,22 +831,10 @@ pub(crate) fn resolve_export(
     instance: &Instance,
     name: &str,
 ) -> Result<Func, Error> {
-    let Some(wasmi::Extern::Func(func)) = instance.get_export(store, name) else {
-        return Err(ErrorKind::UnknownFunction {
-            name: name.to_owned(),
-        }
-        .into());
+    let fits = |ty: &wasmi::FuncType| {
+        ty.params().is_empty() && (ty.results().is_empty() || ty.results() == [ValType::I32])
     };
-    let ty = func.ty(store);
-    if !ty.params().is_empty() || !(ty.results().is_empty() || ty.results() == [ValType::I32]) {
-        return Err(ErrorKind::SignatureMismatch {
-            name: name.to_owned(),
-            expected: "() -> (i32) or () -> ()".into(),
-            found: wasm::fmt_sig(ty.params(), ty.results()),
-        }
-        .into());
-    }
-    Ok(func)
+    wasm::instance_export(store, instance, name, name, fits, "() -> (i32) or () -> ()")
 }
 
 /// Resets the kernel and writes the input as the call's input block.
@@ -1157,5 +1129,8 @@ mod tests {
         assert_eq!(k.alloc(1 << 40), 0);
         let c = k.alloc(4);
         assert_eq!(c, a, "freed block reused");
+        // Found by KRN-09: a reused block is only as large as what was asked for.
+        assert!(k.store(c, 8, 1).is_err(), "store past a reused block's length");
+        assert!(k.store(c, 4, 1).is_ok());
     }
 }

@@ -334,6 +334,34 @@ pub(crate) fn set_fuel(mut ctx: impl AsContextMut<Data = StoreData>, fuel: u64) 
     let _ = ctx.as_context_mut().set_fuel(fuel);
 }
 
+/// The instance's function export `export`, if `fits` its type; else the matching error
+/// (`name` is what the caller asked for; `expected` describes the type for the message).
+pub(crate) fn instance_export(
+    store: &wasmi::Store<StoreData>,
+    instance: &wasmi::Instance,
+    export: &str,
+    name: &str,
+    fits: impl Fn(&wasmi::FuncType) -> bool,
+    expected: &str,
+) -> Result<Func, Error> {
+    let Some(wasmi::Extern::Func(func)) = instance.get_export(store, export) else {
+        return Err(ErrorKind::UnknownFunction {
+            name: name.to_owned(),
+        }
+        .into());
+    };
+    let ty = func.ty(store);
+    if !fits(&ty) {
+        return Err(ErrorKind::SignatureMismatch {
+            name: export.to_owned(),
+            expected: expected.to_owned(),
+            found: fmt_sig(ty.params(), ty.results()),
+        }
+        .into());
+    }
+    Ok(func)
+}
+
 /// Returns a function export of the given type, or the matching error.
 pub(crate) fn typed_export(
     module: &wasmi::Module,
