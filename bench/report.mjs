@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 
 const median = (group, bench) =>
   JSON.parse(readFileSync(`target/criterion/${group}/${bench}/new/estimates.json`, "utf8")).median.point_estimate;
-const ns = (v) => (v >= 1000 ? `${(v / 1000).toFixed(2)} µs` : `${v.toFixed(1)} ns`);
+const ns = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(1)} ms` : v >= 1000 ? `${(v / 1000).toFixed(2)} µs` : `${v.toFixed(1)} ns`);
 
 console.log("Our layer over raw wasmi doing the same buffer-ABI work by hand (target ≤ 2×):\n");
 console.log("| call | raw wasmi | plugboard | plugboard / raw |\n|---|---|---|---|");
