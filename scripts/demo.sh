@@ -8,8 +8,10 @@ scripts/install.sh
 echo "=== building the CLI and the plugins (release)"
 cargo build --release --locked -p plugboard-cli
 cargo build --release --manifest-path plugins/rust/Cargo.toml --target wasm32-wasip1 --target-dir target/plugins
+cargo build --release --manifest-path plugins/extism/Cargo.toml --target wasm32-unknown-unknown --target-dir target/plugins
 PB=target/release/plugboard
 W=target/plugins/wasm32-wasip1/release
+X=target/plugins/wasm32-unknown-unknown/release
 
 run() { echo; echo "\$ plugboard $*"; "$PB" "$@"; }
 
@@ -20,6 +22,11 @@ run call "$W/double.wasm" double '[1.5, 2.5]'
 run call "$W/double.wasm" greet '"plugboard"'
 run call "$W/double.wasm" stats '[3, 1, 4, 1, 5, 9, 2, 6]'
 run call "$W/wasi_probe.wasm" args
+echo
+echo "# an unmodified extism-pdk plugin (Extism kernel ABI): raw input, raw output"
+run call "$X/extism_kitchen.wasm" count_vowels "hello world"
+run call "$X/extism_kitchen.wasm" count_vowels "hello world" --config vowels=o
+run call "$X/extism_kitchen.wasm" fail "a plugin-reported error" || echo "(exit code $?)"
 echo
 echo "# a runaway plugin is stopped by fuel (exit code 1, the error kind in brackets):"
 run call "$W/perf.wasm" sum 1000000000 --fuel 50000000 || echo "(exit code $?)"
