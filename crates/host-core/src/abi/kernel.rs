@@ -1130,7 +1130,10 @@ mod tests {
         let c = k.alloc(4);
         assert_eq!(c, a, "freed block reused");
         // Found by KRN-09: a reused block is only as large as what was asked for.
-        assert!(k.store(c, 8, 1).is_err(), "store past a reused block's length");
+        assert!(
+            k.store(c, 8, 1).is_err(),
+            "store past a reused block's length"
+        );
         assert!(k.store(c, 4, 1).is_ok());
     }
 }
