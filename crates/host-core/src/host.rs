@@ -82,14 +82,8 @@ impl HostFn {
     /// it parses as JSON, else text; one argument is passed as itself, several as a tuple. The
     /// reply is the raw text if the function returns a string, nothing for `()`, else JSON.
     pub(crate) fn invoke_raw(&self, parts: &[Vec<u8>]) -> Result<HostReply, Error> {
-        let mut values: Vec<serde_json::Value> = parts
-            .iter()
-            .map(|p| {
-                serde_json::from_slice(p).unwrap_or_else(|_| {
-                    serde_json::Value::String(String::from_utf8_lossy(p).into_owned())
-                })
-            })
-            .collect();
+        let mut values: Vec<serde_json::Value> =
+            parts.iter().map(|p| codec::json_or_text(p)).collect();
         let args = match values.len() {
             0 => serde_json::Value::Null,
             1 => values.pop().unwrap_or(serde_json::Value::Null),
@@ -400,16 +394,10 @@ fn decode_json_args<A: DeserializeOwned>(
         .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))
 }
 
-/// The reply of the bytes convention: a string as its text, `()` as nothing, else JSON.
+/// The reply of the bytes convention (see [`codec::text_or_json`]).
 fn encode_raw<R: Serialize>(r: &R) -> Result<Vec<u8>, HostFunctionFailure> {
-    match serde_json::to_value(r) {
-        Ok(serde_json::Value::String(s)) => Ok(s.into_bytes()),
-        Ok(serde_json::Value::Null) => Ok(Vec::new()),
-        Ok(v) => Ok(v.to_string().into_bytes()),
-        Err(e) => Err(HostFunctionFailure::Failed(format!(
-            "bad return value: {e}"
-        ))),
-    }
+    codec::text_or_json(r)
+        .map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))
 }
 
 /// One value per parameter from a decoded argument payload.

@@ -476,8 +476,10 @@ impl Plugin {
         !matches!(self.state, CallState::Idle)
     }
 
-    /// Calls `name` with serde-typed arguments and result (bincode on the wire). Several
-    /// arguments are passed as a tuple, none as `&()`.
+    /// Calls `name` with serde-typed arguments and result, encoded as the plugin's ABI expects:
+    /// bincode for the buffer ABI (several arguments as a tuple, none as `&()`); for Extism
+    /// plugins a string travels as its text and anything else as JSON (extism-pdk's `String` and
+    /// `Json<T>`); use [`Plugin::call_bytes`] for raw bytes.
     ///
     /// # Errors
     ///
@@ -488,9 +490,9 @@ impl Plugin {
         name: &str,
         args: &A,
     ) -> Result<R, Error> {
-        let input = codec::to_bytes(args)?;
+        let input = abi::encode_args(self.abi, args)?;
         let out = self.call_bytes(name, input)?;
-        codec::from_bytes(&out)
+        abi::decode_result(self.abi, &out)
     }
 
     /// Like [`Plugin::call`], awaiting async host functions instead of blocking on them.
@@ -503,11 +505,11 @@ impl Plugin {
         name: &str,
         args: &A,
     ) -> Result<R, Error> {
-        let input = codec::to_bytes(args)?;
+        let input = abi::encode_args(self.abi, args)?;
         self.start_call(name, input)?;
         loop {
             match self.resume()? {
-                Step::Done(out) => return codec::from_bytes(&out),
+                Step::Done(out) => return abi::decode_result(self.abi, &out),
                 Step::Yielded => {}
                 Step::Pending(p) => {
                     let r = p.await;

@@ -37,6 +37,30 @@ impl fmt::Display for Abi {
     }
 }
 
+/// Encodes typed call arguments as the ABI's plugins expect them: bincode for the buffer ABI;
+/// for the kernel ABI a string as its text and anything else as JSON (extism-pdk's `String` and
+/// `Json<T>`).
+pub(crate) fn encode_args<A: serde::Serialize + ?Sized>(
+    abi: Abi,
+    args: &A,
+) -> Result<Vec<u8>, Error> {
+    match abi {
+        Abi::Buffer => crate::codec::to_bytes(args),
+        Abi::Kernel => crate::codec::text_or_json(args),
+    }
+}
+
+/// Decodes a typed call result the same way.
+pub(crate) fn decode_result<R: serde::de::DeserializeOwned>(
+    abi: Abi,
+    bytes: &[u8],
+) -> Result<R, Error> {
+    match abi {
+        Abi::Buffer => crate::codec::from_bytes(bytes),
+        Abi::Kernel => crate::codec::from_json_or_text(bytes),
+    }
+}
+
 /// Detects the ABI from the module's exports, explaining the choice on failure.
 pub(crate) fn detect(module: &Module) -> Result<Abi, Error> {
     match (buffer::looks_like(module), kernel::looks_like(module)) {

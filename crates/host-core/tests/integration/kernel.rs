@@ -499,3 +499,36 @@ fn kernel_imports_are_checked() {
         matches!(k, ErrorKind::LinkError { .. })
     });
 }
+
+#[test]
+fn typed_calls_use_the_extism_convention() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Report {
+        count: u64,
+        total: u64,
+        vowels: String,
+    }
+    let mut p = kitchen(KernelConfig::default());
+    // A string goes in as its text; the JSON result decodes into a struct.
+    let r: Report = p.call("count_vowels", "hello world").unwrap();
+    assert_eq!(
+        r,
+        Report {
+            count: 3,
+            total: 3,
+            vowels: "aeiouAEIOU".into()
+        }
+    );
+    // Text comes back as a String even when it is not JSON.
+    let s: String = p.call("call_host", "hi").unwrap();
+    assert_eq!(s, "HI 5");
+    // An empty output decodes as () or None.
+    p.call::<str, ()>("logs", "x").unwrap();
+    assert_eq!(p.call::<str, Option<String>>("echo", "").unwrap(), None);
+    // A result that fits neither is a decode error, not a panic.
+    assert_kind(p.call::<str, u64>("echo", "not a number"), |k| {
+        matches!(k, ErrorKind::Decode(_))
+    });
+    let fut = p.call_async::<str, Report>("count_vowels", "aaa");
+    assert_eq!(crate::conformance::block_on(fut).unwrap().total, 6);
+}
