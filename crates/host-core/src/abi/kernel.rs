@@ -882,7 +882,10 @@ pub(crate) fn finish_call(store: &mut Store<StoreData>, results: &[Val]) -> Resu
         }
         None => Vec::new(),
     };
-    k.reset();
+    // The next call resets the kernel; only give back memory a large call left behind.
+    if k.mem.len() > 64 << 10 {
+        k.reset();
+    }
     Ok(out)
 }
 
