@@ -4,12 +4,16 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// Writes the fixture to a file of its own: tests run in parallel, and a shared path would let
+/// one test read a file another is still writing.
 fn plugin(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let (_, bytes) = plugboard_fixtures::ALL
         .iter()
         .find(|(n, _)| *n == name)
         .expect("fixture exists");
-    let dir = std::env::temp_dir().join(format!("plugboard-cli-test-{}", std::process::id()));
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("plugboard-cli-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.wasm"));
     std::fs::write(&path, bytes).unwrap();
