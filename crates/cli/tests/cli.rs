@@ -31,6 +31,14 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Asserts the exit code and that stderr mentions `needle`, showing stderr otherwise.
+#[track_caller]
+fn assert_fails(out: &Output, code: i32, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
+}
+
 #[test]
 fn call_double_prints_json() {
     let p = plugin("double");
@@ -47,12 +55,7 @@ fn call_with_several_arguments_and_none() {
     let out = plugboard(&["call", p.to_str().unwrap(), "add", "[3, 4]"]);
     assert_eq!(text(&out.stdout), "7\n", "{}", text(&out.stderr));
     let out = plugboard(&["call", p.to_str().unwrap(), "and_back", "1"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not provided by this host"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 1, "not provided by this host");
 
     let p = plugin("double");
     let out = plugboard(&["call", p.to_str().unwrap(), "stats", "[1, 2, 6]"]);
@@ -86,36 +89,21 @@ fn out_of_fuel_is_exit_1_with_kind() {
         "--fuel",
         "1000",
     ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("[outOfFuel]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 1, "[outOfFuel]");
 }
 
 #[test]
 fn memory_limit_is_exit_1() {
     let p = plugin("wasi_probe");
     let out = plugboard(&["call", p.to_str().unwrap(), "grow", "8", "--memory", "4M"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("[memoryLimit]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 1, "[memoryLimit]");
 }
 
 #[test]
 fn guest_panic_shows_its_message() {
     let p = plugin("wasi_probe");
     let out = plugboard(&["call", p.to_str().unwrap(), "boom", "\"cli\""]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("boom: cli"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 1, "boom: cli");
 }
 
 #[test]
@@ -146,12 +134,7 @@ fn unreadable_and_invalid_files() {
     let bad = std::env::temp_dir().join(format!("plugboard-bad-{}.wasm", std::process::id()));
     std::fs::write(&bad, b"not wasm").unwrap();
     let out = plugboard(&["inspect", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        text(&out.stderr).contains("[invalidModule]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 3, "[invalidModule]");
 }
 
 #[test]
@@ -225,12 +208,7 @@ fn extism_errors_and_missing_host_functions() {
     );
     // The CLI provides no user host functions: the plugin loads, and calling one fails.
     let out = plugboard(&["call", p, "call_host", "x"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not provided by this host"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 1, "not provided by this host");
     let out = plugboard(&[
         "call",
         p,
@@ -306,12 +284,7 @@ fn extism_manifest_file() {
     let bad = dir.join("bad.json");
     std::fs::write(&bad, r#"{"wasm":[],"nope":1}"#).unwrap();
     let out = plugboard(&["call", bad.to_str().unwrap(), "f"]);
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        text(&out.stderr).contains("[manifest]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_fails(&out, 3, "[manifest]");
 }
 
 #[test]

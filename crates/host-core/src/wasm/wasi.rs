@@ -1182,23 +1182,27 @@ pub(crate) fn link(
         "path_create_directory" => def!(
             [I32, I32, I32],
             [I32],
-            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
-                let path = m.string(p, pl)?;
-                modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
+            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| dir_entry_op(
+                &mut c,
+                dirfd,
+                (p, pl),
+                |entries, name| {
                     if entries.contains_key(name) {
                         return Err(EEXIST);
                     }
                     entries.insert(name.to_owned(), Node::default());
                     Ok(())
-                })
-            })
+                }
+            )
         ),
         "path_remove_directory" => def!(
             [I32, I32, I32],
             [I32],
-            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
-                let path = m.string(p, pl)?;
-                modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
+            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| dir_entry_op(
+                &mut c,
+                dirfd,
+                (p, pl),
+                |entries, name| {
                     match entries.get(name) {
                         Some(Node::Dir(e)) if e.is_empty() => {
                             entries.remove(name);
@@ -1208,15 +1212,17 @@ pub(crate) fn link(
                         Some(Node::File(_)) => Err(ENOTDIR),
                         None => Err(ENOENT),
                     }
-                })
-            })
+                }
+            )
         ),
         "path_unlink_file" => def!(
             [I32, I32, I32],
             [I32],
-            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| with(&mut c, |m, d| {
-                let path = m.string(p, pl)?;
-                modify_dir(&mut d.wasi, dirfd, &path, |entries, name| {
+            |mut c: C<'_>, dirfd: i32, p: u32, pl: u32| dir_entry_op(
+                &mut c,
+                dirfd,
+                (p, pl),
+                |entries, name| {
                     match entries.get(name) {
                         Some(Node::File(_)) => {
                             entries.remove(name);
@@ -1225,8 +1231,8 @@ pub(crate) fn link(
                         Some(Node::Dir(_)) => Err(EISDIR),
                         None => Err(ENOENT),
                     }
-                })
-            })
+                }
+            )
         ),
         "path_rename" => def!(
             [I32, I32, I32, I32, I32, I32],
@@ -1311,6 +1317,20 @@ pub(crate) fn link(
         _ => return Err(err("not a WASI preview 1 function")),
     }
     Ok(())
+}
+
+/// For calls that change one entry of a directory (create, remove, unlink): resolves the
+/// path below `dirfd` and runs `op` on the parent directory's entries with the last name.
+fn dir_entry_op(
+    caller: &mut Caller<'_, StoreData>,
+    dirfd: i32,
+    path: (u32, u32),
+    op: impl FnOnce(&mut BTreeMap<String, Node>, &str) -> Result<(), Errno>,
+) -> i32 {
+    with(caller, |m, d| {
+        let path = m.string(path.0, path.1)?;
+        modify_dir(&mut d.wasi, dirfd, &path, op)
+    })
 }
 
 /// For calls that only need a valid descriptor (sync, advice, times, rights): ok or EBADF.
