@@ -1,4 +1,5 @@
-//! `plugboard`: call a plugin's function with JSON arguments, or inspect a plugin.
+//! `plugboard`: call a plugin's function with JSON arguments, inspect a plugin, or check an
+//! Extism JS-PDK `interface.d.ts`.
 //!
 //! Exit codes: 0 success; 1 the call failed (trap, limit, ABI violation, host function);
 //! 2 usage error (bad arguments, JSON that does not fit the signature); 3 the plugin could not
@@ -8,9 +9,10 @@
 
 use clap::{Parser, Subcommand};
 use plugboard_host_core::{
-    Abi, Error, ErrorKind, Host, KernelConfig, Limits, LogLevel, LogStream, Manifest, Plugin,
-    PluginInfo, PluginOptions, Signature, Value, WasiConfig,
+    Abi, Error, ErrorKind, Host, HttpRequest, HttpResponse, Interface, KernelConfig, Limits,
+    LogLevel, LogStream, Manifest, Plugin, PluginInfo, PluginOptions, Signature, Value, WasiConfig,
 };
+use std::io::Read;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,10 +48,13 @@ enum Command {
         /// Extism plugins: a config entry KEY=VALUE (repeatable).
         #[arg(long = "config", value_parser = parse_kv)]
         config: Vec<(String, String)>,
-        /// Extism plugins: allow HTTP requests to hosts matching this glob (repeatable). The CLI
-        /// has no HTTP client yet, so allowed requests fail with `capabilityDenied` too.
+        /// Extism plugins: allow HTTP requests to hosts matching this glob (repeatable); the
+        /// CLI makes them (http and https). Without it every request is denied.
         #[arg(long = "allow-host")]
         allow_host: Vec<String>,
+        /// The interface.d.ts of an Extism JS-PDK core module.
+        #[arg(long)]
+        interface: Option<PathBuf>,
         /// Extism plugins: link WASI (as `wasi: true` in a manifest).
         #[arg(long)]
         wasi: bool,
@@ -73,9 +78,21 @@ enum Command {
     Inspect {
         /// The plugin (.wasm).
         plugin: PathBuf,
+        /// The interface.d.ts of an Extism JS-PDK core module.
+        #[arg(long)]
+        interface: Option<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Check an Extism JS-PDK interface.d.ts and list what it declares, or print TypeScript
+    /// declarations for JS callers (--ts).
+    Idl {
+        /// The interface file.
+        file: PathBuf,
+        /// Print TypeScript declarations instead of the summary.
+        #[arg(long)]
+        ts: bool,
     },
 }
 
@@ -165,11 +182,66 @@ struct KernelFlags {
     allow_host: Vec<String>,
     wasi: bool,
     log_level: Option<LogLevel>,
+    interface: Option<Interface>,
+}
+
+fn read_interface(path: Option<&Path>) -> Result<Option<Interface>, Failure> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = read(path)?;
+    Interface::parse(&String::from_utf8_lossy(&text))
+        .map(Some)
+        .map_err(Failure::Load)
+}
+
+/// The largest HTTP response body the CLI reads (the kernel applies the plugin's own limit).
+const MAX_HTTP_BODY: u64 = 64 << 20;
+
+/// Makes an HTTP request for a plugin (only reached for hosts the plugin is allowed).
+fn fetch(req: &HttpRequest) -> Result<HttpResponse, String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirects(0)
+        .build();
+    let mut r = agent.request(&req.method, &req.url);
+    for (k, v) in &req.headers {
+        r = r.set(k, v);
+    }
+    let result = match &req.body {
+        Some(body) => r.send_bytes(body),
+        None => r.call(),
+    };
+    let response = match result {
+        Ok(res) | Err(ureq::Error::Status(_, res)) => res,
+        Err(ureq::Error::Transport(t)) => return Err(format!("{} failed: {t}", req.url)),
+    };
+    let status = response.status();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|name| {
+            let value = response.header(&name)?.to_owned();
+            Some((name, value))
+        })
+        .collect();
+    let mut body = Vec::new();
+    response
+        .into_reader()
+        .take(MAX_HTTP_BODY)
+        .read_to_end(&mut body)
+        .map_err(|e| format!("reading the response of {} failed: {e}", req.url))?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn host(limits: Limits) -> Host {
     Host::builder()
         .limits(limits)
+        .http(|req: HttpRequest| async move { fetch(&req) })
         .on_log(|r| {
             // Plugin output goes to stderr so stdout stays the result.
             let mut err = std::io::stderr().lock();
@@ -217,6 +289,9 @@ fn load(path: &Path, limits: Limits, flags: &KernelFlags) -> Result<Plugin, Fail
     let mut options = PluginOptions::named(&name)
         .with_kernel(kernel)
         .stub_missing_imports();
+    if let Some(interface) = &flags.interface {
+        options = options.with_interface(interface.clone());
+    }
     if flags.wasi {
         options = options.with_wasi(WasiConfig::new());
     }
@@ -232,6 +307,7 @@ fn run(command: Command) -> Result<(), Failure> {
             input,
             config,
             allow_host,
+            interface,
             wasi,
             log_level,
             fuel,
@@ -251,6 +327,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 allow_host,
                 wasi,
                 log_level: log_level.0,
+                interface: read_interface(interface.as_deref())?,
             };
             let mut p = load(&plugin, limits, &flags)?;
             let call_failed = |e: Error| match e.kind() {
@@ -258,7 +335,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 _ => Failure::Call(e),
             };
             let mut best = f64::INFINITY;
-            if p.abi() == Abi::Kernel {
+            if matches!(p.abi(), Abi::Kernel | Abi::Idl) {
                 // Extism plugins take and return bytes.
                 if input.is_some() && args.is_some() {
                     return Err(Failure::Usage(
@@ -307,21 +384,50 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Inspect { plugin, json } => {
+        Command::Inspect {
+            plugin,
+            interface,
+            json,
+        } => {
             let bytes = read(&plugin)?;
             if is_manifest(&bytes) {
                 return Err(Failure::Usage(
                     "inspect takes a .wasm file; for a manifest, inspect its modules".into(),
                 ));
             }
+            let mut options = PluginOptions::default();
+            if let Some(i) = read_interface(interface.as_deref())? {
+                options = options.with_interface(i);
+            }
             let p = Host::builder()
                 .build()
-                .describe_wasm(&bytes)
+                .describe_wasm_with(&bytes, &options)
                 .map_err(Failure::Load)?;
             if json {
                 println!("{}", inspect_json(&p));
             } else {
                 print!("{}", inspect_text(&p));
+            }
+            Ok(())
+        }
+        Command::Idl { file, ts } => {
+            let Some(i) = read_interface(Some(&file))? else {
+                return Ok(());
+            };
+            if ts {
+                print!("{}", i.typescript());
+            } else {
+                println!("exports (in __invoke order):");
+                for (n, e) in i.exports().iter().enumerate() {
+                    println!("  {n}: {e}() -> I32");
+                }
+                println!("host functions (extism:host/user, in __invokeHostFunc order):");
+                for (n, f) in i.imports().iter().enumerate() {
+                    let params: Vec<String> =
+                        f.params.iter().map(|(p, t)| format!("{p}: {t}")).collect();
+                    let result = f.result.map_or("void".to_owned(), |t| t.to_string());
+                    println!("  {n}: {}({}) -> {result}", f.name, params.join(", "));
+                }
             }
             Ok(())
         }
@@ -351,7 +457,7 @@ fn inspect_text(p: &PluginInfo) -> String {
     for e in &p.exports {
         match &e.signature {
             Some(s) => out.push_str(&format!("  {}{}\n", e.name, s)),
-            None if p.abi == Abi::Kernel => {
+            None if matches!(p.abi, Abi::Kernel | Abi::Idl) => {
                 out.push_str(&format!("  {}(bytes) -> bytes\n", e.name))
             }
             None => out.push_str(&format!("  {} (no signature)\n", e.name)),

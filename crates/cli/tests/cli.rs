@@ -215,7 +215,7 @@ fn extism_errors_and_missing_host_functions() {
         "fetch",
         "https://example.com",
         "--allow-host",
-        "example.com",
+        "*.example.org",
     ]);
     assert!(
         text(&out.stderr).contains("[capabilityDenied]"),
@@ -296,4 +296,128 @@ fn extism_wasi_flag() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Hello, Ada!\n");
     assert!(text(&out.stderr).contains("printing to stderr for Ada"));
+}
+
+/// A one-shot HTTP server on 127.0.0.1: answers one request with `body`, and hands back the
+/// request it received.
+fn serve_once(body: &'static str) -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        write!(
+            conn,
+            "HTTP/1.1 201 Created\r\ncontent-length: {}\r\nx-test: yes\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    (port, handle)
+}
+
+#[test]
+fn extism_http_requests_go_out_only_to_allowed_hosts() {
+    let p = plugin("extism_kitchen");
+    let (port, server) = serve_once("hi from the server");
+    let url = format!("http://127.0.0.1:{port}/path");
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "fetch",
+        &url,
+        "--allow-host",
+        "127.0.0.*",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "201 hi from the server\n");
+    let request = server.join().unwrap();
+    assert!(request.starts_with("GET /path HTTP/1.1"), "{request}");
+    assert!(
+        request.to_lowercase().contains("x-plugin: kitchen"),
+        "{request}"
+    );
+
+    // Not allowed: denied before any connection is made.
+    let out = plugboard(&["call", p.to_str().unwrap(), "fetch", &url]);
+    assert_fails(&out, 1, "capabilityDenied");
+    // Allowed but unreachable: the request fails inside the plugin's call.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "fetch",
+        &format!("http://127.0.0.1:{closed}/"),
+        "--allow-host",
+        "127.0.0.1",
+    ]);
+    assert_fails(&out, 1, "error: the call failed");
+}
+
+fn interface_file() -> PathBuf {
+    let dir = plugin("idl_core");
+    let path = dir.with_file_name("interface.d.ts");
+    std::fs::write(&path, plugboard_fixtures::IDL_CORE_INTERFACE).unwrap();
+    path
+}
+
+#[test]
+fn idl_plugins_run_with_their_interface() {
+    let dts = interface_file();
+    let wasm = dts.with_file_name("idl_core.wasm");
+    let (w, d) = (wasm.to_str().unwrap(), dts.to_str().unwrap());
+    let out = plugboard(&["call", w, "greet", "Ada", "--interface", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "Hello, Ada!\n");
+    // The host functions are stubs in the CLI: calling one fails, naming it.
+    let out = plugboard(&["call", w, "mix", "1,2", "--interface", d]);
+    assert_fails(&out, 1, "add");
+    // Without the interface: a load error that says what is missing.
+    let out = plugboard(&["call", w, "greet", "Ada"]);
+    assert_fails(&out, 3, "interface.d.ts");
+
+    let out = plugboard(&["inspect", w, "--interface", d]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("abi: idl\n"), "{stdout}");
+    assert!(stdout.contains("  greet(bytes) -> bytes\n"), "{stdout}");
+}
+
+#[test]
+fn idl_checks_the_interface_and_writes_typescript() {
+    let dts = interface_file();
+    let d = dts.to_str().unwrap();
+    let out = plugboard(&["idl", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("  0: fail() -> I32\n"), "{stdout}");
+    assert!(
+        stdout.contains("  1: scale(x: F64, factor: F32) -> F64\n"),
+        "{stdout}"
+    );
+    let out = plugboard(&["idl", d, "--ts"]);
+    let ts = text(&out.stdout);
+    assert!(ts.contains("export interface HostFunctions {"), "{ts}");
+    assert!(ts.contains("  tick(): void | Promise<void>;"), "{ts}");
+
+    let bad = dts.with_file_name("bad.d.ts");
+    std::fs::write(
+        &bad,
+        "declare module 'main' {\n  export function f(): STRING;\n}\n",
+    )
+    .unwrap();
+    let out = plugboard(&["idl", bad.to_str().unwrap()]);
+    assert_fails(&out, 3, "interface.d.ts:2:24: unsupported type `STRING`");
 }

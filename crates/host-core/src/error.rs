@@ -80,6 +80,13 @@ pub enum ErrorKind {
     Manifest { reason: String },
     /// The call ran past its wall-clock deadline ([`Limits::timeout_ms`](crate::Limits::timeout_ms)).
     Timeout { ms: u64 },
+    /// An `interface.d.ts` file is outside the supported subset; `line` and `column` count
+    /// from 1.
+    Interface {
+        line: u32,
+        column: u32,
+        message: String,
+    },
 }
 
 /// Why a host function failed.
@@ -206,6 +213,7 @@ impl Error {
             ErrorKind::CapabilityDenied { .. } => "capabilityDenied",
             ErrorKind::Manifest { .. } => "manifest",
             ErrorKind::Timeout { .. } => "timeout",
+            ErrorKind::Interface { .. } => "interface",
         }
     }
 }
@@ -304,6 +312,11 @@ impl fmt::Display for ErrorKind {
             Self::CapabilityDenied { what } => write!(f, "denied: {what}"),
             Self::Manifest { reason } => write!(f, "manifest: {reason}"),
             Self::Timeout { ms } => write!(f, "call exceeded its timeout of {ms} ms"),
+            Self::Interface {
+                line,
+                column,
+                message,
+            } => write!(f, "interface.d.ts:{line}:{column}: {message}"),
         }
     }
 }

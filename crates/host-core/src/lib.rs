@@ -68,6 +68,7 @@ mod call;
 mod codec;
 mod error;
 mod host;
+mod idl;
 mod limits;
 mod manifest;
 mod plugin;
@@ -82,6 +83,7 @@ pub use crate::error::{
     AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, TrapCode,
 };
 pub use crate::host::{Host, HostBuilder, LogLevel, LogRecord, LogStream};
+pub use crate::idl::{HostImport, IdlType, Interface};
 pub use crate::limits::Limits;
 pub use crate::manifest::{Manifest, MemoryOptions, WasmSource};
 pub use crate::plugin::{

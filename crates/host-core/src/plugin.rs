@@ -6,6 +6,7 @@ use crate::call::{self, DepthGuard, HostCompletion, Step};
 use crate::codec;
 use crate::error::{Error, ErrorKind};
 use crate::host::{Host, LogSink, Registry};
+use crate::idl::{self, Interface};
 use crate::limits::Limits;
 use crate::schema::{Direction, FunctionSignature, Signature};
 use crate::value::Value;
@@ -46,6 +47,8 @@ pub struct PluginOptions {
     /// [`ErrorKind::HostFunction`] when called, instead of refusing to load (for tools like the
     /// CLI that run one function of a plugin written for another host).
     pub stub_missing_imports: bool,
+    /// The `interface.d.ts` of an Extism JS-PDK core module ([`Abi::Idl`]).
+    pub interface: Option<Interface>,
 }
 
 impl PluginOptions {
@@ -93,6 +96,12 @@ impl PluginOptions {
         self.kernel = Some(kernel);
         self
     }
+
+    /// Sets the interface of an Extism JS-PDK core module (see [`Interface::parse`]).
+    pub fn with_interface(mut self, interface: Interface) -> Self {
+        self.interface = Some(interface);
+        self
+    }
 }
 
 /// A function a plugin exports, with its signature where known.
@@ -127,6 +136,8 @@ pub struct PluginInfo {
 struct Analysis {
     module: Module,
     deps: Vec<(String, Module)>,
+    /// The export shim of an [`Abi::Idl`] plugin, instantiated after the main module.
+    export_shim: Option<Module>,
     abi: Abi,
     limits: Limits,
     linker: Linker<StoreData>,
@@ -167,6 +178,20 @@ impl Analysis {
             None => abi::detect(&module)?,
         };
         abi::validate(abi, &module)?;
+        let mut export_shim = None;
+        if abi == Abi::Idl {
+            let Some(interface) = &options.interface else {
+                return Err(ErrorKind::AbiDetection {
+                    reason: "this is an Extism JS-PDK core module (it exports `__invoke` or imports from `shim`): load it with its interface.d.ts".into(),
+                }
+                .into());
+            };
+            idl::validate(interface, &module)?;
+            // The import shim is a dependency named `shim`; the export shim comes after.
+            let import_shim = compile(&host.engine, &idl::shim::import_shim(interface))?;
+            deps.insert(0, (idl::shim::IMPORT_SHIM.to_owned(), import_shim));
+            export_shim = Some(compile(&host.engine, &idl::shim::export_shim(interface))?);
+        }
         let allow = options.allow.as_deref();
         let mut linker = Linker::new(&host.engine);
         let mut imports = Vec::new();
@@ -187,7 +212,7 @@ impl Analysis {
             let linked = match import.ty() {
                 wasmi::ExternType::Func(ty) => {
                     if m == wasi::MODULE {
-                        if abi == Abi::Kernel && !options.enable_wasi {
+                        if abi.uses_kernel() && !options.enable_wasi {
                             Err(link_error(m, n, "WASI is not enabled for this plugin (Extism manifests: `wasi: true`)"))
                         } else {
                             wasi::link(&mut linker, n, ty)
@@ -225,10 +250,21 @@ impl Analysis {
                 }
             }
         }
-        let exports = abi::exports(abi, &module, &signatures);
+        let exports = match (&options.interface, abi) {
+            (Some(interface), Abi::Idl) => interface
+                .exports()
+                .iter()
+                .map(|name| ExportInfo {
+                    name: name.clone(),
+                    signature: None,
+                })
+                .collect(),
+            _ => abi::exports(abi, &module, &signatures),
+        };
         Ok(Self {
             module,
             deps,
+            export_shim,
             abi,
             limits,
             linker,
@@ -248,7 +284,21 @@ impl Host {
     ///
     /// As [`Host::load_wasm`], except that unresolved imports are reported in the result.
     pub fn describe_wasm(&self, bytes: &[u8]) -> Result<PluginInfo, Error> {
-        let a = Analysis::new(self, bytes, &[], &PluginOptions::default())?;
+        self.describe_wasm_with(bytes, &PluginOptions::default())
+    }
+
+    /// [`Host::describe_wasm`] with options: a forced ABI, an interface file, allowed
+    /// namespaces.
+    ///
+    /// # Errors
+    ///
+    /// As [`Host::describe_wasm`].
+    pub fn describe_wasm_with(
+        &self,
+        bytes: &[u8],
+        options: &PluginOptions,
+    ) -> Result<PluginInfo, Error> {
+        let a = Analysis::new(self, bytes, &[], options)?;
         Ok(PluginInfo {
             abi: a.abi,
             exports: a.exports,
@@ -283,6 +333,7 @@ pub struct Plugin {
     limits: Limits,
     module: Module,
     deps: Vec<(String, Module)>,
+    export_shim: Option<Module>,
     linker: Linker<StoreData>,
     registry: Rc<Registry>,
     log: Option<LogSink>,
@@ -343,6 +394,7 @@ impl Plugin {
             limits: a.limits,
             module: a.module,
             deps: a.deps,
+            export_shim: a.export_shim,
             linker: a.linker,
             registry: host.registry.clone(),
             log: host.log.clone(),
@@ -380,7 +432,7 @@ impl Plugin {
         );
         let mut store = Store::new(self.module.engine(), data);
         store.limiter(|d| &mut d.limiter);
-        if self.abi == Abi::Kernel {
+        if self.abi.uses_kernel() {
             // Vars survive re-instantiation; handles and blocks do not.
             let carried = self
                 .store
@@ -415,6 +467,18 @@ impl Plugin {
                 break;
             }
         }
+        // A JS-PDK plugin is called through its export shim, linked to the core module.
+        let instance = match &self.export_shim {
+            Some(shim) => {
+                linker
+                    .instance(&mut store, idl::shim::CORE, instance)
+                    .map_err(|e| link_error(idl::shim::CORE, "*", &e.to_string()))?;
+                linker
+                    .instantiate_and_start(&mut store, shim)
+                    .map_err(|e| instantiation_error(store.data_mut(), &e, budget))?
+            }
+            None => instance,
+        };
         self.store = store;
         self.instance = Some(instance);
         Ok(())
@@ -706,7 +770,7 @@ impl Plugin {
                     None => Err(ErrorKind::NoCallInFlight.into()),
                 };
                 match reply {
-                    Ok(val) => call.resume(&mut self.store, &[val], &mut self.results),
+                    Ok(val) => call.resume(&mut self.store, val.as_slice(), &mut self.results),
                     Err(e) => return Err(self.fail(e)),
                 }
             }
@@ -745,7 +809,7 @@ impl Plugin {
                 let err = wasm::map_run_error(self.store.data_mut(), call.host_error(), budget);
                 Err(self.fail(err))
             }
-            Err(e) if self.abi == Abi::Kernel && e.i32_exit_status() == Some(0) => {
+            Err(e) if self.abi.uses_kernel() && e.i32_exit_status() == Some(0) => {
                 // Extism: WASI `proc_exit(0)` ends the call successfully (unless an error is set).
                 self.settle_fuel();
                 let out = abi::finish_call(self.abi, &mut self.store, &[]);

@@ -288,8 +288,11 @@ pub(crate) fn finish_call(store: &mut Store<StoreData>, result: Val) -> Result<V
     Ok(out)
 }
 
-pub(crate) fn deliver_reply(store: &mut Store<StoreData>, reply: &[u8]) -> Result<Val, Error> {
-    write_buffer(&mut *store, reply).map(Val::I64)
+pub(crate) fn deliver_reply(
+    store: &mut Store<StoreData>,
+    reply: &[u8],
+) -> Result<Option<Val>, Error> {
+    write_buffer(&mut *store, reply).map(|p| Some(Val::I64(p)))
 }
 
 #[cfg(test)]

@@ -219,6 +219,8 @@ pub(crate) struct Kernel {
     http_headers: Option<BTreeMap<String, String>>,
     /// Set when `alloc` failed for lack of room, so a failure that follows is a `MemoryLimit`.
     pub(crate) alloc_denied: bool,
+    /// The suspended user host function (`ns::name`) and its result type (`None`: nothing).
+    pending_result: Option<(String, Option<ValType>)>,
 }
 
 /// What survives a re-instantiation: vars and options.
@@ -247,6 +249,7 @@ impl Kernel {
             http_status: 0,
             http_headers: None,
             alloc_denied: false,
+            pending_result: None,
         }
     }
 
@@ -528,26 +531,29 @@ pub(crate) fn link_import(
     let f = registry
         .resolve(namespace, DEFAULT_USER_NAMESPACE, name, allow)
         .map_err(|reason| link_error(module, name, &reason))?;
-    if ty.params().iter().any(|t| *t != ValType::I64)
+    let numeric =
+        |t: &ValType| matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64);
+    if !ty.params().iter().all(numeric)
         || ty.results().len() > 1
-        || ty.results().iter().any(|t| *t != ValType::I64)
+        || !ty.results().iter().all(numeric)
     {
         return Err(link_error(
             module,
             name,
-            "kernel host functions take and return i64 handles",
+            "kernel host functions take i64 handles or numbers (i32, f32, f64) and return at most one",
         ));
     }
     let (ns, fname) = (f.namespace.clone(), f.name.clone());
+    let result = ty.results().first().copied();
     linker
         .func_new(
             module,
             name,
             ty.clone(),
-            move |mut caller, args, out| match user_call(&mut caller, &ns, &fname, args) {
-                Ok(h) => {
-                    if let Some(slot) = out.first_mut() {
-                        *slot = Val::I64(h as i64);
+            move |mut caller, args, out| match user_call(&mut caller, &ns, &fname, args, result) {
+                Ok(v) => {
+                    if let (Some(slot), Some(v)) = (out.first_mut(), v) {
+                        *slot = v;
                     }
                     Ok(())
                 }
@@ -769,22 +775,26 @@ fn deliver_http(data: &mut StoreData, reply: &[u8]) -> Result<u64, Error> {
     })
 }
 
-/// A user host function: the argument blocks' bytes (not freed: the PDK frees them) are
-/// passed to the registered function through its JSON entry point; its result becomes a block.
+/// A user host function: the argument blocks' bytes (not freed: the PDK frees them) and
+/// numbers as JSON are passed to the registered function through its JSON entry point; its
+/// result becomes a block (an `i64` result) or a number.
 fn user_call(
     caller: &mut Caller<'_, StoreData>,
     ns: &str,
     name: &str,
     args: &[Val],
-) -> Result<u64, Flow> {
+    result: Option<ValType>,
+) -> Result<Option<Val>, Flow> {
     let k = kernel(caller)?;
     let mut parts = Vec::with_capacity(args.len());
-    for i in 0..args.len() {
-        let h = arg(args, i);
-        parts.push(if h == 0 {
-            Vec::new()
-        } else {
-            k.bytes(h)?.to_vec()
+    for a in args {
+        parts.push(match *a {
+            Val::I64(0) => Vec::new(),
+            Val::I64(h) => k.bytes(h as u64)?.to_vec(),
+            Val::I32(n) => n.to_string().into_bytes(),
+            Val::F32(x) => json_number(f64::from(f32::from(x))),
+            Val::F64(x) => json_number(f64::from(x)),
+            _ => Vec::new(),
         });
     }
     let f = caller
@@ -796,13 +806,10 @@ fn user_call(
     match f.invoke_raw(&parts)? {
         HostReply::Ready(bytes) => {
             let k = kernel(caller)?;
-            Ok(if bytes.is_empty() {
-                0
-            } else {
-                k.new_block(&bytes)
-            })
+            Ok(reply_value(k, &bytes, result, &format!("{ns}::{name}"))?)
         }
         HostReply::Later(future) => {
+            kernel(caller)?.pending_result = Some((format!("{ns}::{name}"), result));
             if caller.data().nested > 0 {
                 return Err(f
                     .error(crate::error::HostFunctionFailure::AsyncNotSupported)
@@ -816,6 +823,61 @@ fn user_call(
             Err(Flow::Suspend)
         }
     }
+}
+
+fn json_number(x: f64) -> Vec<u8> {
+    serde_json::Number::from_f64(x).map_or_else(|| b"null".to_vec(), |n| n.to_string().into_bytes())
+}
+
+/// A user host function's reply as the value the plugin expects: a new block for `i64` (0 for
+/// no bytes), a JSON number (or boolean) for `i32`/`f32`/`f64`, nothing for no result.
+fn reply_value(
+    k: &mut Kernel,
+    bytes: &[u8],
+    result: Option<ValType>,
+    what: &str,
+) -> Result<Option<Val>, Error> {
+    let Some(ty) = result else {
+        return Ok(None);
+    };
+    if ty == ValType::I64 {
+        return Ok(Some(Val::I64(if bytes.is_empty() {
+            0
+        } else {
+            k.new_block(bytes) as i64
+        })));
+    }
+    let number = if bytes.is_empty() {
+        Some(0.0)
+    } else {
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Number(n)) => n.as_f64(),
+            Ok(serde_json::Value::Bool(b)) => Some(f64::from(u8::from(b))),
+            _ => None,
+        }
+    };
+    let mismatch = || -> Error {
+        ErrorKind::Decode(crate::error::DecodeError::Mismatch {
+            reason: format!(
+                "host function {what} returned {:?}, not a number the plugin can take as {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(64)]),
+                wasm::fmt_sig(&[], &[ty]).trim_start_matches("() -> ")
+            ),
+        })
+        .into()
+    };
+    let x = number.ok_or_else(mismatch)?;
+    Ok(Some(match ty {
+        ValType::I32 => {
+            if x.fract() != 0.0 || x < f64::from(i32::MIN) || x > f64::from(u32::MAX) {
+                return Err(mismatch());
+            }
+            // Integers up to u32::MAX are accepted and wrap, as unsigned values in an i32 do.
+            Val::I32(x as i64 as i32)
+        }
+        ValType::F32 => Val::F32((x as f32).into()),
+        _ => Val::F64(x.into()),
+    }))
 }
 
 pub(crate) fn bind(store: &mut Store<StoreData>, _instance: &Instance) -> Result<(), Error> {
@@ -890,17 +952,17 @@ pub(crate) fn finish_call(store: &mut Store<StoreData>, results: &[Val]) -> Resu
 }
 
 /// The reply of a suspended host call: an HTTP response, or a user host function's result.
-pub(crate) fn deliver_reply(store: &mut Store<StoreData>, reply: &[u8]) -> Result<Val, Error> {
+pub(crate) fn deliver_reply(
+    store: &mut Store<StoreData>,
+    reply: &[u8],
+) -> Result<Option<Val>, Error> {
     let data = store.data_mut();
     if std::mem::take(&mut data.pending_http) {
-        return deliver_http(data, reply).map(|h| Val::I64(h as i64));
+        return deliver_http(data, reply).map(|h| Some(Val::I64(h as i64)));
     }
     let k = data.kernel.as_deref_mut().ok_or(AbiViolation::NoMemory)?;
-    Ok(Val::I64(if reply.is_empty() {
-        0
-    } else {
-        k.new_block(reply) as i64
-    }))
+    let (what, result) = k.pending_result.take().ok_or(ErrorKind::NoCallInFlight)?;
+    reply_value(k, reply, result, &what)
 }
 
 /// `true` if the URL's host matches one of the glob patterns (`*` any run of characters,

@@ -19,6 +19,9 @@ pub enum Abi {
     Buffer,
     /// Extism: bytes in kernel memory owned by the host (ABIS.md §4).
     Kernel,
+    /// An Extism JS-PDK core module and its `interface.d.ts` (ABIS.md §5): the kernel ABI
+    /// behind shims generated from the interface.
+    Idl,
 }
 
 impl Abi {
@@ -27,7 +30,15 @@ impl Abi {
         match self {
             Abi::Buffer => "buffer",
             Abi::Kernel => "kernel",
+            Abi::Idl => "idl",
         }
+    }
+}
+
+impl Abi {
+    /// Whether the plugin talks through the Extism kernel.
+    pub(crate) fn uses_kernel(self) -> bool {
+        matches!(self, Abi::Kernel | Abi::Idl)
     }
 }
 
@@ -46,7 +57,7 @@ pub(crate) fn encode_args<A: serde::Serialize + ?Sized>(
 ) -> Result<Vec<u8>, Error> {
     match abi {
         Abi::Buffer => crate::codec::to_bytes(args),
-        Abi::Kernel => crate::codec::text_or_json(args),
+        Abi::Kernel | Abi::Idl => crate::codec::text_or_json(args),
     }
 }
 
@@ -57,12 +68,15 @@ pub(crate) fn decode_result<R: serde::de::DeserializeOwned>(
 ) -> Result<R, Error> {
     match abi {
         Abi::Buffer => crate::codec::from_bytes(bytes),
-        Abi::Kernel => crate::codec::from_json_or_text(bytes),
+        Abi::Kernel | Abi::Idl => crate::codec::from_json_or_text(bytes),
     }
 }
 
 /// Detects the ABI from the module's exports, explaining the choice on failure.
 pub(crate) fn detect(module: &Module) -> Result<Abi, Error> {
+    if crate::idl::looks_like(module) {
+        return Ok(Abi::Idl);
+    }
     match (buffer::looks_like(module), kernel::looks_like(module)) {
         (true, false) => Ok(Abi::Buffer),
         (false, true) => Ok(Abi::Kernel),
@@ -86,6 +100,8 @@ pub(crate) fn validate(abi: Abi, module: &Module) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::validate(module),
         Abi::Kernel => kernel::validate(module),
+        // Checked against its interface when loaded (`idl::validate`).
+        Abi::Idl => Ok(()),
     }
 }
 
@@ -93,6 +109,8 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
     match abi {
         Abi::Buffer => buffer::exports(module, sigs),
         Abi::Kernel => kernel::exports(module, sigs),
+        // The exports are the interface's; without one, none are known.
+        Abi::Idl => Vec::new(),
     }
 }
 
@@ -100,7 +118,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
 pub(crate) fn import_symbol(abi: Abi, name: &str) -> String {
     match abi {
         Abi::Buffer => buffer::symbol(name),
-        Abi::Kernel => name.to_owned(),
+        Abi::Kernel | Abi::Idl => name.to_owned(),
     }
 }
 
@@ -115,7 +133,7 @@ pub(crate) fn link_import(
 ) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::link_import(linker, registry, allow, module, name, ty),
-        Abi::Kernel => kernel::link_import(linker, registry, allow, module, name, ty),
+        Abi::Kernel | Abi::Idl => kernel::link_import(linker, registry, allow, module, name, ty),
     }
 }
 
@@ -126,7 +144,7 @@ pub(crate) fn bind(
 ) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::bind(store, instance),
-        Abi::Kernel => kernel::bind(store, instance),
+        Abi::Kernel | Abi::Idl => kernel::bind(store, instance),
     }
 }
 
@@ -139,7 +157,7 @@ pub(crate) fn resolve_export(
 ) -> Result<Func, Error> {
     match abi {
         Abi::Buffer => buffer::resolve_export(store, instance, name),
-        Abi::Kernel => kernel::resolve_export(store, instance, name),
+        Abi::Kernel | Abi::Idl => kernel::resolve_export(store, instance, name),
     }
 }
 
@@ -151,7 +169,7 @@ pub(crate) fn prepare_input(
 ) -> Result<Vec<Val>, Error> {
     match abi {
         Abi::Buffer => buffer::prepare_input(store, input),
-        Abi::Kernel => kernel::prepare_input(store, input),
+        Abi::Kernel | Abi::Idl => kernel::prepare_input(store, input),
     }
 }
 
@@ -162,7 +180,7 @@ pub(crate) fn finish_call(
 ) -> Result<Vec<u8>, Error> {
     match abi {
         Abi::Buffer => buffer::finish_call(store, results.first().cloned().unwrap_or(Val::I64(0))),
-        Abi::Kernel => kernel::finish_call(store, results),
+        Abi::Kernel | Abi::Idl => kernel::finish_call(store, results),
     }
 }
 
@@ -170,9 +188,9 @@ pub(crate) fn deliver_reply(
     abi: Abi,
     store: &mut Store<StoreData>,
     reply: Vec<u8>,
-) -> Result<Val, Error> {
+) -> Result<Option<Val>, Error> {
     match abi {
         Abi::Buffer => buffer::deliver_reply(store, &reply),
-        Abi::Kernel => kernel::deliver_reply(store, &reply),
+        Abi::Kernel | Abi::Idl => kernel::deliver_reply(store, &reply),
     }
 }

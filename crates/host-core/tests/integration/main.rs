@@ -6,6 +6,7 @@ mod common;
 mod buffer_abi;
 mod conformance;
 mod host_functions;
+mod idl;
 mod kernel;
 mod limits;
 mod manifest;

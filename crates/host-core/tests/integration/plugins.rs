@@ -108,6 +108,19 @@ pub mod checks {
         }
     }
 
+    pub fn idl_core() {
+        // Its behaviour is tested in `idl.rs`; here: the ABI and the exports of its interface.
+        let h = Host::builder()
+            .func("env", "add", |(a, b): (i32, i32)| a + b)
+            .func("env", "scale", |(x, f): (f64, f32)| x * f64::from(f))
+            .func("env", "shout", |s: String| s)
+            .func("env", "tick", |()| ())
+            .build();
+        let p = crate::idl::idl_core(&h);
+        assert_eq!(p.abi(), Abi::Idl);
+        assert_eq!(p.exports().len(), 4);
+    }
+
     pub fn extism_wasi() {
         let h = Host::builder().build();
         let e = h.load_wasm(plugboard_fixtures::EXTISM_WASI).unwrap_err();
