@@ -28,6 +28,10 @@ run call "$X/extism_kitchen.wasm" count_vowels "hello world"
 run call "$X/extism_kitchen.wasm" count_vowels "hello world" --config vowels=o
 run call "$X/extism_kitchen.wasm" fail "a plugin-reported error" || echo "(exit code $?)"
 echo
+echo "# an Extism JS-PDK-style core module with its interface.d.ts: shims generated at load"
+run idl plugins/extism/idl_core/interface.d.ts
+run call "$X/idl_core.wasm" greet "plugboard" --interface plugins/extism/idl_core/interface.d.ts
+echo
 echo "# a runaway plugin is stopped by fuel (exit code 1, the error kind in brackets):"
 run call "$W/perf.wasm" sum 1000000000 --fuel 50000000 || echo "(exit code $?)"
 echo

@@ -638,6 +638,11 @@ impl Plugin {
     /// As [`Plugin::call`].
     pub fn call_bytes(&mut self, name: &str, input: Vec<u8>) -> Result<Vec<u8>, Error> {
         self.start_call(name, input)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.limits.timeout_ms.is_none() {
+            // Nobody can run between slices of a blocking call: run it in one go.
+            return self.run_to_end();
+        }
         loop {
             match self.resume()? {
                 Step::Done(out) => return Ok(out),
@@ -673,7 +678,9 @@ impl Plugin {
             self.reinstantiations += 1;
             self.instantiate()?;
         }
-        let instance = self.instance.ok_or(ErrorKind::NoCallInFlight)?;
+        let instance = self
+            .instance
+            .ok_or_else(|| Error::from(ErrorKind::NoCallInFlight))?;
         let data = self.store.data_mut();
         data.fuel_reserve = self.limits.fuel;
         data.log_bytes = 0;
@@ -776,16 +783,7 @@ impl Plugin {
             }
         };
         match outcome {
-            Ok(ResumableCall::Finished) => {
-                self.settle_fuel();
-                match abi::finish_call(self.abi, &mut self.store, &self.results) {
-                    Ok(out) => {
-                        self.settle_fuel();
-                        Ok(Step::Done(out))
-                    }
-                    Err(e) => Err(self.fail(e)),
-                }
-            }
+            Ok(ResumableCall::Finished) => self.finished().map(Step::Done),
             Ok(ResumableCall::OutOfFuel(call)) => {
                 let required = call.required_fuel();
                 if self.store.data().fuel_reserve == 0 || self.store.data().fuel_reserve < required
@@ -809,19 +807,58 @@ impl Plugin {
                 let err = wasm::map_run_error(self.store.data_mut(), call.host_error(), budget);
                 Err(self.fail(err))
             }
-            Err(e) if self.abi.uses_kernel() && e.i32_exit_status() == Some(0) => {
-                // Extism: WASI `proc_exit(0)` ends the call successfully (unless an error is set).
-                self.settle_fuel();
-                let out = abi::finish_call(self.abi, &mut self.store, &[]);
-                self.poison();
-                out.map(Step::Done)
-            }
-            Err(e) => {
-                self.settle_fuel();
-                let err = wasm::map_run_error(self.store.data_mut(), &e, budget);
-                Err(self.fail(err))
-            }
+            Err(e) => self.stopped(&e).map(Step::Done),
         }
+    }
+
+    /// Runs the started call to its end with its whole fuel budget in one engine call, awaiting
+    /// async host functions where they are called: what a blocking caller gets from the slice
+    /// loop, without its per-slice bookkeeping (natively only; a deadline needs the slices).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn run_to_end(&mut self) -> Result<Vec<u8>, Error> {
+        let CallState::Ready { func, params } = std::mem::replace(&mut self.state, CallState::Idle)
+        else {
+            return Err(ErrorKind::NoCallInFlight.into());
+        };
+        let _depth = match DepthGuard::enter(self.limits.max_reentrancy) {
+            Ok(g) => g,
+            Err(e) => return Err(self.fail(e)),
+        };
+        let data = self.store.data_mut();
+        let fuel = std::mem::take(&mut data.fuel_reserve);
+        data.inline_async = true;
+        wasm::set_fuel(&mut self.store, fuel);
+        let outcome = func.call(&mut self.store, &params, &mut self.results);
+        self.store.data_mut().inline_async = false;
+        match outcome {
+            Ok(()) => self.finished(),
+            Err(e) => self.stopped(&e),
+        }
+    }
+
+    /// The plugin's function returned: the ABI collects the output.
+    fn finished(&mut self) -> Result<Vec<u8>, Error> {
+        self.settle_fuel();
+        match abi::finish_call(self.abi, &mut self.store, &self.results) {
+            Ok(out) => {
+                self.settle_fuel();
+                Ok(out)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The plugin stopped with an engine error: a trap, a limit, a host function's failure,
+    /// or (Extism) WASI `proc_exit(0)`, which ends the call successfully.
+    fn stopped(&mut self, e: &wasmi::Error) -> Result<Vec<u8>, Error> {
+        self.settle_fuel();
+        if self.abi.uses_kernel() && e.i32_exit_status() == Some(0) {
+            let out = abi::finish_call(self.abi, &mut self.store, &[]);
+            self.poison();
+            return out;
+        }
+        let err = wasm::map_run_error(self.store.data_mut(), e, self.limits.fuel);
+        Err(self.fail(err))
     }
 
     /// Hands an awaited [`PendingHostCall`](crate::PendingHostCall)'s result to the call;

@@ -24,7 +24,6 @@
 //! re-enter the plugin from inside a host function. An async host function suspends the call;
 //! the result buffer is allocated when the reply arrives, just before the plugin resumes.
 
-use crate::call::PendingHostCall;
 use crate::error::{AbiViolation, Error, ErrorKind};
 use crate::host::{HostFn, HostReply, Registry};
 use crate::plugin::{link_error, ExportInfo};
@@ -193,17 +192,10 @@ fn host_import(
         .ok_or_else(|| link_error(IMPORT_MODULE, name, "host function disappeared"))?;
     match f.invoke(&args)? {
         HostReply::Ready(out) => write_buffer(&mut *caller, &out).map(Some),
-        HostReply::Later(future) => {
-            if caller.data().nested > 0 {
-                return Err(f.error(crate::error::HostFunctionFailure::AsyncNotSupported));
-            }
-            caller.data_mut().pending = Some(PendingHostCall {
-                namespace: f.namespace.clone(),
-                name: f.name.clone(),
-                future,
-            });
-            Ok(None)
-        }
+        HostReply::Later(future) => match caller.data_mut().defer(&f, future)? {
+            Some(out) => write_buffer(&mut *caller, &out).map(Some),
+            None => Ok(None),
+        },
     }
 }
 

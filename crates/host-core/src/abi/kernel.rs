@@ -33,7 +33,6 @@
 //!
 //! [`HostBuilder::http`]: crate::HostBuilder::http
 
-use crate::call::PendingHostCall;
 use crate::error::{AbiViolation, Error, ErrorKind};
 use crate::host::{HostReply, LogLevel, LogStream, Registry};
 use crate::plugin::{link_error, ExportInfo};
@@ -505,6 +504,9 @@ pub(crate) fn link_import(
                 &format!("expected type {}", wasm::fmt_sig(params, results)),
             ));
         }
+        if link_typed(linker, name).map_err(|e| link_error(module, name, &e.to_string()))? {
+            return Ok(());
+        }
         let n = name.to_owned();
         linker
             .func_new(
@@ -602,44 +604,6 @@ fn env_call(
     let k = kernel(caller)?;
     let i64v = |v: u64| Some(Val::I64(v as i64));
     Ok(match name {
-        "alloc" => i64v(k.alloc(a)),
-        "free" => {
-            k.free(a);
-            None
-        }
-        "length" | "length_unsafe" => i64v(k.length(a)),
-        "load_u8" => Some(Val::I32(k.load(a, 1)? as i32)),
-        "load_u64" => i64v(k.load(a, 8)?),
-        "store_u8" => {
-            let v = args.get(1).and_then(Val::i32).unwrap_or(0) as u8;
-            k.store(a, 1, u64::from(v))?;
-            None
-        }
-        "store_u64" => {
-            k.store(a, 8, b)?;
-            None
-        }
-        "input_length" => i64v(k.length(k.input)),
-        "input_load_u8" => Some(Val::I32(k.input_load(a, 1)? as i32)),
-        "input_load_u64" => i64v(k.input_load(a, 8)?),
-        "output_set" => {
-            // The whole range must lie in one live block: no wrap-around (KRN-01).
-            k.range(a, b)?;
-            k.output = Some((a, b));
-            None
-        }
-        "error_set" => {
-            if a != 0 && k.length(a) == 0 && !k.blocks.get(&a).is_some_and(|b| b.live) {
-                return Err(AbiViolation::OutOfBounds {
-                    ptr: a,
-                    len: 0,
-                    memory_size: k.mem.len() as u64,
-                }
-                .into());
-            }
-            k.error = a;
-            None
-        }
         "config_get" => {
             let key = k.take_string(a)?;
             let value = k.options.config.get(&key).cloned();
@@ -674,6 +638,96 @@ fn env_call(
             return Err(link_error(ENV_MODULE, name, "not a function of the Extism kernel").into())
         }
     })
+}
+
+type Ret<T> = Result<T, wasmi::Error>;
+
+/// Runs `f` on the plugin's kernel; its error aborts the call.
+fn with_kernel<T>(
+    caller: &mut Caller<'_, StoreData>,
+    f: impl FnOnce(&mut Kernel) -> Result<T, Error>,
+) -> Ret<T> {
+    let r = match caller.data_mut().kernel.as_deref_mut() {
+        Some(k) => f(k),
+        None => Err(AbiViolation::NoMemory.into()),
+    };
+    r.map_err(|e| abort_with(caller.data_mut(), e))
+}
+
+/// Links the kernel functions a plugin calls on every call (reading input, writing output)
+/// as typed host functions, which wasmi calls without boxing arguments. `false` if `name` is
+/// not one of them.
+fn link_typed(
+    linker: &mut Linker<StoreData>,
+    name: &str,
+) -> Result<bool, wasmi::errors::LinkerError> {
+    type C<'a> = Caller<'a, StoreData>;
+    let m = ENV_MODULE;
+    match name {
+        "alloc" => linker.func_wrap(m, name, |mut c: C<'_>, n: i64| -> Ret<i64> {
+            with_kernel(&mut c, |k| Ok(k.alloc(n as u64) as i64))
+        }),
+        "free" => linker.func_wrap(m, name, |mut c: C<'_>, h: i64| -> Ret<()> {
+            with_kernel(&mut c, |k| {
+                k.free(h as u64);
+                Ok(())
+            })
+        }),
+        "length" | "length_unsafe" => {
+            linker.func_wrap(m, name, |mut c: C<'_>, h: i64| -> Ret<i64> {
+                with_kernel(&mut c, |k| Ok(k.length(h as u64) as i64))
+            })
+        }
+        "load_u8" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64| -> Ret<i32> {
+            with_kernel(&mut c, |k| Ok(k.load(off as u64, 1)? as i32))
+        }),
+        "load_u64" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64| -> Ret<i64> {
+            with_kernel(&mut c, |k| Ok(k.load(off as u64, 8)? as i64))
+        }),
+        "store_u8" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64, v: i32| -> Ret<()> {
+            with_kernel(&mut c, |k| {
+                Ok(k.store(off as u64, 1, u64::from(v as u8))?)
+            })
+        }),
+        "store_u64" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64, v: i64| -> Ret<()> {
+            with_kernel(&mut c, |k| Ok(k.store(off as u64, 8, v as u64)?))
+        }),
+        "input_length" => linker.func_wrap(m, name, |mut c: C<'_>| -> Ret<i64> {
+            with_kernel(&mut c, |k| Ok(k.length(k.input) as i64))
+        }),
+        "input_load_u8" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64| -> Ret<i32> {
+            with_kernel(&mut c, |k| Ok(k.input_load(off as u64, 1)? as i32))
+        }),
+        "input_load_u64" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64| -> Ret<i64> {
+            with_kernel(&mut c, |k| Ok(k.input_load(off as u64, 8)? as i64))
+        }),
+        "output_set" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64, len: i64| -> Ret<()> {
+            with_kernel(&mut c, |k| {
+                let (off, len) = (off as u64, len as u64);
+                // The whole range must lie in one live block: no wrap-around (KRN-01).
+                k.range(off, len)?;
+                k.output = Some((off, len));
+                Ok(())
+            })
+        }),
+        "error_set" => linker.func_wrap(m, name, |mut c: C<'_>, h: i64| -> Ret<()> {
+            with_kernel(&mut c, |k| {
+                let h = h as u64;
+                if h != 0 && k.length(h) == 0 && !k.blocks.get(&h).is_some_and(|b| b.live) {
+                    return Err(AbiViolation::OutOfBounds {
+                        ptr: h,
+                        len: 0,
+                        memory_size: k.mem.len() as u64,
+                    }
+                    .into());
+                }
+                k.error = h;
+                Ok(())
+            })
+        }),
+        _ => return Ok(false),
+    }?;
+    Ok(true)
 }
 
 fn log_level(name: &str) -> Option<LogLevel> {
@@ -737,22 +791,16 @@ fn http_request(caller: &mut Caller<'_, StoreData>, req: u64, body: u64) -> Resu
         })?;
     let encoded = crate::codec::to_bytes(&request)?;
     let reply = match f.invoke(&encoded)? {
-        HostReply::Ready(bytes) => return Ok(deliver_http(caller.data_mut(), &bytes)?),
-        HostReply::Later(future) => future,
+        HostReply::Ready(bytes) => bytes,
+        HostReply::Later(future) => match caller.data_mut().defer(&f, future)? {
+            Some(bytes) => bytes,
+            None => {
+                caller.data_mut().pending_http = true;
+                return Err(Flow::Suspend);
+            }
+        },
     };
-    if caller.data().nested > 0 {
-        return Err(f
-            .error(crate::error::HostFunctionFailure::AsyncNotSupported)
-            .into());
-    }
-    let data = caller.data_mut();
-    data.pending_http = true;
-    data.pending = Some(PendingHostCall {
-        namespace: f.namespace.clone(),
-        name: f.name.clone(),
-        future: reply,
-    });
-    Err(Flow::Suspend)
+    Ok(deliver_http(caller.data_mut(), &reply)?)
 }
 
 fn deliver_http(data: &mut StoreData, reply: &[u8]) -> Result<u64, Error> {
@@ -808,20 +856,16 @@ fn user_call(
             let k = kernel(caller)?;
             Ok(reply_value(k, &bytes, result, &format!("{ns}::{name}"))?)
         }
-        HostReply::Later(future) => {
-            kernel(caller)?.pending_result = Some((format!("{ns}::{name}"), result));
-            if caller.data().nested > 0 {
-                return Err(f
-                    .error(crate::error::HostFunctionFailure::AsyncNotSupported)
-                    .into());
+        HostReply::Later(future) => match caller.data_mut().defer(&f, future)? {
+            Some(bytes) => {
+                let k = kernel(caller)?;
+                Ok(reply_value(k, &bytes, result, &format!("{ns}::{name}"))?)
             }
-            caller.data_mut().pending = Some(PendingHostCall {
-                namespace: f.namespace.clone(),
-                name: f.name.clone(),
-                future,
-            });
-            Err(Flow::Suspend)
-        }
+            None => {
+                kernel(caller)?.pending_result = Some((format!("{ns}::{name}"), result));
+                Err(Flow::Suspend)
+            }
+        },
     }
 }
 

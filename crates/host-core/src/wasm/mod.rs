@@ -52,6 +52,9 @@ pub(crate) struct StoreData {
     pub(crate) kernel: Option<Box<crate::abi::kernel::Kernel>>,
     /// The pending host call is an HTTP request (its reply is an `HttpResponse`).
     pub(crate) pending_http: bool,
+    /// The call runs to its end in one go (natively): async host functions are awaited where
+    /// they are called instead of suspending the call.
+    pub(crate) inline_async: bool,
 }
 
 impl StoreData {
@@ -84,7 +87,30 @@ impl StoreData {
             panic_message: None,
             kernel: None,
             pending_http: false,
+            inline_async: false,
         }
+    }
+
+    /// A host function answered with a future. Where the call can be suspended, it is kept as
+    /// the call's [`Step::Pending`](crate::Step::Pending) and `None` is returned; where it
+    /// cannot (a call running to its end in one go, or one nested in a host call), it is
+    /// awaited here: natively by blocking, on wasm32 only if it is ready at once (otherwise
+    /// the host function fails with `AsyncNotSupported`).
+    pub(crate) fn defer(
+        &mut self,
+        f: &crate::host::HostFn,
+        future: crate::call::LocalBoxFuture<Result<Vec<u8>, Error>>,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let pending = PendingHostCall {
+            namespace: f.namespace.clone(),
+            name: f.name.clone(),
+            future,
+        };
+        if self.inline_async || self.nested > 0 {
+            return crate::call::block_on_pending(pending).map(|c| Some(c.0));
+        }
+        self.pending = Some(pending);
+        Ok(None)
     }
 
     /// Sends plugin output to the log sink, within the per-call log budget.
@@ -307,7 +333,7 @@ pub(crate) fn write_guest(
 }
 
 /// Calls into the plugin from the host outside the resumable call (allocator calls, and calls
-/// made from inside a host function). The call may use all fuel left in the call's budget;
+/// made from inside a host function), counting towards the re-entrancy depth. The call may use all fuel left in the call's budget;
 /// afterwards the store is back to the remainder of its slice.
 pub(crate) fn nested_call(
     mut ctx: impl AsContextMut<Data = StoreData>,
@@ -315,6 +341,9 @@ pub(crate) fn nested_call(
     params: &[Val],
     results: &mut [Val],
 ) -> Result<(), Error> {
+    // Host → plugin → host → … recursion (an allocator that calls a host function whose
+    // reply needs the allocator) is bounded like any re-entrant call.
+    let _depth = crate::call::DepthGuard::enter(ctx.as_context().data().limits.max_reentrancy)?;
     let in_store = ctx.as_context().get_fuel().unwrap_or(0);
     let reserve = std::mem::take(&mut ctx.as_context_mut().data_mut().fuel_reserve);
     let budget = ctx.as_context().data().limits.fuel;
