@@ -790,6 +790,29 @@ mod tests {
         assert!(err("declare module 'ma\\in' {}").2.contains("escapes"));
     }
 
+    proptest::proptest! {
+        /// Any text: a parse or a positioned error, never a panic; positions lie in the text.
+        #[test]
+        fn parse_never_panics(src in "[ -~\n\t{}();:,'\"/*é]{0,300}") {
+            if let Err(e) = Interface::parse(&src) {
+                let ErrorKind::Interface { line, .. } = e.kind() else {
+                    panic!("not an interface error: {e}");
+                };
+                proptest::prop_assert!(*line as usize <= src.matches('\n').count() + 1);
+            }
+        }
+
+        /// Mutations of a valid file: the same.
+        #[test]
+        fn mutated_files_never_panic(cut in 0usize..200, insert in "[ -~]{0,8}") {
+            let good = "declare module 'main' { export function a(): I32; }\n\
+                declare module 'extism:host' { interface user { f(x: I32, y: PTR): F64; } }";
+            let at = (0..=cut.min(good.len())).rev().find(|i| good.is_char_boundary(*i)).unwrap_or(0);
+            let src = format!("{}{insert}{}", &good[..at], &good[at..]);
+            let _ = Interface::parse(&src);
+        }
+    }
+
     #[test]
     fn typescript_declares_exports_and_host_functions() {
         let i = Interface::parse(
