@@ -49,14 +49,17 @@ pub enum LogLevel {
 pub(crate) type LogSink = Rc<dyn Fn(&LogRecord)>;
 
 /// A host function's reply: ready now, or later (an async host function).
-pub(crate) enum HostReply {
-    Ready(Vec<u8>),
-    Later(LocalBoxFuture<Result<Vec<u8>, Error>>),
+pub(crate) enum Reply<T> {
+    Ready(T),
+    Later(LocalBoxFuture<Result<T, Error>>),
 }
 
+/// The reply in a wire format (bincode for the buffer ABI, bytes for the kernel ABI).
+pub(crate) type HostReply = Reply<Vec<u8>>;
+
 type RawFn = dyn Fn(&[u8]) -> Result<HostReply, HostFunctionFailure>;
-/// The bytes convention (Extism): arguments as JSON values, the reply as raw bytes.
-type JsonFn = dyn Fn(serde_json::Value) -> Result<HostReply, HostFunctionFailure>;
+/// The self-describing entry point (Extism, Lua): arguments as JSON, the reply as a [`Value`].
+type JsonFn = dyn Fn(serde_json::Value) -> Result<Reply<Value>, HostFunctionFailure>;
 
 /// One registered host function. Its wire form is bincode bytes in and out; typed closures
 /// decode and encode with serde, dynamic ones through their [`Signature`].
@@ -89,6 +92,15 @@ impl HostFn {
             1 => values.pop().unwrap_or(serde_json::Value::Null),
             _ => serde_json::Value::Array(values),
         };
+        Ok(match self.invoke_json(args)? {
+            Reply::Ready(v) => Reply::Ready(extism_bytes(v)),
+            Reply::Later(fut) => Reply::Later(Box::pin(async move { fut.await.map(extism_bytes) })),
+        })
+    }
+
+    /// Runs the function on self-describing arguments (one as itself, several as an array);
+    /// the reply is a [`Value`].
+    pub(crate) fn invoke_json(&self, args: serde_json::Value) -> Result<Reply<Value>, Error> {
         let outcome = catch_unwind(AssertUnwindSafe(|| (self.json)(args)))
             .unwrap_or_else(|panic| Err(HostFunctionFailure::Panicked(panic_message(&panic))));
         outcome.map_err(|reason| self.error(reason))
@@ -101,6 +113,17 @@ impl HostFn {
             reason,
         }
         .into()
+    }
+}
+
+/// A reply in the Extism bytes convention: text for a string, raw bytes for bytes, nothing for
+/// null (`()`), JSON otherwise.
+fn extism_bytes(v: Value) -> Vec<u8> {
+    match v {
+        Value::Null => Vec::new(),
+        Value::String(s) => s.into_bytes(),
+        Value::Bytes(b) => b,
+        other => other.to_json().into_bytes(),
     }
 }
 
@@ -279,7 +302,7 @@ impl HostBuilder {
         let json = move |args: serde_json::Value| {
             let args: A = decode_json_args(args)?;
             let r = g(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
-            Ok(HostReply::Ready(encode_raw(&r)?))
+            Ok(Reply::Ready(to_value(&r)?))
         };
         self.push(namespace, name, None, false, Box::new(raw), Box::new(json))
     }
@@ -296,23 +319,26 @@ impl HostBuilder {
     {
         let fq = format!("{namespace}.{name}");
         let f = Rc::new(f);
-        let later =
-            move |fut: Fut, fq: String, encode: fn(&R) -> Result<Vec<u8>, HostFunctionFailure>| {
-                HostReply::Later(Box::pin(async move {
-                    let r = fut.await.map_err(|e| {
-                        host_failure(&fq, HostFunctionFailure::Failed(e.to_string()))
-                    })?;
-                    encode(&r).map_err(|reason| host_failure(&fq, reason))
-                }))
-            };
-        let (g, fq2, later2) = (f.clone(), fq.clone(), later);
+        fn later<T: 'static, R: 'static, E: fmt::Display + 'static>(
+            fut: impl Future<Output = Result<R, E>> + 'static,
+            fq: String,
+            encode: fn(&R) -> Result<T, HostFunctionFailure>,
+        ) -> Reply<T> {
+            Reply::Later(Box::pin(async move {
+                let r = fut
+                    .await
+                    .map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e.to_string())))?;
+                encode(&r).map_err(|reason| host_failure(&fq, reason))
+            }))
+        }
+        let (g, fq2) = (f.clone(), fq.clone());
         let raw = move |bytes: &[u8]| {
             let args: A = decode_args(bytes)?;
             Ok(later(f(args), fq.clone(), encode_reply::<R>))
         };
         let json = move |args: serde_json::Value| {
             let args: A = decode_json_args(args)?;
-            Ok(later2(g(args), fq2.clone(), encode_raw::<R>))
+            Ok(later(g(args), fq2.clone(), to_value::<R>))
         };
         self.push(namespace, name, None, true, Box::new(raw), Box::new(json))
     }
@@ -339,12 +365,7 @@ impl HostBuilder {
         let json = move |args: serde_json::Value| {
             let args: Value = decode_json_args(args)?;
             let r = g(spread(n_params, args)).map_err(HostFunctionFailure::Failed)?;
-            Ok(HostReply::Ready(match r {
-                Value::Null => Vec::new(),
-                Value::String(s) => s.into_bytes(),
-                Value::Bytes(b) => b,
-                other => other.to_json().into_bytes(),
-            }))
+            Ok(Reply::Ready(r))
         };
         self.push(
             namespace,
@@ -394,9 +415,10 @@ fn decode_json_args<A: DeserializeOwned>(
         .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))
 }
 
-/// The reply of the bytes convention (see [`codec::text_or_json`]).
-fn encode_raw<R: Serialize>(r: &R) -> Result<Vec<u8>, HostFunctionFailure> {
-    codec::text_or_json(r)
+/// A typed result as a [`Value`] (through its JSON form).
+fn to_value<R: Serialize>(r: &R) -> Result<Value, HostFunctionFailure> {
+    serde_json::to_value(r)
+        .and_then(serde_json::from_value::<Value>)
         .map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))
 }
 
