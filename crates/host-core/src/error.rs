@@ -5,7 +5,7 @@ use std::fmt;
 /// An error from loading or calling a plugin.
 ///
 /// The kind is boxed so that `Result<T, Error>` stays one pointer wide on the hot path.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Error {
     kind: Box<ErrorKind>,
 }
@@ -80,6 +80,19 @@ pub enum ErrorKind {
     Manifest { reason: String },
     /// The call ran past its wall-clock deadline ([`Limits::timeout_ms`](crate::Limits::timeout_ms)).
     Timeout { ms: u64 },
+    /// A Lua source does not compile (or is rejected before compiling: too large, nested too
+    /// deeply). `line` counts from 1.
+    LuaSyntax {
+        file: String,
+        line: Option<u32>,
+        message: String,
+    },
+    /// A Lua plugin raised an error (the message is the error value, rendered without running
+    /// metamethods).
+    LuaError { message: String },
+    /// The plugin's engine itself panicked (a piccolo bug reached by plugin code); the plugin's
+    /// VM was dropped and is rebuilt before its next call.
+    EnginePanic { message: String },
     /// An `interface.d.ts` file is outside the supported subset; `line` and `column` count
     /// from 1.
     Interface {
@@ -214,6 +227,9 @@ impl Error {
             ErrorKind::Manifest { .. } => "manifest",
             ErrorKind::Timeout { .. } => "timeout",
             ErrorKind::Interface { .. } => "interface",
+            ErrorKind::LuaSyntax { .. } => "luaSyntax",
+            ErrorKind::LuaError { .. } => "luaError",
+            ErrorKind::EnginePanic { .. } => "enginePanic",
         }
     }
 }
@@ -312,6 +328,23 @@ impl fmt::Display for ErrorKind {
             Self::CapabilityDenied { what } => write!(f, "denied: {what}"),
             Self::Manifest { reason } => write!(f, "manifest: {reason}"),
             Self::Timeout { ms } => write!(f, "call exceeded its timeout of {ms} ms"),
+            Self::LuaSyntax {
+                file,
+                line: Some(line),
+                message,
+            } => write!(f, "{file}:{line}: {message}"),
+            Self::LuaSyntax {
+                file,
+                line: None,
+                message,
+            } => write!(f, "{file}: {message}"),
+            Self::LuaError { message } => write!(f, "lua error: {message}"),
+            Self::EnginePanic { message } => {
+                write!(
+                    f,
+                    "the plugin's engine panicked (its VM was dropped): {message}"
+                )
+            }
             Self::Interface {
                 line,
                 column,

@@ -156,6 +156,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
+    /// Every registered function, in registration order.
+    pub(crate) fn all(&self) -> &[Rc<HostFn>] {
+        &self.fns
+    }
+
     pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<&Rc<HostFn>> {
         self.fns
             .iter()

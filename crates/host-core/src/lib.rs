@@ -70,6 +70,7 @@ mod error;
 mod host;
 mod idl;
 mod limits;
+mod lua;
 mod manifest;
 mod plugin;
 mod schema;

@@ -8,6 +8,7 @@ use crate::error::{Error, ErrorKind};
 use crate::host::{Host, LogSink, Registry};
 use crate::idl::{self, Interface};
 use crate::limits::Limits;
+use crate::lua::LuaPlugin;
 use crate::schema::{Direction, FunctionSignature, Signature};
 use crate::value::Value;
 use crate::wasm::wasi::{self, WasiConfig};
@@ -327,7 +328,7 @@ enum CallState {
 /// Each plugin has its own store: no state is shared with other plugins. After a trap, running
 /// out of fuel, or a failed host function, the instance's state can no longer be trusted: it is
 /// dropped and a fresh instance is created before the next call.
-pub struct Plugin {
+pub(crate) struct WasmPlugin {
     name: String,
     abi: Abi,
     limits: Limits,
@@ -356,7 +357,7 @@ pub struct Plugin {
     reinstantiations: u64,
 }
 
-impl fmt::Debug for Plugin {
+impl fmt::Debug for WasmPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plugin")
             .field("name", &self.name)
@@ -366,7 +367,7 @@ impl fmt::Debug for Plugin {
     }
 }
 
-impl Plugin {
+impl WasmPlugin {
     pub(crate) fn load(host: &Host, bytes: &[u8], options: PluginOptions) -> Result<Self, Error> {
         Self::load_with_deps(host, bytes, &[], options)
     }
@@ -388,7 +389,7 @@ impl Plugin {
             &host.engine,
             placeholder_data(&name, &host.registry, &a.limits),
         );
-        let mut plugin = Plugin {
+        let mut plugin = WasmPlugin {
             name,
             abi: a.abi,
             limits: a.limits,
@@ -538,97 +539,6 @@ impl Plugin {
     /// `true` while a call is in flight (started and not finished).
     pub fn is_busy(&self) -> bool {
         !matches!(self.state, CallState::Idle)
-    }
-
-    /// Calls `name` with serde-typed arguments and result, encoded as the plugin's ABI expects:
-    /// bincode for the buffer ABI (several arguments as a tuple, none as `&()`); for Extism
-    /// plugins a string travels as its text and anything else as JSON (extism-pdk's `String` and
-    /// `Json<T>`); use [`Plugin::call_bytes`] for raw bytes.
-    ///
-    /// # Errors
-    ///
-    /// Any [`ErrorKind`] of a call: limits, traps, ABI violations, decode errors, host-function
-    /// failures.
-    pub fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
-        &mut self,
-        name: &str,
-        args: &A,
-    ) -> Result<R, Error> {
-        let input = abi::encode_args(self.abi, args)?;
-        let out = self.call_bytes(name, input)?;
-        abi::decode_result(self.abi, &out)
-    }
-
-    /// Like [`Plugin::call`], awaiting async host functions instead of blocking on them.
-    ///
-    /// # Errors
-    ///
-    /// As [`Plugin::call`].
-    pub async fn call_async<A: Serialize + ?Sized, R: DeserializeOwned>(
-        &mut self,
-        name: &str,
-        args: &A,
-    ) -> Result<R, Error> {
-        let input = abi::encode_args(self.abi, args)?;
-        self.start_call(name, input)?;
-        loop {
-            match self.resume()? {
-                Step::Done(out) => return abi::decode_result(self.abi, &out),
-                Step::Yielded => {}
-                Step::Pending(p) => {
-                    let r = p.await;
-                    self.complete(r)?;
-                }
-            }
-        }
-    }
-
-    /// Calls `name` with dynamic values, one per parameter, using the plugin's embedded
-    /// signature to encode them and decode the result.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Encode`] when no signature is known or the values do not fit it, then any
-    /// error of a call.
-    pub fn call_value(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
-        let sig = self.signature(name).cloned().ok_or_else(|| {
-            Error::from(ErrorKind::Encode {
-                reason: format!("plugin embeds no signature for `{name}`; call it with types"),
-            })
-        })?;
-        self.call_with_signature(name, &sig, args)
-    }
-
-    /// Calls `name` with dynamic values encoded by an explicit signature.
-    ///
-    /// # Errors
-    ///
-    /// As [`Plugin::call_value`].
-    pub fn call_with_signature(
-        &mut self,
-        name: &str,
-        sig: &Signature,
-        args: Vec<Value>,
-    ) -> Result<Value, Error> {
-        if args.len() != sig.params.len() {
-            return Err(ErrorKind::Encode {
-                reason: format!(
-                    "`{name}` takes {} arguments, {} given",
-                    sig.params.len(),
-                    args.len()
-                ),
-            }
-            .into());
-        }
-        let args = match args.len() {
-            0 => Value::Null,
-            1 => args.into_iter().next().unwrap_or(Value::Null),
-            _ => Value::List(args),
-        };
-        let mut input = Vec::new();
-        codec::encode_value(&args, &sig.args_type(), &mut input)?;
-        let out = self.call_bytes(name, input)?;
-        codec::decode_value(&out, &sig.returns)
     }
 
     /// Calls `name` with an already-encoded input, returning the encoded output.
@@ -906,6 +816,333 @@ impl Plugin {
     fn poison(&mut self) {
         self.state = CallState::Idle;
         self.instance = None;
+    }
+}
+
+/// One loaded plugin of any kind: a WebAssembly module (of any wasm ABI) or a Lua script.
+///
+/// Each plugin has its own store or VM: no state is shared with other plugins. After a trap,
+/// running out of fuel, or a failed host function, a wasm instance's state can no longer be
+/// trusted: it is dropped and a fresh instance is created before the next call (a Lua VM is
+/// rebuilt only after a panic or the memory cap; a Lua error leaves it consistent).
+pub struct Plugin {
+    engine: Engine,
+}
+
+enum Engine {
+    Wasm(Box<WasmPlugin>),
+    Lua(Box<LuaPlugin>),
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.name())
+            .field("abi", &self.abi())
+            .field("exports", &self.exports())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Lua plugin's input: a JSON array is spread into the arguments, any other JSON value is
+/// the one argument, no bytes are no arguments.
+fn lua_args(input: &[u8]) -> Result<Vec<Value>, Error> {
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let text = std::str::from_utf8(input)
+        .map_err(|_| Error::from(ErrorKind::Decode(crate::error::DecodeError::InvalidUtf8)))?;
+    Ok(match Value::from_json(text)? {
+        Value::List(items) => items,
+        other => vec![other],
+    })
+}
+
+impl Plugin {
+    pub(crate) fn load(host: &Host, bytes: &[u8], options: PluginOptions) -> Result<Self, Error> {
+        WasmPlugin::load(host, bytes, options).map(|p| Plugin {
+            engine: Engine::Wasm(Box::new(p)),
+        })
+    }
+
+    pub(crate) fn load_with_deps(
+        host: &Host,
+        bytes: &[u8],
+        deps: &[(String, Vec<u8>)],
+        options: PluginOptions,
+    ) -> Result<Self, Error> {
+        WasmPlugin::load_with_deps(host, bytes, deps, options).map(|p| Plugin {
+            engine: Engine::Wasm(Box::new(p)),
+        })
+    }
+
+    pub(crate) fn from_lua(p: LuaPlugin) -> Self {
+        Plugin {
+            engine: Engine::Lua(Box::new(p)),
+        }
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        match &self.engine {
+            Engine::Wasm(p) => p.name(),
+            Engine::Lua(p) => &p.name,
+        }
+    }
+
+    /// The ABI the plugin speaks.
+    pub fn abi(&self) -> Abi {
+        match &self.engine {
+            Engine::Wasm(p) => p.abi(),
+            Engine::Lua(_) => Abi::Lua,
+        }
+    }
+
+    /// Its callable functions (for Lua: the global functions its scripts define).
+    pub fn exports(&self) -> &[ExportInfo] {
+        match &self.engine {
+            Engine::Wasm(p) => p.exports(),
+            Engine::Lua(p) => p.exports(),
+        }
+    }
+
+    /// Its imports (wasm only; a Lua plugin reaches host functions through tables).
+    pub fn imports(&self) -> &[ImportInfo] {
+        match &self.engine {
+            Engine::Wasm(p) => p.imports(),
+            Engine::Lua(_) => &[],
+        }
+    }
+
+    /// The embedded signature of an export, if the plugin has one.
+    pub fn signature(&self, name: &str) -> Option<&Signature> {
+        match &self.engine {
+            Engine::Wasm(p) => p.signature(name),
+            Engine::Lua(_) => None,
+        }
+    }
+
+    /// The limits this plugin runs under.
+    pub fn limits(&self) -> &Limits {
+        match &self.engine {
+            Engine::Wasm(p) => p.limits(),
+            Engine::Lua(p) => &p.limits,
+        }
+    }
+
+    /// Fuel used by the last (or current) call.
+    pub fn fuel_consumed(&self) -> u64 {
+        match &self.engine {
+            Engine::Wasm(p) => p.fuel_consumed(),
+            Engine::Lua(p) => p.fuel_consumed,
+        }
+    }
+
+    /// Bytes of memory the plugin holds now (wasm: linear memories; Lua: the VM's heap).
+    pub fn memory_bytes(&self) -> usize {
+        match &self.engine {
+            Engine::Wasm(p) => p.memory_bytes(),
+            Engine::Lua(p) => p.memory_bytes(),
+        }
+    }
+
+    /// How many times the instance (or VM) was re-created after a failure.
+    pub fn reinstantiations(&self) -> u64 {
+        match &self.engine {
+            Engine::Wasm(p) => p.reinstantiations(),
+            Engine::Lua(p) => p.reinstantiations,
+        }
+    }
+
+    /// Whether a call is in flight.
+    pub fn is_busy(&self) -> bool {
+        match &self.engine {
+            Engine::Wasm(p) => p.is_busy(),
+            Engine::Lua(p) => p.is_busy(),
+        }
+    }
+
+    /// Calls `name` with serde-typed arguments and result, encoded as the plugin's ABI expects:
+    /// bincode for the buffer ABI (several arguments as a tuple, none as `&()`); for Extism
+    /// plugins a string travels as its text and anything else as JSON (extism-pdk's `String` and
+    /// `Json<T>`); for Lua plugins JSON, a tuple or array spread into the arguments (pass a list
+    /// as `&(list,)`). Use [`Plugin::call_bytes`] for raw bytes.
+    ///
+    /// # Errors
+    ///
+    /// Any [`ErrorKind`] of a call: limits, traps, ABI violations, decode errors, host-function
+    /// failures.
+    pub fn call<A: Serialize + ?Sized, R: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        args: &A,
+    ) -> Result<R, Error> {
+        let input = abi::encode_args(self.abi(), args)?;
+        let out = self.call_bytes(name, input)?;
+        abi::decode_result(self.abi(), &out)
+    }
+
+    /// Like [`Plugin::call`], awaiting async host functions instead of blocking on them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::call`].
+    pub async fn call_async<A: Serialize + ?Sized, R: DeserializeOwned>(
+        &mut self,
+        name: &str,
+        args: &A,
+    ) -> Result<R, Error> {
+        let input = abi::encode_args(self.abi(), args)?;
+        self.start_call(name, input)?;
+        loop {
+            match self.resume()? {
+                Step::Done(out) => return abi::decode_result(self.abi(), &out),
+                Step::Yielded => {}
+                Step::Pending(p) => {
+                    let r = p.await;
+                    self.complete(r)?;
+                }
+            }
+        }
+    }
+
+    /// Calls `name` with dynamic values, one per parameter, using the plugin's embedded
+    /// signature to encode them and decode the result.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Encode`] when no signature is known or the values do not fit it, then any
+    /// error of a call.
+    pub fn call_value(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
+        if let Engine::Lua(_) = self.engine {
+            // Lua values are self-describing: no signature needed.
+            let input = Value::List(args).to_json().into_bytes();
+            let out = self.call_bytes(name, input)?;
+            return Value::from_json(&String::from_utf8_lossy(&out));
+        }
+        let sig = self.signature(name).cloned().ok_or_else(|| {
+            Error::from(ErrorKind::Encode {
+                reason: format!("plugin embeds no signature for `{name}`; call it with types"),
+            })
+        })?;
+        self.call_with_signature(name, &sig, args)
+    }
+
+    /// Calls `name` with dynamic values encoded by an explicit signature.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::call_value`].
+    pub fn call_with_signature(
+        &mut self,
+        name: &str,
+        sig: &Signature,
+        args: Vec<Value>,
+    ) -> Result<Value, Error> {
+        if let Engine::Lua(_) = self.engine {
+            return self.call_value(name, args);
+        }
+        if args.len() != sig.params.len() {
+            return Err(ErrorKind::Encode {
+                reason: format!(
+                    "`{name}` takes {} arguments, {} given",
+                    sig.params.len(),
+                    args.len()
+                ),
+            }
+            .into());
+        }
+        let args = match args.len() {
+            0 => Value::Null,
+            1 => args.into_iter().next().unwrap_or(Value::Null),
+            _ => Value::List(args),
+        };
+        let mut input = Vec::new();
+        codec::encode_value(&args, &sig.args_type(), &mut input)?;
+        let out = self.call_bytes(name, input)?;
+        codec::decode_value(&out, &sig.returns)
+    }
+
+    /// Calls `name` with an already-encoded input, returning the encoded output (for Lua
+    /// plugins: JSON, see [`Plugin::call`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::call`].
+    pub fn call_bytes(&mut self, name: &str, input: Vec<u8>) -> Result<Vec<u8>, Error> {
+        if let Engine::Wasm(p) = &mut self.engine {
+            return p.call_bytes(name, input);
+        }
+        self.start_call(name, input)?;
+        loop {
+            match self.resume()? {
+                Step::Done(out) => return Ok(out),
+                Step::Yielded => {}
+                Step::Pending(p) => {
+                    let r = call::block_on_pending(p);
+                    self.complete(r)?;
+                }
+            }
+        }
+    }
+
+    /// Starts a call: checks the export, hands the input to the plugin. Nothing runs until
+    /// [`Plugin::resume`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Busy`] if a call is in flight, [`ErrorKind::InputTooLarge`],
+    /// [`ErrorKind::UnknownFunction`], [`ErrorKind::SignatureMismatch`], and errors of the
+    /// plugin's allocator.
+    pub fn start_call(&mut self, name: &str, input: Vec<u8>) -> Result<(), Error> {
+        match &mut self.engine {
+            Engine::Wasm(p) => p.start_call(name, input),
+            Engine::Lua(p) => {
+                if input.len() > p.limits.max_input_bytes {
+                    return Err(ErrorKind::InputTooLarge {
+                        len: input.len(),
+                        max: p.limits.max_input_bytes,
+                    }
+                    .into());
+                }
+                let args = lua_args(&input)?;
+                p.start_call(name, args)
+            }
+        }
+    }
+
+    /// Runs the call in flight for one fuel slice.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NoCallInFlight`] without a call (or with a pending host call not yet
+    /// [`complete`](Plugin::complete)d); otherwise any error of a call, which ends it.
+    pub fn resume(&mut self) -> Result<Step, Error> {
+        match &mut self.engine {
+            Engine::Wasm(p) => p.resume(),
+            Engine::Lua(p) => p.resume(),
+        }
+    }
+
+    /// Hands an awaited [`PendingHostCall`](crate::PendingHostCall)'s result to the call;
+    /// the next [`resume`](Plugin::resume) continues the plugin with it.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NoCallInFlight`] if the call is not waiting on a host function.
+    pub fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error> {
+        match &mut self.engine {
+            Engine::Wasm(p) => p.complete(reply),
+            Engine::Lua(p) => p.complete(reply),
+        }
+    }
+
+    /// Abandons the call in flight, if any; the instance is re-created before the next call.
+    pub fn cancel(&mut self) {
+        match &mut self.engine {
+            Engine::Wasm(p) => p.cancel(),
+            Engine::Lua(p) => p.cancel(),
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Abi {
     /// An Extism JS-PDK core module and its `interface.d.ts` (ABIS.md §5): the kernel ABI
     /// behind shims generated from the interface.
     Idl,
+    /// plugin_lua: a Lua script on piccolo, called with Lua values (ABIS.md §6).
+    Lua,
 }
 
 impl Abi {
@@ -31,6 +33,7 @@ impl Abi {
             Abi::Buffer => "buffer",
             Abi::Kernel => "kernel",
             Abi::Idl => "idl",
+            Abi::Lua => "lua",
         }
     }
 }
@@ -58,6 +61,12 @@ pub(crate) fn encode_args<A: serde::Serialize + ?Sized>(
     match abi {
         Abi::Buffer => crate::codec::to_bytes(args),
         Abi::Kernel | Abi::Idl => crate::codec::text_or_json(args),
+        Abi::Lua => serde_json::to_vec(args).map_err(|e| {
+            ErrorKind::Encode {
+                reason: e.to_string(),
+            }
+            .into()
+        }),
     }
 }
 
@@ -69,7 +78,21 @@ pub(crate) fn decode_result<R: serde::de::DeserializeOwned>(
     match abi {
         Abi::Buffer => crate::codec::from_bytes(bytes),
         Abi::Kernel | Abi::Idl => crate::codec::from_json_or_text(bytes),
+        Abi::Lua => serde_json::from_slice(bytes).map_err(|e| {
+            crate::error::DecodeError::Mismatch {
+                reason: format!("the Lua result does not fit the expected type: {e}"),
+            }
+            .into()
+        }),
     }
+}
+
+/// `Abi::Lua` forced on a WebAssembly module.
+fn not_wasm() -> Error {
+    ErrorKind::AbiDetection {
+        reason: "lua is not a WebAssembly ABI: load Lua plugins with `Host::load_lua`".into(),
+    }
+    .into()
 }
 
 /// Detects the ABI from the module's exports, explaining the choice on failure.
@@ -102,6 +125,7 @@ pub(crate) fn validate(abi: Abi, module: &Module) -> Result<(), Error> {
         Abi::Kernel => kernel::validate(module),
         // Checked against its interface when loaded (`idl::validate`).
         Abi::Idl => Ok(()),
+        Abi::Lua => Err(not_wasm()),
     }
 }
 
@@ -110,7 +134,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
         Abi::Buffer => buffer::exports(module, sigs),
         Abi::Kernel => kernel::exports(module, sigs),
         // The exports are the interface's; without one, none are known.
-        Abi::Idl => Vec::new(),
+        Abi::Idl | Abi::Lua => Vec::new(),
     }
 }
 
@@ -118,7 +142,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
 pub(crate) fn import_symbol(abi: Abi, name: &str) -> String {
     match abi {
         Abi::Buffer => buffer::symbol(name),
-        Abi::Kernel | Abi::Idl => name.to_owned(),
+        Abi::Kernel | Abi::Idl | Abi::Lua => name.to_owned(),
     }
 }
 
@@ -134,6 +158,7 @@ pub(crate) fn link_import(
     match abi {
         Abi::Buffer => buffer::link_import(linker, registry, allow, module, name, ty),
         Abi::Kernel | Abi::Idl => kernel::link_import(linker, registry, allow, module, name, ty),
+        Abi::Lua => Err(not_wasm()),
     }
 }
 
@@ -145,6 +170,7 @@ pub(crate) fn bind(
     match abi {
         Abi::Buffer => buffer::bind(store, instance),
         Abi::Kernel | Abi::Idl => kernel::bind(store, instance),
+        Abi::Lua => Err(not_wasm()),
     }
 }
 
@@ -158,6 +184,7 @@ pub(crate) fn resolve_export(
     match abi {
         Abi::Buffer => buffer::resolve_export(store, instance, name),
         Abi::Kernel | Abi::Idl => kernel::resolve_export(store, instance, name),
+        Abi::Lua => Err(not_wasm()),
     }
 }
 
@@ -170,6 +197,7 @@ pub(crate) fn prepare_input(
     match abi {
         Abi::Buffer => buffer::prepare_input(store, input),
         Abi::Kernel | Abi::Idl => kernel::prepare_input(store, input),
+        Abi::Lua => Err(not_wasm()),
     }
 }
 
@@ -181,6 +209,7 @@ pub(crate) fn finish_call(
     match abi {
         Abi::Buffer => buffer::finish_call(store, results.first().cloned().unwrap_or(Val::I64(0))),
         Abi::Kernel | Abi::Idl => kernel::finish_call(store, results),
+        Abi::Lua => Err(not_wasm()),
     }
 }
 
@@ -192,5 +221,6 @@ pub(crate) fn deliver_reply(
     match abi {
         Abi::Buffer => buffer::deliver_reply(store, &reply),
         Abi::Kernel | Abi::Idl => kernel::deliver_reply(store, &reply),
+        Abi::Lua => Err(not_wasm()),
     }
 }

@@ -9,6 +9,7 @@ mod host_functions;
 mod idl;
 mod kernel;
 mod limits;
+mod lua;
 mod manifest;
 mod modules;
 mod plugins;

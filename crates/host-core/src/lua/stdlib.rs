@@ -1,0 +1,1626 @@
+//! The standard library piccolo 0.3.3 lacks, close to Lua 5.4, in our own code: base additions
+//! (`print`, `tonumber`, `rawequal`, `rawlen`, `xpcall`, `error` with a position, `require`
+//! inside the plugin's folder), `table`, `utf8`, `os` (host clock, UTC), a host-seeded
+//! `math.random`; the `string` library is in [`super::string`]. Every function charges fuel in
+//! proportion to its work and checks sizes before allocating.
+
+use super::convert;
+use super::Shared;
+use piccolo::{
+    BoxSequence, Callback, CallbackReturn, Closure, Context, Error, Execution, Function, IntoValue,
+    Sequence, SequencePoll, Stack, Table, Value,
+};
+use std::rc::Rc;
+
+pub(crate) type Ret<'gc> = Result<CallbackReturn<'gc>, Error<'gc>>;
+
+/// A Lua error carrying a message string.
+pub(crate) fn lua_err<'gc>(ctx: Context<'gc>, msg: impl AsRef<str>) -> Error<'gc> {
+    Error::from(Value::String(ctx.intern(msg.as_ref().as_bytes())))
+}
+
+/// `bad argument #n to 'f' (…)`.
+pub(crate) fn bad_arg<'gc>(ctx: Context<'gc>, n: usize, f: &str, msg: &str) -> Error<'gc> {
+    lua_err(ctx, format!("bad argument #{} to '{f}' ({msg})", n + 1))
+}
+
+/// Charges `units` of work (1 fuel per 64 units, at least 1).
+pub(crate) fn charge(exec: &mut Execution<'_, '_>, units: usize) {
+    let cost = 1 + units / 64;
+    exec.fuel().consume(i32::try_from(cost).unwrap_or(i32::MAX));
+}
+
+fn type_name(v: Value<'_>) -> &'static str {
+    if v.is_nil() {
+        "no value"
+    } else {
+        v.type_name()
+    }
+}
+
+/// Argument `i` as an integer (floats with an exact integer value and numeric strings too).
+pub(crate) fn check_int<'gc>(
+    ctx: Context<'gc>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+    f: &str,
+) -> Result<i64, Error<'gc>> {
+    let v = stack.get(i);
+    match v {
+        Value::Integer(n) => Ok(n),
+        Value::Number(x) => float_to_int(x)
+            .ok_or_else(|| bad_arg(ctx, i, f, "number has no integer representation")),
+        Value::String(s) => match parse_number(s.as_bytes()) {
+            Some(Value::Integer(n)) => Ok(n),
+            Some(Value::Number(x)) => float_to_int(x)
+                .ok_or_else(|| bad_arg(ctx, i, f, "number has no integer representation")),
+            _ => Err(bad_arg(
+                ctx,
+                i,
+                f,
+                &format!("number expected, got {}", type_name(v)),
+            )),
+        },
+        _ => Err(bad_arg(
+            ctx,
+            i,
+            f,
+            &format!("number expected, got {}", type_name(v)),
+        )),
+    }
+}
+
+pub(crate) fn opt_int<'gc>(
+    ctx: Context<'gc>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+    f: &str,
+    default: i64,
+) -> Result<i64, Error<'gc>> {
+    if stack.get(i).is_nil() {
+        Ok(default)
+    } else {
+        check_int(ctx, stack, i, f)
+    }
+}
+
+pub(crate) fn check_num<'gc>(
+    ctx: Context<'gc>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+    f: &str,
+) -> Result<f64, Error<'gc>> {
+    let v = stack.get(i);
+    match v {
+        Value::Integer(n) => Ok(n as f64),
+        Value::Number(x) => Ok(x),
+        Value::String(s) => match parse_number(s.as_bytes()) {
+            Some(Value::Integer(n)) => Ok(n as f64),
+            Some(Value::Number(x)) => Ok(x),
+            _ => Err(bad_arg(
+                ctx,
+                i,
+                f,
+                &format!("number expected, got {}", type_name(v)),
+            )),
+        },
+        _ => Err(bad_arg(
+            ctx,
+            i,
+            f,
+            &format!("number expected, got {}", type_name(v)),
+        )),
+    }
+}
+
+/// Argument `i` as bytes (numbers are converted, as Lua does).
+pub(crate) fn check_bytes<'gc>(
+    ctx: Context<'gc>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+    f: &str,
+) -> Result<&'gc [u8], Error<'gc>> {
+    match stack.get(i) {
+        Value::String(s) => Ok(s.as_bytes()),
+        Value::Integer(n) => Ok(ctx.intern(n.to_string().as_bytes()).as_bytes()),
+        Value::Number(x) => Ok(ctx.intern(convert::format_number(x).as_bytes()).as_bytes()),
+        v => Err(bad_arg(
+            ctx,
+            i,
+            f,
+            &format!("string expected, got {}", type_name(v)),
+        )),
+    }
+}
+
+pub(crate) fn check_table<'gc>(
+    ctx: Context<'gc>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+    f: &str,
+) -> Result<Table<'gc>, Error<'gc>> {
+    match stack.get(i) {
+        Value::Table(t) => Ok(t),
+        v => Err(bad_arg(
+            ctx,
+            i,
+            f,
+            &format!("table expected, got {}", type_name(v)),
+        )),
+    }
+}
+
+pub(crate) fn float_to_int(x: f64) -> Option<i64> {
+    // -2^63 <= x < 2^63 and integral.
+    (x.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&x))
+        .then_some(x as i64)
+}
+
+/// A Lua numeral (decimal or hex integer or float, with surrounding spaces).
+pub(crate) fn parse_number<'gc>(s: &[u8]) -> Option<Value<'gc>> {
+    let text = std::str::from_utf8(s)
+        .ok()?
+        .trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        if hex.contains(['.', 'p', 'P']) {
+            return parse_hex_float(hex).map(|x| Value::Number(if neg { -x } else { x }));
+        }
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        // Hex integers wrap around, as in Lua.
+        let mut n: u64 = 0;
+        for b in hex.bytes() {
+            n = n
+                .wrapping_mul(16)
+                .wrapping_add(u64::from((b as char).to_digit(16)?));
+        }
+        let n = n as i64;
+        return Some(Value::Integer(if neg { n.wrapping_neg() } else { n }));
+    }
+    if body.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(n) = body.parse::<i64>() {
+            return Some(Value::Integer(if neg { -n } else { n }));
+        }
+        if neg && body == "9223372036854775808" {
+            return Some(Value::Integer(i64::MIN));
+        }
+    }
+    let valid = body
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && body.bytes().any(|b| b.is_ascii_digit());
+    if !valid {
+        return None;
+    }
+    body.parse::<f64>()
+        .ok()
+        .map(|x| Value::Number(if neg { -x } else { x }))
+}
+
+fn parse_hex_float(hex: &str) -> Option<f64> {
+    let (mant, exp) = match hex.find(['p', 'P']) {
+        Some(i) => (&hex[..i], hex[i + 1..].parse::<i32>().ok()?),
+        None => (hex, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut x = 0f64;
+    for c in int.chars() {
+        x = x * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        x += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(x * 2f64.powi(exp))
+}
+
+/// How a value prints (`print`, `%s`): numbers as Lua prints them; tables, functions and other
+/// references by their type (no address).
+pub(crate) fn tostring_bytes(v: Value<'_>) -> Vec<u8> {
+    match v {
+        Value::String(s) => s.as_bytes().to_vec(),
+        other => convert::render(other).into_bytes(),
+    }
+}
+
+fn set<'gc>(ctx: Context<'gc>, t: Table<'gc>, name: &'static str, v: impl IntoValue<'gc>) {
+    // Setting a string key on a fresh table cannot fail.
+    let _ = t.set(ctx, name, v);
+}
+
+/// Installs our libraries into the VM.
+pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+    install_base(ctx, shared);
+    super::string::install(ctx, shared);
+    install_table(ctx, shared);
+    install_utf8(ctx);
+    install_os(ctx);
+    install_random(ctx);
+}
+
+fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+    let g = ctx.globals();
+    let sh = shared.clone();
+    set(
+        ctx,
+        g,
+        "print",
+        Callback::from_fn(&ctx, move |_ctx, mut exec, mut stack| {
+            let mut line = Vec::new();
+            for i in 0..stack.len() {
+                if i > 0 {
+                    line.push(b'\t');
+                }
+                line.extend_from_slice(&tostring_bytes(stack.get(i)));
+            }
+            line.push(b'\n');
+            charge(&mut exec, line.len());
+            let mut used = sh.log_bytes.borrow_mut();
+            let room = sh.limits.max_log_bytes.saturating_sub(*used);
+            *used = used.saturating_add(line.len());
+            if let (Some(sink), true) = (&sh.log, room > 0) {
+                let take = line.len().min(room);
+                sink(&crate::host::LogRecord {
+                    plugin: sh.plugin.clone(),
+                    stream: crate::host::LogStream::Stdout,
+                    message: String::from_utf8_lossy(&line[..take]).into_owned(),
+                });
+            }
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        "tonumber",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let v = stack.get(0);
+            let base = stack.get(1);
+            let out = if base.is_nil() {
+                match v {
+                    Value::Integer(_) | Value::Number(_) => v,
+                    Value::String(s) => {
+                        charge(&mut exec, s.as_bytes().len());
+                        parse_number(s.as_bytes()).unwrap_or(Value::Nil)
+                    }
+                    Value::Nil => return Err(bad_arg(ctx, 0, "tonumber", "value expected")),
+                    _ => Value::Nil,
+                }
+            } else {
+                let b = check_int(ctx, &stack, 1, "tonumber")?;
+                if !(2..=36).contains(&b) {
+                    return Err(bad_arg(ctx, 1, "tonumber", "base out of range"));
+                }
+                let Value::String(s) = v else {
+                    return Err(bad_arg(
+                        ctx,
+                        0,
+                        "tonumber",
+                        &format!("string expected, got {}", type_name(v)),
+                    ));
+                };
+                charge(&mut exec, s.as_bytes().len());
+                parse_in_base(s.as_bytes(), b as u32).map_or(Value::Nil, Value::Integer)
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        "rawequal",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            if stack.len() < 2 {
+                return Err(bad_arg(ctx, stack.len(), "rawequal", "value expected"));
+            }
+            let eq = raw_equal(stack.get(0), stack.get(1));
+            stack.replace(ctx, eq);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        "rawlen",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let n = match stack.get(0) {
+                Value::Table(t) => t.length(),
+                Value::String(s) => s.len(),
+                _ => return Err(bad_arg(ctx, 0, "rawlen", "table or string expected")),
+            };
+            stack.replace(ctx, n);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        "error",
+        Callback::from_fn(&ctx, |ctx, exec, stack| {
+            let v = stack.get(0);
+            let level = match stack.get(1) {
+                Value::Nil => 1,
+                Value::Integer(n) => n,
+                Value::Number(x) => x as i64,
+                _ => 1,
+            };
+            // Level 1: the position of the function that called `error`.
+            if let (Value::String(s), 1) = (v, level) {
+                if let Some(frame) = exec.upper_lua_frame() {
+                    let msg = format!(
+                        "{}:{}: {}",
+                        String::from_utf8_lossy(frame.chunk_name.as_bytes()),
+                        frame.current_line.0 + 1,
+                        String::from_utf8_lossy(s.as_bytes())
+                    );
+                    return Err(lua_err(ctx, msg));
+                }
+            }
+            Err(Error::from(v))
+        }),
+    );
+    set(
+        ctx,
+        g,
+        "xpcall",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let f = stack.get(0);
+            let Value::Function(handler) = stack.get(1) else {
+                return Err(bad_arg(ctx, 1, "xpcall", "function expected"));
+            };
+            let function = piccolo::meta_ops::call(ctx, f)?;
+            stack.drain(0..2);
+            Ok(CallbackReturn::Call {
+                function,
+                then: Some(BoxSequence::new(
+                    &ctx,
+                    XPCall {
+                        handler,
+                        handling: false,
+                    },
+                )),
+            })
+        }),
+    );
+    install_require(ctx, shared);
+}
+
+fn raw_equal<'gc>(a: Value<'gc>, b: Value<'gc>) -> bool {
+    match (a, b) {
+        (Value::Integer(x), Value::Number(y)) | (Value::Number(y), Value::Integer(x)) => {
+            x as f64 == y && float_to_int(y) == Some(x)
+        }
+        (Value::Nil, Value::Nil) => true,
+        (Value::Boolean(x), Value::Boolean(y)) => x == y,
+        (Value::Integer(x), Value::Integer(y)) => x == y,
+        (Value::Number(x), Value::Number(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x.as_bytes() == y.as_bytes(),
+        (Value::Table(x), Value::Table(y)) => x == y,
+        (Value::Function(x), Value::Function(y)) => x == y,
+        (Value::Thread(x), Value::Thread(y)) => x == y,
+        (Value::UserData(x), Value::UserData(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn parse_in_base(s: &[u8], base: u32) -> Option<i64> {
+    let text = std::str::from_utf8(s).ok()?.trim();
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for c in digits.chars() {
+        let d = c.to_digit(base)?;
+        n = n.wrapping_mul(i64::from(base)).wrapping_add(i64::from(d));
+    }
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
+#[derive(gc_arena::Collect)]
+#[collect(no_drop)]
+struct XPCall<'gc> {
+    handler: Function<'gc>,
+    handling: bool,
+}
+
+impl<'gc> Sequence<'gc> for XPCall<'gc> {
+    fn poll(
+        &mut self,
+        _ctx: Context<'gc>,
+        _exec: Execution<'gc, '_>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        // Either the function returned (prepend true), or the handler did (prepend false).
+        stack.push_front(Value::Boolean(!self.handling));
+        Ok(SequencePoll::Return)
+    }
+
+    fn error(
+        &mut self,
+        ctx: Context<'gc>,
+        _exec: Execution<'gc, '_>,
+        error: Error<'gc>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        if self.handling {
+            // The handler itself failed: Lua returns false and the error.
+            stack.clear();
+            stack.extend([Value::Boolean(false), error.to_value(ctx)]);
+            return Ok(SequencePoll::Return);
+        }
+        self.handling = true;
+        stack.clear();
+        stack.push_back(error.to_value(ctx));
+        Ok(SequencePoll::Call {
+            function: self.handler,
+            is_tail: false,
+        })
+    }
+}
+
+/// `require(name)`: a module of the plugin's own folder (`a.b` → `a/b.lua` or `a/b/init.lua`),
+/// run once; its result (or `true`) is cached.
+fn install_require<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+    let loaded = Table::new(&ctx);
+    let sh = shared.clone();
+    let require = Callback::from_fn_with(&ctx, loaded, move |loaded, ctx, mut exec, mut stack| {
+        let name = check_bytes(ctx, &stack, 0, "require")?;
+        let name = String::from_utf8_lossy(name).into_owned();
+        let cached = loaded.get(ctx, ctx.intern(name.as_bytes()));
+        if !cached.is_nil() {
+            stack.replace(ctx, cached);
+            return Ok(CallbackReturn::Return);
+        }
+        let path = name.replace('.', "/");
+        let candidates = [format!("{path}.lua"), format!("{path}/init.lua")];
+        let Some((file, source)) = candidates
+            .iter()
+            .find_map(|c| sh.files.get(c).map(|s| (c.clone(), s.clone())))
+        else {
+            return Err(lua_err(
+                ctx,
+                format!(
+                    "module '{name}' not found in the plugin (tried {})",
+                    candidates.join(", ")
+                ),
+            ));
+        };
+        charge(&mut exec, source.len());
+        if let Err(e) = super::scan::check(&file, &source) {
+            return Err(lua_err(ctx, e.to_string()));
+        }
+        let closure = Closure::load(ctx, Some(file.as_str()), &source[..])
+            .map_err(|e| lua_err(ctx, format!("{file}: {e}")))?;
+        stack.clear();
+        stack.push_back(Value::String(ctx.intern(name.as_bytes())));
+        Ok(CallbackReturn::Call {
+            function: closure.into(),
+            then: Some(BoxSequence::new(
+                &ctx,
+                Required {
+                    loaded: *loaded,
+                    name,
+                },
+            )),
+        })
+    });
+    set(ctx, ctx.globals(), "require", require);
+}
+
+#[derive(gc_arena::Collect)]
+#[collect(no_drop)]
+struct Required<'gc> {
+    loaded: Table<'gc>,
+    #[collect(require_static)]
+    name: String,
+}
+
+impl<'gc> Sequence<'gc> for Required<'gc> {
+    fn poll(
+        &mut self,
+        ctx: Context<'gc>,
+        _exec: Execution<'gc, '_>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        let result = match stack.get(0) {
+            Value::Nil => Value::Boolean(true),
+            v => v,
+        };
+        let _ = self
+            .loaded
+            .set(ctx, ctx.intern(self.name.as_bytes()), result);
+        stack.replace(ctx, result);
+        Ok(SequencePoll::Return)
+    }
+}
+
+// ------------------------------------------------------------------------------------ table
+
+/// The most elements `table.unpack`/`table.move`/`table.concat` handle in one call.
+pub(crate) const MAX_ELEMENTS: i64 = 1 << 20;
+
+fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+    let t = Table::new(&ctx);
+    set(
+        ctx,
+        t,
+        "insert",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let table = check_table(ctx, &stack, 0, "insert")?;
+            let n = table.length();
+            match stack.len() {
+                2 => {
+                    let v = stack.get(1);
+                    table
+                        .set(ctx, n.wrapping_add(1), v)
+                        .map_err(|e| lua_err(ctx, e.to_string()))?;
+                }
+                3 => {
+                    let pos = check_int(ctx, &stack, 1, "insert")?;
+                    if pos < 1 || pos > n.saturating_add(1) {
+                        return Err(bad_arg(ctx, 1, "insert", "position out of bounds"));
+                    }
+                    charge(&mut exec, ((n - pos + 1).max(0) as usize) * 16);
+                    let mut i = n;
+                    while i >= pos {
+                        let v = table.get(ctx, i);
+                        table
+                            .set(ctx, i + 1, v)
+                            .map_err(|e| lua_err(ctx, e.to_string()))?;
+                        i -= 1;
+                    }
+                    let v = stack.get(2);
+                    table
+                        .set(ctx, pos, v)
+                        .map_err(|e| lua_err(ctx, e.to_string()))?;
+                }
+                _ => return Err(lua_err(ctx, "wrong number of arguments to 'insert'")),
+            }
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "remove",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let table = check_table(ctx, &stack, 0, "remove")?;
+            let size = table.length();
+            let mut pos = opt_int(ctx, &stack, 1, "remove", size)?;
+            if pos != size && (pos as u64).wrapping_sub(1) > size as u64 {
+                return Err(bad_arg(ctx, 1, "remove", "position out of bounds"));
+            }
+            let removed = table.get(ctx, pos);
+            charge(
+                &mut exec,
+                (size.saturating_sub(pos).max(0) as usize).saturating_mul(16),
+            );
+            while pos < size {
+                let v = table.get(ctx, pos + 1);
+                table
+                    .set(ctx, pos, v)
+                    .map_err(|e| lua_err(ctx, e.to_string()))?;
+                pos += 1;
+            }
+            let _ = table.set(ctx, pos, Value::Nil);
+            stack.replace(ctx, removed);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    let sh = shared.clone();
+    set(
+        ctx,
+        t,
+        "concat",
+        Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
+            let table = check_table(ctx, &stack, 0, "concat")?;
+            let sep = if stack.get(1).is_nil() {
+                &[][..]
+            } else {
+                check_bytes(ctx, &stack, 1, "concat")?
+            };
+            let i = opt_int(ctx, &stack, 2, "concat", 1)?;
+            let j = if stack.get(3).is_nil() {
+                table.length()
+            } else {
+                check_int(ctx, &stack, 3, "concat")?
+            };
+            let mut out = Vec::new();
+            let mut k = i;
+            while k <= j {
+                let item = match table.get(ctx, k) {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Integer(n) => n.to_string().into_bytes(),
+                    Value::Number(x) => convert::format_number(x).into_bytes(),
+                    v => {
+                        return Err(lua_err(
+                            ctx,
+                            format!(
+                                "invalid value (at index {k}) in table for 'concat' (a {})",
+                                type_name(v)
+                            ),
+                        ))
+                    }
+                };
+                if out.len() + item.len() + sep.len() > sh.limits.memory_bytes {
+                    return Err(lua_err(ctx, "resulting string too large"));
+                }
+                charge(&mut exec, item.len() + sep.len() + 16);
+                out.extend_from_slice(&item);
+                if k < j {
+                    out.extend_from_slice(sep);
+                }
+                if k == i64::MAX {
+                    break;
+                }
+                k += 1;
+            }
+            stack.replace(ctx, ctx.intern(&out));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "pack",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let t = Table::new(&ctx);
+            charge(&mut exec, stack.len() * 16);
+            for i in 0..stack.len() {
+                let _ = t.set(ctx, i as i64 + 1, stack.get(i));
+            }
+            let _ = t.set(ctx, "n", stack.len() as i64);
+            stack.replace(ctx, t);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "unpack",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let table = check_table(ctx, &stack, 0, "unpack")?;
+            let i = opt_int(ctx, &stack, 1, "unpack", 1)?;
+            let j = if stack.get(2).is_nil() {
+                table.length()
+            } else {
+                check_int(ctx, &stack, 2, "unpack")?
+            };
+            if i > j {
+                stack.clear();
+                return Ok(CallbackReturn::Return);
+            }
+            let count = (j as i128) - (i as i128) + 1;
+            if count > i128::from(MAX_ELEMENTS) {
+                return Err(lua_err(ctx, "too many results to unpack"));
+            }
+            charge(&mut exec, count as usize * 16);
+            stack.clear();
+            let mut k = i;
+            loop {
+                stack.push_back(table.get(ctx, k));
+                if k == j {
+                    break;
+                }
+                k += 1;
+            }
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "move",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let a1 = check_table(ctx, &stack, 0, "move")?;
+            let f = check_int(ctx, &stack, 1, "move")?;
+            let e = check_int(ctx, &stack, 2, "move")?;
+            let tpos = check_int(ctx, &stack, 3, "move")?;
+            let a2 = match stack.get(4) {
+                Value::Nil => a1,
+                _ => check_table(ctx, &stack, 4, "move")?,
+            };
+            if e >= f {
+                let count = (e as i128) - (f as i128) + 1;
+                if count > i128::from(MAX_ELEMENTS) || f <= 0 && e >= i64::MAX + f {
+                    return Err(bad_arg(ctx, 2, "move", "too many elements to move"));
+                }
+                if tpos > i64::MAX - (e - f) {
+                    return Err(bad_arg(ctx, 3, "move", "destination wrap around"));
+                }
+                charge(&mut exec, count as usize * 16);
+                let n = e - f;
+                let overlap = tpos > f && tpos <= e && a1 == a2;
+                for k in 0..=n {
+                    let k = if overlap { n - k } else { k };
+                    let v = a1.get(ctx, f + k);
+                    a2.set(ctx, tpos + k, v)
+                        .map_err(|err| lua_err(ctx, err.to_string()))?;
+                }
+            }
+            stack.replace(ctx, a2);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "sort",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let table = check_table(ctx, &stack, 0, "sort")?;
+            let n = table.length();
+            if n > MAX_ELEMENTS {
+                return Err(bad_arg(ctx, 0, "sort", "array too big"));
+            }
+            let items: Vec<Value> = (1..=n).map(|i| table.get(ctx, i)).collect();
+            charge(&mut exec, items.len() * 16);
+            match stack.get(1) {
+                Value::Nil => {
+                    let mut items = items;
+                    let mut failure = None;
+                    items.sort_by(|a, b| match default_less(*a, *b) {
+                        Ok(true) => std::cmp::Ordering::Less,
+                        Ok(false) => match default_less(*b, *a) {
+                            Ok(true) => std::cmp::Ordering::Greater,
+                            _ => std::cmp::Ordering::Equal,
+                        },
+                        Err(m) => {
+                            failure.get_or_insert(m);
+                            std::cmp::Ordering::Equal
+                        }
+                    });
+                    if let Some(m) = failure {
+                        return Err(lua_err(ctx, m));
+                    }
+                    for (i, v) in items.into_iter().enumerate() {
+                        let _ = table.set(ctx, i as i64 + 1, v);
+                    }
+                    stack.clear();
+                    Ok(CallbackReturn::Return)
+                }
+                Value::Function(cmp) => {
+                    stack.clear();
+                    let mut sort = MergeSort::new(table, items, cmp);
+                    match sort.next_comparison(&mut stack) {
+                        Some(function) => Ok(CallbackReturn::Call {
+                            function,
+                            then: Some(BoxSequence::new(&ctx, sort)),
+                        }),
+                        None => {
+                            sort.write_back(ctx);
+                            Ok(CallbackReturn::Return)
+                        }
+                    }
+                }
+                _ => Err(bad_arg(ctx, 1, "sort", "function expected")),
+            }
+        }),
+    );
+    set(ctx, ctx.globals(), "table", t);
+}
+
+/// `a < b` for numbers and strings (what `table.sort` does without a comparator).
+fn default_less(a: Value<'_>, b: Value<'_>) -> Result<bool, String> {
+    Ok(match (a, b) {
+        (Value::Integer(x), Value::Integer(y)) => x < y,
+        (Value::Integer(x), Value::Number(y)) => (x as f64) < y,
+        (Value::Number(x), Value::Integer(y)) => x < y as f64,
+        (Value::Number(x), Value::Number(y)) => x < y,
+        (Value::String(x), Value::String(y)) => x.as_bytes() < y.as_bytes(),
+        _ => {
+            return Err(format!(
+                "attempt to compare {} with {}",
+                a.type_name(),
+                b.type_name()
+            ))
+        }
+    })
+}
+
+/// A bottom-up merge sort that asks the Lua comparator one question at a time (a `Sequence`
+/// calls it and resumes with the answer), so sorting never re-enters the VM.
+#[derive(gc_arena::Collect)]
+#[collect(no_drop)]
+struct MergeSort<'gc> {
+    table: Table<'gc>,
+    cmp: Function<'gc>,
+    src: Vec<Value<'gc>>,
+    dst: Vec<Value<'gc>>,
+    width: usize,
+    /// The run being merged: [lo, mid) and [mid, hi), positions i and j, output k.
+    lo: usize,
+    i: usize,
+    j: usize,
+    #[collect(require_static)]
+    asked: bool,
+}
+
+impl<'gc> MergeSort<'gc> {
+    fn new(table: Table<'gc>, items: Vec<Value<'gc>>, cmp: Function<'gc>) -> Self {
+        let n = items.len();
+        Self {
+            table,
+            cmp,
+            dst: Vec::with_capacity(n),
+            src: items,
+            width: 1,
+            lo: 0,
+            i: 0,
+            j: 1.min(n),
+            asked: false,
+        }
+    }
+
+    fn bounds(&self) -> (usize, usize) {
+        let n = self.src.len();
+        (
+            (self.lo + self.width).min(n),
+            (self.lo + 2 * self.width).min(n),
+        )
+    }
+
+    /// Advances the merge until a comparison is needed (puts `src[j], src[i]` on the stack and
+    /// returns the comparator) or the sort is done (`None`).
+    fn next_comparison(&mut self, stack: &mut Stack<'gc, '_>) -> Option<Function<'gc>> {
+        let n = self.src.len();
+        loop {
+            if self.width >= n {
+                return None;
+            }
+            let (mid, hi) = self.bounds();
+            if self.i < mid && self.j < hi {
+                // Stable: take from the right run only if right < left.
+                stack.clear();
+                stack.push_back(self.src[self.j]);
+                stack.push_back(self.src[self.i]);
+                self.asked = true;
+                return Some(self.cmp);
+            }
+            // One run is exhausted: copy the rest, go to the next pair of runs.
+            self.dst.extend_from_slice(&self.src[self.i..mid]);
+            self.dst.extend_from_slice(&self.src[self.j.max(mid)..hi]);
+            self.lo = hi;
+            if self.lo >= n {
+                std::mem::swap(&mut self.src, &mut self.dst);
+                self.dst.clear();
+                self.width *= 2;
+                self.lo = 0;
+            }
+            let (mid, _) = self.bounds();
+            self.i = self.lo;
+            self.j = mid;
+        }
+    }
+
+    fn answer(&mut self, right_first: bool) {
+        if right_first {
+            self.dst.push(self.src[self.j]);
+            self.j += 1;
+        } else {
+            self.dst.push(self.src[self.i]);
+            self.i += 1;
+        }
+    }
+
+    fn write_back(&self, ctx: Context<'gc>) {
+        for (i, v) in self.src.iter().enumerate() {
+            let _ = self.table.set(ctx, i as i64 + 1, *v);
+        }
+    }
+}
+
+impl<'gc> Sequence<'gc> for MergeSort<'gc> {
+    fn poll(
+        &mut self,
+        ctx: Context<'gc>,
+        mut exec: Execution<'gc, '_>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        if self.asked {
+            self.asked = false;
+            let right_first = stack.get(0).to_bool();
+            self.answer(right_first);
+        }
+        charge(&mut exec, 16);
+        match self.next_comparison(&mut stack) {
+            Some(function) => Ok(SequencePoll::Call {
+                function,
+                is_tail: false,
+            }),
+            None => {
+                self.write_back(ctx);
+                stack.clear();
+                Ok(SequencePoll::Return)
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------- utf8
+
+const UTF8_CHARPATTERN: &[u8] = b"[\x00-\x7F\xC2-\xFD][\x80-\xBF]*";
+const MAX_UTF: u32 = 0x7FFF_FFFF;
+
+/// Encodes a code point as Lua 5.4 does (up to 6 bytes for values up to 2^31).
+fn utf8_encode(mut x: u32, out: &mut Vec<u8>) {
+    if x < 0x80 {
+        out.push(x as u8);
+        return;
+    }
+    let mut buf = [0u8; 8];
+    let mut n = 1;
+    let mut mfb: u32 = 0x3f;
+    loop {
+        buf[8 - n] = 0x80 | (x & 0x3f) as u8;
+        n += 1;
+        x >>= 6;
+        mfb >>= 1;
+        if x <= mfb {
+            break;
+        }
+    }
+    buf[8 - n] = ((!mfb << 1) | x) as u8;
+    out.extend_from_slice(&buf[8 - n..]);
+}
+
+/// Decodes one sequence at the start of `s`: (code point, length), or `None` if invalid
+/// (`strict`: no surrogates, nothing over 0x10FFFF).
+fn utf8_decode(s: &[u8], strict: bool) -> Option<(u32, usize)> {
+    let c = u32::from(*s.first()?);
+    if c < 0x80 {
+        return Some((c, 1));
+    }
+    if c & 0x40 == 0 {
+        return None; // a continuation byte
+    }
+    const LIMITS: [u32; 6] = [!0, 0x80, 0x800, 0x1_0000, 0x20_0000, 0x400_0000];
+    let mut res: u32 = 0;
+    let mut count = 0usize;
+    let mut c = c;
+    while c & 0x40 != 0 {
+        count += 1;
+        let cc = u32::from(*s.get(count)?);
+        if cc & 0xC0 != 0x80 {
+            return None;
+        }
+        res = (res << 6) | (cc & 0x3F);
+        c <<= 1;
+    }
+    if count > 5 {
+        return None;
+    }
+    res |= (c & 0x7F) << (count * 5);
+    if res > MAX_UTF || res < LIMITS[count] {
+        return None;
+    }
+    if strict && (res > 0x10FFFF || (0xD800..=0xDFFF).contains(&res)) {
+        return None;
+    }
+    Some((res, count + 1))
+}
+
+/// A Lua string position (negative from the end) as a 0-based index into `len` bytes.
+fn posrelat(pos: i64, len: usize) -> i64 {
+    if pos >= 0 {
+        pos
+    } else if pos.unsigned_abs() > len as u64 {
+        0
+    } else {
+        len as i64 + pos + 1
+    }
+}
+
+fn install_utf8<'gc>(ctx: Context<'gc>) {
+    let t = Table::new(&ctx);
+    set(
+        ctx,
+        t,
+        "charpattern",
+        Value::String(ctx.intern(UTF8_CHARPATTERN)),
+    );
+    set(
+        ctx,
+        t,
+        "char",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let mut out = Vec::with_capacity(stack.len());
+            for i in 0..stack.len() {
+                let c = check_int(ctx, &stack, i, "char")?;
+                if !(0..=i64::from(MAX_UTF)).contains(&c) {
+                    return Err(bad_arg(ctx, i, "char", "value out of range"));
+                }
+                utf8_encode(c as u32, &mut out);
+            }
+            charge(&mut exec, out.len());
+            stack.replace(ctx, ctx.intern(&out));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "codepoint",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let s = check_bytes(ctx, &stack, 0, "codepoint")?;
+            let i = posrelat(opt_int(ctx, &stack, 1, "codepoint", 1)?, s.len());
+            let j = posrelat(opt_int(ctx, &stack, 2, "codepoint", i)?, s.len());
+            let lax = stack.get(3).to_bool();
+            if i < 1 {
+                return Err(bad_arg(ctx, 1, "codepoint", "out of bounds"));
+            }
+            if j > s.len() as i64 {
+                return Err(bad_arg(ctx, 2, "codepoint", "out of bounds"));
+            }
+            stack.clear();
+            if i > j {
+                return Ok(CallbackReturn::Return);
+            }
+            charge(&mut exec, (j - i + 1) as usize);
+            let mut p = (i - 1) as usize;
+            while p < j as usize {
+                let Some((c, n)) = utf8_decode(&s[p..], !lax) else {
+                    return Err(lua_err(ctx, "invalid UTF-8 code"));
+                };
+                stack.push_back(Value::Integer(i64::from(c)));
+                p += n;
+            }
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "len",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let s = check_bytes(ctx, &stack, 0, "len")?;
+            let i = posrelat(opt_int(ctx, &stack, 1, "len", 1)?, s.len());
+            let j = posrelat(opt_int(ctx, &stack, 2, "len", -1)?, s.len());
+            let lax = stack.get(3).to_bool();
+            if i < 1 || i > s.len() as i64 + 1 {
+                return Err(bad_arg(ctx, 1, "len", "initial position out of bounds"));
+            }
+            if j > s.len() as i64 {
+                return Err(bad_arg(ctx, 2, "len", "final position out of bounds"));
+            }
+            charge(&mut exec, s.len());
+            let mut p = (i - 1) as usize;
+            let mut n = 0i64;
+            while (p as i64) < j {
+                match utf8_decode(&s[p..], !lax) {
+                    Some((_, len)) => {
+                        p += len;
+                        n += 1;
+                    }
+                    None => {
+                        stack.clear();
+                        stack.push_back(Value::Nil);
+                        stack.push_back(Value::Integer(p as i64 + 1));
+                        return Ok(CallbackReturn::Return);
+                    }
+                }
+            }
+            stack.replace(ctx, n);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "offset",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let s = check_bytes(ctx, &stack, 0, "offset")?;
+            let n = check_int(ctx, &stack, 1, "offset")?;
+            let default = if n >= 0 { 1 } else { s.len() as i64 + 1 };
+            let i = posrelat(opt_int(ctx, &stack, 2, "offset", default)?, s.len());
+            if i < 1 || i > s.len() as i64 + 1 {
+                return Err(bad_arg(ctx, 2, "offset", "position out of bounds"));
+            }
+            charge(&mut exec, s.len());
+            let cont = |p: i64| p >= 0 && (p as usize) < s.len() && s[p as usize] & 0xC0 == 0x80;
+            let mut posi = i - 1;
+            let mut n = n;
+            let result = if n == 0 {
+                while posi > 0 && cont(posi) {
+                    posi -= 1;
+                }
+                Some(posi)
+            } else {
+                if cont(posi) {
+                    return Err(lua_err(ctx, "initial position is a continuation byte"));
+                }
+                if n < 0 {
+                    while n < 0 && posi > 0 {
+                        posi -= 1;
+                        while posi > 0 && cont(posi) {
+                            posi -= 1;
+                        }
+                        n += 1;
+                    }
+                } else {
+                    n -= 1;
+                    while n > 0 && posi < s.len() as i64 {
+                        posi += 1;
+                        while cont(posi) {
+                            posi += 1;
+                        }
+                        n -= 1;
+                    }
+                }
+                (n == 0).then_some(posi)
+            };
+            stack.replace(ctx, result.map_or(Value::Nil, |p| Value::Integer(p + 1)));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    let step = Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+        let s = check_bytes(ctx, &stack, 0, "codes")?;
+        let mut i = check_int(ctx, &stack, 1, "codes")? as usize;
+        // Skip the current character's continuation bytes.
+        if i > 0 {
+            while i < s.len() && s[i] & 0xC0 == 0x80 {
+                i += 1;
+            }
+        }
+        charge(&mut exec, 8);
+        stack.clear();
+        if i >= s.len() {
+            return Ok(CallbackReturn::Return);
+        }
+        match utf8_decode(&s[i..], true) {
+            Some((c, n)) if s.get(i + n).is_none_or(|b| b & 0xC0 != 0x80) => {
+                stack.push_back(Value::Integer(i as i64 + 1));
+                stack.push_back(Value::Integer(i64::from(c)));
+                Ok(CallbackReturn::Return)
+            }
+            _ => Err(lua_err(ctx, "invalid UTF-8 code")),
+        }
+    });
+    set(
+        ctx,
+        t,
+        "codes",
+        Callback::from_fn_with(&ctx, step, |step, ctx, _, mut stack| {
+            let s = check_bytes(ctx, &stack, 0, "codes")?;
+            let s = Value::String(ctx.intern(s));
+            stack.clear();
+            stack.push_back(Value::Function((*step).into()));
+            stack.push_back(s);
+            stack.push_back(Value::Integer(0));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(ctx, ctx.globals(), "utf8", t);
+}
+
+// --------------------------------------------------------------------------------------- os
+
+/// Seconds since the Unix epoch from the host clock (0 where none is available).
+fn now() -> f64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        0.0
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+struct Tm {
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    wday: i64,
+    yday: i64,
+}
+
+fn tm(t: i64) -> Tm {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    Tm {
+        year,
+        month,
+        day,
+        hour: secs / 3600,
+        min: secs % 3600 / 60,
+        sec: secs % 60,
+        wday: (days + 4).rem_euclid(7) + 1,
+        yday: days - days_from_civil(year, 1, 1) + 1,
+    }
+}
+
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn strftime(fmt: &[u8], t: &Tm) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < fmt.len() {
+        if fmt[i] != b'%' {
+            out.push(fmt[i]);
+            i += 1;
+            continue;
+        }
+        let Some(&c) = fmt.get(i + 1) else {
+            return Err("invalid conversion specifier '%'".into());
+        };
+        i += 2;
+        let day = DAYS[(t.wday - 1) as usize % 7];
+        let month = MONTHS[(t.month - 1) as usize % 12];
+        let s = match c {
+            b'a' => day[..3].to_owned(),
+            b'A' => day.to_owned(),
+            b'b' | b'h' => month[..3].to_owned(),
+            b'B' => month.to_owned(),
+            b'c' => format!(
+                "{} {} {:>2} {:02}:{:02}:{:02} {}",
+                &day[..3],
+                &month[..3],
+                t.day,
+                t.hour,
+                t.min,
+                t.sec,
+                t.year
+            ),
+            b'd' => format!("{:02}", t.day),
+            b'e' => format!("{:>2}", t.day),
+            b'D' | b'x' => format!("{:02}/{:02}/{:02}", t.month, t.day, t.year.rem_euclid(100)),
+            b'F' => format!("{}-{:02}-{:02}", t.year, t.month, t.day),
+            b'H' => format!("{:02}", t.hour),
+            b'I' => format!("{:02}", (t.hour + 11) % 12 + 1),
+            b'j' => format!("{:03}", t.yday),
+            b'm' => format!("{:02}", t.month),
+            b'M' => format!("{:02}", t.min),
+            b'n' => "\n".to_owned(),
+            b'p' => if t.hour < 12 { "AM" } else { "PM" }.to_owned(),
+            b'S' => format!("{:02}", t.sec),
+            b't' => "\t".to_owned(),
+            b'T' | b'X' => format!("{:02}:{:02}:{:02}", t.hour, t.min, t.sec),
+            b'R' => format!("{:02}:{:02}", t.hour, t.min),
+            b'u' => ((t.wday + 5) % 7 + 1).to_string(),
+            b'w' => (t.wday - 1).to_string(),
+            b'y' => format!("{:02}", t.year.rem_euclid(100)),
+            b'Y' => t.year.to_string(),
+            b'z' => "+0000".to_owned(),
+            b'Z' => "UTC".to_owned(),
+            b'%' => "%".to_owned(),
+            other => return Err(format!("invalid conversion specifier '%{}'", other as char)),
+        };
+        out.extend_from_slice(s.as_bytes());
+    }
+    Ok(out)
+}
+
+fn install_os<'gc>(ctx: Context<'gc>) {
+    let t = Table::new(&ctx);
+    set(
+        ctx,
+        t,
+        "time",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let out = match stack.get(0) {
+                Value::Nil => now().floor() as i64,
+                Value::Table(tt) => {
+                    let field = |name: &str, default: Option<i64>| -> Result<i64, Error<'gc>> {
+                        match tt.get(ctx, ctx.intern(name.as_bytes())) {
+                            Value::Integer(n) => Ok(n),
+                            Value::Number(x) => float_to_int(x).ok_or_else(|| {
+                                lua_err(ctx, format!("field '{name}' is not an integer"))
+                            }),
+                            Value::Nil => default.ok_or_else(|| {
+                                lua_err(ctx, format!("field '{name}' missing in date table"))
+                            }),
+                            _ => Err(lua_err(ctx, format!("field '{name}' is not an integer"))),
+                        }
+                    };
+                    let (y, m, d) = (
+                        field("year", None)?,
+                        field("month", None)?,
+                        field("day", None)?,
+                    );
+                    let (h, mi, s) = (
+                        field("hour", Some(12))?,
+                        field("min", Some(0))?,
+                        field("sec", Some(0))?,
+                    );
+                    if [y, m, d, h, mi, s]
+                        .iter()
+                        .any(|v| v.unsigned_abs() > 1 << 40)
+                    {
+                        return Err(lua_err(ctx, "time result cannot be represented"));
+                    }
+                    // Months out of range normalise, as mktime does.
+                    let (y, m) = (y + (m - 1).div_euclid(12), (m - 1).rem_euclid(12) + 1);
+                    days_from_civil(y, m, 1) * 86_400 + (d - 1) * 86_400 + h * 3600 + mi * 60 + s
+                }
+                _ => return Err(bad_arg(ctx, 0, "time", "table expected")),
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    let started = std::time::Instant::now();
+    set(
+        ctx,
+        t,
+        "clock",
+        Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            #[cfg(not(target_arch = "wasm32"))]
+            let secs = started.elapsed().as_secs_f64();
+            #[cfg(target_arch = "wasm32")]
+            let secs = 0.0;
+            stack.replace(ctx, secs);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        t,
+        "date",
+        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+            let fmt = if stack.get(0).is_nil() {
+                &b"%c"[..]
+            } else {
+                check_bytes(ctx, &stack, 0, "date")?
+            };
+            let time = if stack.get(1).is_nil() {
+                now().floor() as i64
+            } else {
+                check_int(ctx, &stack, 1, "date")?
+            };
+            if time.unsigned_abs() > 1 << 45 {
+                return Err(bad_arg(ctx, 1, "date", "time out-of-bounds"));
+            }
+            // All times are UTC: there is no time zone database in the sandbox.
+            let fmt = fmt.strip_prefix(b"!").unwrap_or(fmt);
+            let t = tm(time);
+            charge(&mut exec, fmt.len() * 4);
+            if fmt.starts_with(b"*t") {
+                let out = Table::new(&ctx);
+                for (k, v) in [
+                    ("year", t.year),
+                    ("month", t.month),
+                    ("day", t.day),
+                    ("hour", t.hour),
+                    ("min", t.min),
+                    ("sec", t.sec),
+                    ("wday", t.wday),
+                    ("yday", t.yday),
+                ] {
+                    let _ = out.set(ctx, k, v);
+                }
+                let _ = out.set(ctx, "isdst", false);
+                stack.replace(ctx, out);
+            } else {
+                let s = strftime(fmt, &t).map_err(|m| bad_arg(ctx, 0, "date", &m))?;
+                stack.replace(ctx, ctx.intern(&s));
+            }
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(ctx, ctx.globals(), "os", t);
+}
+
+// ------------------------------------------------------------------------------------- math
+
+/// `math.random`/`math.randomseed` on a host-seeded xoshiro256** generator (deterministic: the
+/// same seed gives the same numbers on every platform).
+fn install_random<'gc>(ctx: Context<'gc>) {
+    let Value::Table(math) = ctx.get_global("math") else {
+        return;
+    };
+    let state = Rc::new(std::cell::Cell::new(seed_state(0x5eed)));
+    let st = state.clone();
+    set(
+        ctx,
+        math,
+        "random",
+        Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            let r = next(&st);
+            let out = match stack.len() {
+                0 => Value::Number((r >> 11) as f64 * (1.0 / (1u64 << 53) as f64)),
+                n => {
+                    let (lo, hi) = if n == 1 {
+                        (1, check_int(ctx, &stack, 0, "random")?)
+                    } else {
+                        (
+                            check_int(ctx, &stack, 0, "random")?,
+                            check_int(ctx, &stack, 1, "random")?,
+                        )
+                    };
+                    if lo > hi {
+                        return Err(bad_arg(ctx, n - 1, "random", "interval is empty"));
+                    }
+                    let span = (hi as i128 - lo as i128 + 1) as u128;
+                    Value::Integer((lo as i128 + (u128::from(r) % span) as i128) as i64)
+                }
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        math,
+        "randomseed",
+        Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            let seed = if stack.get(0).is_nil() {
+                0x5eed
+            } else {
+                check_num(ctx, &stack, 0, "randomseed")?.to_bits()
+            };
+            state.set(seed_state(seed));
+            stack.clear();
+            Ok(CallbackReturn::Return)
+        }),
+    );
+}
+
+fn seed_state(seed: u64) -> [u64; 4] {
+    let mut x = seed;
+    let mut split = || {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    [split(), split(), split(), split()]
+}
+
+fn next(state: &std::cell::Cell<[u64; 4]>) -> u64 {
+    let mut s = state.get();
+    let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+    let t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = s[3].rotate_left(45);
+    state.set(s);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_round_trips_including_lax_values() {
+        for c in [
+            0u32,
+            0x7f,
+            0x80,
+            0x7ff,
+            0x800,
+            0xffff,
+            0x10000,
+            0x10ffff,
+            0x7fff_ffff,
+        ] {
+            let mut b = Vec::new();
+            utf8_encode(c, &mut b);
+            assert_eq!(utf8_decode(&b, false), Some((c, b.len())), "{c:#x}");
+        }
+        let mut b = Vec::new();
+        utf8_encode(0x20AC, &mut b);
+        assert_eq!(b, "€".as_bytes());
+        assert_eq!(utf8_decode(b"\xed\xa0\x80", true), None); // a surrogate
+        assert_eq!(utf8_decode(b"\xc0\x80", false), None); // overlong
+    }
+
+    #[test]
+    fn dates_are_utc_civil_dates() {
+        let t = tm(1_700_000_000);
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.min, t.sec),
+            (2023, 11, 14, 22, 13, 20)
+        );
+        assert_eq!(t.wday, 3); // a Tuesday
+        assert_eq!(
+            days_from_civil(2023, 11, 14) * 86_400 + 22 * 3600 + 13 * 60 + 20,
+            1_700_000_000
+        );
+        assert_eq!(
+            strftime(b"%Y-%m-%d %H:%M:%S %A %j", &t).unwrap(),
+            b"2023-11-14 22:13:20 Tuesday 318"
+        );
+    }
+
+    #[test]
+    fn numerals_parse_like_lua() {
+        let n = |s: &[u8]| {
+            parse_number(s).map(|v| match v {
+                Value::Integer(i) => format!("i{i}"),
+                Value::Number(x) => format!("f{x}"),
+                _ => "?".to_owned(),
+            })
+        };
+        assert_eq!(n(b" 42 ").as_deref(), Some("i42"));
+        assert_eq!(n(b"0x10").as_deref(), Some("i16"));
+        assert_eq!(n(b"0xffffffffffffffff").as_deref(), Some("i-1"));
+        assert_eq!(n(b"1e3").as_deref(), Some("f1000"));
+        assert_eq!(n(b"0x1p4").as_deref(), Some("f16"));
+        assert_eq!(
+            n(b"9223372036854775808").as_deref(),
+            Some("f9223372036854776000")
+        );
+        assert_eq!(n(b"abc"), None);
+        assert_eq!(n(b""), None);
+        assert_eq!(parse_in_base(b"ff", 16), Some(255));
+        assert_eq!(parse_in_base(b"zz", 36), Some(1295));
+        assert_eq!(parse_in_base(b"8", 8), None);
+    }
+}
