@@ -10,7 +10,8 @@
 use clap::{Parser, Subcommand};
 use plugboard_host_core::{
     Abi, Error, ErrorKind, Host, HttpRequest, HttpResponse, Interface, KernelConfig, Limits,
-    LogLevel, LogStream, Manifest, Plugin, PluginInfo, PluginOptions, Signature, Value, WasiConfig,
+    LogLevel, LogStream, LuaManager, Manifest, Plugin, PluginInfo, PluginOptions, Signature, Value,
+    WasiConfig,
 };
 use std::io::Read;
 use std::io::Write;
@@ -36,11 +37,13 @@ enum Command {
     /// ARGS is JSON: the argument itself for a one-parameter function, an array of arguments
     /// for several, nothing for none. Types come from the plugin's embedded signatures.
     Call {
-        /// The plugin: a .wasm file, or an Extism manifest (.json).
+        /// The plugin: a .wasm file, an Extism manifest (.json), a Lua plugin folder or a .lua
+        /// file.
         plugin: PathBuf,
         /// The function to call.
         function: String,
-        /// The arguments as JSON (buffer ABI); for Extism plugins, the raw input.
+        /// The arguments as JSON (buffer ABI; Lua: an array is spread into the arguments); for
+        /// Extism plugins, the raw input.
         args: Option<String>,
         /// Extism plugins: the raw input (same as ARGS).
         #[arg(long)]
@@ -84,6 +87,23 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Run a folder of Lua plugins the plugin_lua way: `init()` in each, rounds of `update()`
+    /// until each returns false (or `sys.exit()`), then `destroy()`. Plugins see `math.add`,
+    /// `sys.print` (arguments concatenated), `sys.exit`, `host.send`; output is prefixed with
+    /// the plugin's name.
+    Lua {
+        /// The folder holding one folder per plugin, each with a main.lua.
+        dir: PathBuf,
+        /// The most rounds of update().
+        #[arg(long, default_value_t = 1000)]
+        rounds: u64,
+        /// Fuel budget per call.
+        #[arg(long, default_value_t = Limits::default().fuel)]
+        fuel: u64,
+        /// Memory cap per plugin (suffixes K, M, G).
+        #[arg(long, value_parser = parse_size)]
+        memory: Option<usize>,
     },
     /// Check an Extism JS-PDK interface.d.ts and list what it declares, or print TypeScript
     /// declarations for JS callers (--ts).
@@ -136,6 +156,8 @@ fn parse_size(s: &str) -> Result<usize, String> {
 }
 
 enum Failure {
+    /// Already reported on stderr; only the exit code is left.
+    Quiet(u8),
     Usage(String),
     Load(Error),
     Call(Error),
@@ -145,6 +167,7 @@ enum Failure {
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
+            Failure::Quiet(code) => *code,
             Failure::Call(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Load(_) => 3,
@@ -159,6 +182,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             let msg = match &f {
+                Failure::Quiet(_) => return ExitCode::from(f.exit_code()),
                 Failure::Usage(m) => format!("error: {m}"),
                 Failure::Load(e) => {
                     format!("error: cannot load the plugin [{}]: {e}", e.kind_name())
@@ -258,8 +282,24 @@ fn is_manifest(bytes: &[u8]) -> bool {
 }
 
 fn load(path: &Path, limits: Limits, flags: &KernelFlags) -> Result<Plugin, Failure> {
-    let bytes = read(path)?;
     let host = host(limits);
+    // Lua: a plugin folder, or one .lua file.
+    if path.is_dir() {
+        return host
+            .load_lua_dir(path, PluginOptions::default())
+            .map_err(Failure::Load);
+    }
+    if path.extension().is_some_and(|e| e == "lua") {
+        let source = read(path)?;
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        return host
+            .load_lua_files([("main.lua", source)], PluginOptions::named(&name))
+            .map_err(Failure::Load);
+    }
+    let bytes = read(path)?;
     if is_manifest(&bytes) {
         let text = String::from_utf8_lossy(&bytes);
         let mut manifest = Manifest::parse(&text).map_err(Failure::Load)?;
@@ -354,6 +394,21 @@ fn run(command: Command) -> Result<(), Failure> {
                 let mut stdout = std::io::stdout().lock();
                 let _ = stdout.write_all(&out);
                 let _ = stdout.write_all(b"\n");
+            } else if p.abi() == Abi::Lua {
+                // Lua: ARGS is JSON; an array is spread into the arguments.
+                let text = input.or(args).unwrap_or_default();
+                if !text.trim().is_empty() {
+                    Value::from_json(&text).map_err(|e| Failure::Usage(format!("ARGS: {e}")))?;
+                }
+                let mut out = Vec::new();
+                for _ in 0..repeat.max(1) {
+                    let start = Instant::now();
+                    out = p
+                        .call_bytes(&function, text.clone().into_bytes())
+                        .map_err(call_failed)?;
+                    best = best.min(start.elapsed().as_secs_f64());
+                }
+                println!("{}", String::from_utf8_lossy(&out));
             } else {
                 if input.is_some() {
                     return Err(Failure::Usage(
@@ -410,6 +465,12 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Lua {
+            dir,
+            rounds,
+            fuel,
+            memory,
+        } => run_lua(&dir, rounds, fuel, memory),
         Command::Idl { file, ts } => {
             let Some(i) = read_interface(Some(&file))? else {
                 return Ok(());
@@ -431,6 +492,89 @@ fn run(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+/// Text of plugin_lua's `sys.print`: the arguments concatenated, strings as they are.
+fn concat_text(args: &[Value]) -> String {
+    args.iter()
+        .map(|a| match a {
+            Value::String(s) => s.clone(),
+            Value::Null => "nil".to_owned(),
+            v => v.to_json(),
+        })
+        .collect()
+}
+
+fn run_lua(dir: &Path, rounds: u64, fuel: u64, memory: Option<usize>) -> Result<(), Failure> {
+    let mut limits = Limits {
+        fuel,
+        ..Limits::default()
+    };
+    if let Some(m) = memory {
+        limits.memory_bytes = m;
+    }
+    let host = Host::builder()
+        .limits(limits.clone())
+        .func("math", "add", |(a, b): (f64, f64)| {
+            // Integers stay integers (10, not 10.0), as plugin_lua's example prints them.
+            let sum = a + b;
+            if sum.fract() == 0.0 && sum.abs() < 9.0e15 {
+                Value::Int(sum as i64)
+            } else {
+                Value::Float(sum)
+            }
+        })
+        .on_log(|r| {
+            let mut out = std::io::stdout().lock();
+            for line in r.message.lines() {
+                let _ = writeln!(out, "[{}] {line}", r.plugin);
+            }
+        })
+        .build();
+    let mut manager = LuaManager::new(&host).with_limits(limits);
+    manager.handle("sys", "print", |plugin, args| {
+        println!("[{plugin}] {}", concat_text(&args));
+        Ok(Value::Null)
+    });
+    let stop = manager.stopper();
+    manager.handle("sys", "exit", move |_, _| {
+        stop.stop();
+        Ok(Value::Null)
+    });
+    let messages = manager.messages();
+    let failures = manager.load_dir(dir).map_err(Failure::Load)?;
+    for (name, e) in &failures {
+        eprintln!(
+            "error: plugin `{name}` did not load [{}]: {e}",
+            e.kind_name()
+        );
+    }
+    if manager.names().is_empty() {
+        return Err(Failure::Usage(format!(
+            "no Lua plugin loaded from {} (each plugin is a folder with a main.lua)",
+            dir.display()
+        )));
+    }
+    let report = manager.run(rounds);
+    if let Some(rx) = messages {
+        for m in rx.try_iter() {
+            println!("[{}] message: {}", m.plugin, m.value.to_json());
+        }
+    }
+    for e in &report.errors {
+        eprintln!(
+            "error: {}() of `{}` failed [{}]: {}",
+            e.function,
+            e.plugin,
+            e.error.kind_name(),
+            e.error
+        );
+    }
+    if report.errors.is_empty() && failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Quiet(1))
     }
 }
 

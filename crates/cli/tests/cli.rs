@@ -421,3 +421,51 @@ fn idl_checks_the_interface_and_writes_typescript() {
     let out = plugboard(&["idl", bad.to_str().unwrap()]);
     assert_fails(&out, 3, "interface.d.ts:2:24: unsupported type `STRING`");
 }
+
+fn lua_dir(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/lua")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn lua_runs_the_jetson_example_exactly() {
+    let out = plugboard(&["lua", &lua_dir("")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut expected = String::from("[jetson] hello!\n[jetson] Some math: 10\n");
+    for i in 1..=6 {
+        expected.push_str(&format!("[jetson] inside a loop y'all: {i}\n"));
+    }
+    expected.push_str("[jetson] Bye bye now\n");
+    assert_eq!(text(&out.stdout), expected);
+}
+
+#[test]
+fn lua_plugins_are_callable_with_json() {
+    let dir = lua_dir("report");
+    let out = plugboard(&["call", &dir, "title", "\"hello wORLD\""]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "\"Hello World\"\n");
+    let out = plugboard(&["call", &dir, "nope"]);
+    assert_fails(&out, 1, "[unknownFunction]");
+    let out = plugboard(&["call", &dir, "title", "{not json"]);
+    assert_fails(&out, 2, "ARGS");
+}
+
+#[test]
+fn lua_folder_with_a_broken_plugin_reports_it() {
+    let dir = std::env::temp_dir().join(format!("plugboard-cli-lua-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("good")).unwrap();
+    std::fs::create_dir_all(dir.join("bad")).unwrap();
+    std::fs::write(
+        dir.join("good/main.lua"),
+        "function init() sys.print('good ', 1) end",
+    )
+    .unwrap();
+    std::fs::write(dir.join("bad/main.lua"), "function init( end").unwrap();
+    let out = plugboard(&["lua", dir.to_str().unwrap()]);
+    assert_eq!(text(&out.stdout), "[good] good 1\n");
+    assert_fails(&out, 1, "plugin `bad` did not load [luaSyntax]");
+}

@@ -449,8 +449,10 @@ fn host_failure(fq: &str, reason: HostFunctionFailure) -> Error {
 
 /// The plugin host: host functions, default limits, and the engine plugins run on.
 ///
-/// A `Host` is cheap to share by reference; plugins keep what they need of it. It is `!Send`:
-/// host functions may hold non-thread-safe state (JS functions, in the browser).
+/// A `Host` is cheap to share by reference or to clone (its parts are reference-counted);
+/// plugins keep what they need of it. It is `!Send`: host functions may hold non-thread-safe
+/// state (JS functions, in the browser).
+#[derive(Clone)]
 pub struct Host {
     pub(crate) engine: wasmi::Engine,
     pub(crate) registry: Rc<Registry>,

@@ -86,6 +86,7 @@ pub use crate::error::{
 pub use crate::host::{Host, HostBuilder, LogLevel, LogRecord, LogStream};
 pub use crate::idl::{HostImport, IdlType, Interface};
 pub use crate::limits::Limits;
+pub use crate::lua::manager::{LifecycleError, LuaManager, Message, RunReport, Stopper};
 pub use crate::manifest::{Manifest, MemoryOptions, WasmSource};
 pub use crate::plugin::{
     ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION,

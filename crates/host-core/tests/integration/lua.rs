@@ -444,3 +444,138 @@ fn print_goes_to_the_log_sink() {
     p.call_value("f", vec![]).unwrap();
     assert_eq!(*seen.borrow(), ["[jet] a\t1\t2.5\tnil\ttrue\n"]);
 }
+
+const JETSON: &str = include_str!("../../../../plugins/lua/jetson/main.lua");
+
+/// The plugin_lua example of ABIS.md §6, with its exact expected output.
+#[test]
+fn jetson_example_prints_exactly_the_expected_lines() {
+    use plugboard_host_core::LuaManager;
+    let h = Host::builder()
+        .func("math", "add", |(a, b): (i64, i64)| a + b)
+        .build();
+    let mut m = LuaManager::new(&h);
+    let out = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let o = out.clone();
+    m.handle("sys", "print", move |plugin, args| {
+        let text: String = args
+            .iter()
+            .map(|a| match a {
+                Value::String(s) => s.clone(),
+                v => v.to_json(),
+            })
+            .collect();
+        o.borrow_mut().push(format!("[{plugin}] {text}"));
+        Ok(Value::Null)
+    });
+    let stop = m.stopper();
+    m.handle("sys", "exit", move |_, _| {
+        stop.stop();
+        Ok(Value::Null)
+    });
+    m.load("jetson", [("main.lua", JETSON)]).unwrap();
+    let report = m.run(100);
+    assert_eq!(report.rounds, 1);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut expected = vec![
+        "[jetson] hello!".to_owned(),
+        "[jetson] Some math: 10".to_owned(),
+    ];
+    expected.extend((1..=6).map(|i| format!("[jetson] inside a loop y'all: {i}")));
+    expected.push("[jetson] Bye bye now".to_owned());
+    assert_eq!(*out.borrow(), expected);
+}
+
+#[test]
+fn manager_runs_lifecycles_in_order_and_reports_failures() {
+    use plugboard_host_core::LuaManager;
+    let h = Host::builder().build();
+    let mut m = LuaManager::new(&h);
+    let messages = m.messages().unwrap();
+    m.load(
+        "b",
+        [(
+            "main.lua",
+            "n = 0\nfunction update() n = n + 1 host.send('b', n) return n < 3 end",
+        )],
+    )
+    .unwrap();
+    m.load(
+        "a",
+        [(
+            "main.lua",
+            "function init() host.send('hello from a') end\nfunction update() return true end",
+        )],
+    )
+    .unwrap();
+    assert!(m.load("broken", [("main.lua", "function (")]).is_err());
+    m.load(
+        "c",
+        [("main.lua", "function update() error('c fails') end")],
+    )
+    .unwrap();
+    assert_eq!(m.names(), ["a", "b", "c"]);
+    assert_eq!(m.failed().len(), 1);
+    let report = m.run(5);
+    assert_eq!(report.rounds, 5);
+    assert_eq!(report.stopped, ["b"]);
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].plugin, "c");
+    let got: Vec<String> = messages
+        .try_iter()
+        .map(|m| format!("{}:{}", m.plugin, m.value.to_json()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "a:\"hello from a\"",
+            "b:[\"b\",1]",
+            "b:[\"b\",2]",
+            "b:[\"b\",3]"
+        ]
+    );
+}
+
+#[test]
+fn manager_limits_memory_per_plugin() {
+    use plugboard_host_core::LuaManager;
+    let h = Host::builder().build();
+    let mut m = LuaManager::new(&h).with_limits(Limits {
+        memory_bytes: 2 << 20,
+        ..Limits::default()
+    });
+    m.load(
+        "hog",
+        [(
+            "main.lua",
+            "function update() local t = {} for i = 1, 1e7 do t[i] = i end end",
+        )],
+    )
+    .unwrap();
+    m.load("ok", [("main.lua", "function update() return false end")])
+        .unwrap();
+    let report = m.run(3);
+    assert!(
+        matches!(report.errors[0].error.kind(), ErrorKind::MemoryLimit { .. }),
+        "{:?}",
+        report.errors
+    );
+    assert_eq!(report.stopped, ["ok"]);
+}
+
+#[test]
+fn a_realistic_plugin_with_modules_patterns_format_and_sort() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins/lua/report");
+    let h = Host::builder().build();
+    let mut p = h.load_lua_dir(&dir, PluginOptions::default()).unwrap();
+    assert_eq!(p.name(), "report");
+    let out: String = p
+        .call("report", &("the cat and the hat and the bat",))
+        .unwrap();
+    assert_eq!(
+        out,
+        " 1. the        3 ███\n 2. and        2 ██\n 3. bat        1 █\n 4. cat        1 █\n 5. hat        1 █"
+    );
+    let t: String = p.call("title", &("hello wORLD it's",)).unwrap();
+    assert_eq!(t, "Hello World It's");
+}
