@@ -42,3 +42,12 @@ console.log(`| plugboard (wasmi) | ${ns(floor)} | ${ns(floor + ours)} | ${ns(our
 console.log(`\nOverhead ratio: ${(mid(theirs) / ours).toFixed(1)}× (${(tlo / ours).toFixed(1)}–${(thi / ours).toFixed(1)}× over the Node processes).`);
 console.log(`\nFloor: a plain wasmi call of a \`() -> i32\` export: ${ns(median("extism64", "raw_wasmi_floor"))}; plain \`(i32, i32) -> i32\`: ${ns(median("small_call", "wasmi_plain_i32_add"))}.`);
 console.log(`Performance loop (sum 1..=3,000,000, perf.wasm) through \`plugin.call\`: ${ns(median("perf_loop", "plugboard_sum_3M"))}.`);
+
+console.log("\nLua plugins: plugboard against raw piccolo 0.3.3 doing the same work (target ≤ 1.10× on the loop), and PUC Lua 5.4 (mlua, vendored) as a reference:\n");
+console.log("| workload | raw piccolo | plugboard | plugboard / piccolo | PUC Lua 5.4 | plugboard / PUC |\n|---|---|---|---|---|---|");
+for (const [name, group] of [["perf loop `sum(3,000,000)`", "lua_perf_loop"], ["small call `add(2, 40)`", "lua_small_call"]]) {
+  const raw = median(group, "raw_piccolo");
+  const ours = median(group, "plugboard");
+  const puc = median(group, "puc_lua_mlua");
+  console.log(`| ${name} | ${ns(raw)} | ${ns(ours)} | ${(ours / raw).toFixed(2)}× | ${ns(puc)} | ${(ours / puc).toFixed(1)}× |`);
+}

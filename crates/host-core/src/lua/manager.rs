@@ -4,7 +4,7 @@
 //! plugins to the embedder.
 
 use super::{Handle, PluginFn};
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::host::Host;
 use crate::limits::Limits;
 use crate::plugin::{Plugin, PluginOptions};
@@ -211,7 +211,7 @@ impl LuaManager {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(&mut self, dir: &std::path::Path) -> Result<Vec<(String, Error)>, Error> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            Error::from(ErrorKind::LuaSyntax {
+            Error::from(crate::error::ErrorKind::LuaSyntax {
                 file: dir.display().to_string(),
                 line: None,
                 message: format!("cannot read the plugins folder: {e}"),

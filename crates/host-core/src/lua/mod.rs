@@ -682,7 +682,7 @@ impl crate::host::Host {
     ///
     /// # Errors
     ///
-    /// As [`Host::load_lua`].
+    /// As [`Host::load_lua`](crate::Host::load_lua).
     pub fn load_lua_files<K, V>(
         &self,
         files: impl IntoIterator<Item = (K, V)>,
@@ -736,7 +736,7 @@ impl crate::host::Host {
     /// # Errors
     ///
     /// [`ErrorKind::LuaSyntax`] naming the folder if it cannot be read, else as
-    /// [`Host::load_lua`].
+    /// [`Host::load_lua`](crate::Host::load_lua).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_lua_dir(
         &self,
