@@ -177,6 +177,9 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // A panic inside a plugin's engine is contained and reported as an error of its own kind
+    // (`enginePanic`); the default hook would also print it, with a backtrace, to stderr.
+    std::panic::set_hook(Box::new(|_| {}));
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,

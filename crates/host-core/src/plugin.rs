@@ -1014,11 +1014,19 @@ impl Plugin {
     /// [`ErrorKind::Encode`] when no signature is known or the values do not fit it, then any
     /// error of a call.
     pub fn call_value(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
-        if let Engine::Lua(_) = self.engine {
-            // Lua values are self-describing: no signature needed.
-            let input = Value::List(args).to_json().into_bytes();
-            let out = self.call_bytes(name, input)?;
-            return Value::from_json(&String::from_utf8_lossy(&out));
+        if let Engine::Lua(p) = &mut self.engine {
+            // Lua values are self-describing: no signature, no encoding.
+            p.start_call(name, args)?;
+            loop {
+                match p.resume()? {
+                    Step::Done(_) => return Ok(p.take_result().unwrap_or(Value::Null)),
+                    Step::Yielded => {}
+                    Step::Pending(pending) => {
+                        let r = call::block_on_pending(pending);
+                        p.complete(r)?;
+                    }
+                }
+            }
         }
         let sig = self.signature(name).cloned().ok_or_else(|| {
             Error::from(ErrorKind::Encode {

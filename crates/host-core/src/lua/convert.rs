@@ -36,6 +36,11 @@ fn to_value_at(v: LuaValue<'_>, depth: u32) -> Result<Value, Error> {
             }
             table_to_value(t, depth + 1)?
         }
+        // An error caught by pcall (a host function's or the runtime's) leaves as its message.
+        LuaValue::UserData(ud) => match ud.downcast_static::<piccolo::RuntimeError>() {
+            Ok(e) => Value::String(e.to_string()),
+            Err(_) => return Err(mismatch("a Lua userdata cannot leave the plugin".into())),
+        },
         other => {
             return Err(mismatch(format!(
                 "a Lua {} cannot leave the plugin",

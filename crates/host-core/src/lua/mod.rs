@@ -14,6 +14,7 @@ pub(crate) mod convert;
 pub(crate) mod format;
 pub(crate) mod manager;
 pub(crate) mod pattern;
+pub(crate) mod rewrite;
 pub(crate) mod scan;
 pub(crate) mod stdlib;
 pub(crate) mod string;
@@ -93,6 +94,8 @@ pub(crate) struct LuaPlugin {
     pub(crate) fuel_consumed: u64,
     pub(crate) reinstantiations: u64,
     exports: Vec<crate::plugin::ExportInfo>,
+    /// The last call's result as a value (its JSON is what `Step::Done` carries).
+    result: Option<Value>,
 }
 
 /// Everything needed to build a plugin's VM.
@@ -129,12 +132,15 @@ impl LuaPlugin {
             }
             .into());
         }
-        for (file, text) in &src.files {
-            scan::check(file, text)?;
+        let mut files = BTreeMap::new();
+        for (file, text) in src.files {
+            scan::check(&file, &text)?;
+            let text = rewrite::rewrite(&file, &text)?;
+            files.insert(file, text);
         }
         let mut p = LuaPlugin {
             name: src.name,
-            files: Rc::new(src.files),
+            files: Rc::new(files),
             registry: src.registry,
             allow: src.allow,
             handles: src.handles,
@@ -145,6 +151,7 @@ impl LuaPlugin {
             fuel_consumed: 0,
             reinstantiations: 0,
             exports: Vec::new(),
+            result: None,
         };
         p.instantiate()?;
         Ok(p)
@@ -353,7 +360,11 @@ impl LuaPlugin {
             });
             self.running = None;
             return match result {
-                Ok(v) => Ok(Step::Done(v.to_json().into_bytes())),
+                Ok(v) => {
+                    let json = v.to_json().into_bytes();
+                    self.result = Some(v);
+                    Ok(Step::Done(json))
+                }
                 Err(e) => Err(e),
             };
         }
@@ -362,6 +373,11 @@ impl LuaPlugin {
             return Err(self.fail(ErrorKind::OutOfFuel { budget }.into(), false));
         }
         Ok(Step::Yielded)
+    }
+
+    /// The finished call's result as a value (lossless: bytes stay bytes).
+    pub(crate) fn take_result(&mut self) -> Option<Value> {
+        self.result.take()
     }
 
     /// Delivers an awaited host function's result.

@@ -242,12 +242,56 @@ fn set<'gc>(ctx: Context<'gc>, t: Table<'gc>, name: &'static str, v: impl IntoVa
 
 /// Installs our libraries into the VM.
 pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+    set(ctx, ctx.globals(), "_G", ctx.globals());
+    install_concat(ctx, shared);
     install_base(ctx, shared);
     super::string::install(ctx, shared);
     install_table(ctx, shared);
     install_utf8(ctx);
     install_os(ctx);
     install_random(ctx);
+}
+
+/// `a .. b`, as the rewrite ([`super::rewrite`]) calls it: strings and numbers, the result no
+/// larger than the memory cap, one fuel per 64 bytes.
+fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+    let cap = shared.limits.memory_bytes;
+    set(
+        ctx,
+        ctx.globals(),
+        super::rewrite::CONCAT,
+        Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
+            let part = |v: Value<'gc>| -> Result<std::borrow::Cow<'gc, [u8]>, Error<'gc>> {
+                Ok(match v {
+                    Value::String(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+                    Value::Integer(n) => std::borrow::Cow::Owned(n.to_string().into_bytes()),
+                    Value::Number(x) => {
+                        std::borrow::Cow::Owned(convert::format_number(x).into_bytes())
+                    }
+                    other => {
+                        return Err(lua_err(
+                            ctx,
+                            format!("attempt to concatenate a {} value", other.type_name()),
+                        ))
+                    }
+                })
+            };
+            let a = part(stack.get(0))?;
+            let b = part(stack.get(1))?;
+            let len = a.len() + b.len();
+            if len > cap {
+                return Err(Error::Runtime(super::anyhow_error(
+                    crate::error::ErrorKind::MemoryLimit { cap }.into(),
+                )));
+            }
+            charge(&mut exec, len);
+            let mut out = Vec::with_capacity(len);
+            out.extend_from_slice(&a);
+            out.extend_from_slice(&b);
+            stack.replace(ctx, ctx.intern(&out));
+            Ok(CallbackReturn::Return)
+        }),
+    );
 }
 
 fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
@@ -504,9 +548,7 @@ fn install_require<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             ));
         };
         charge(&mut exec, source.len());
-        if let Err(e) = super::scan::check(&file, &source) {
-            return Err(lua_err(ctx, e.to_string()));
-        }
+        // `files` holds the sources as checked and rewritten at load.
         let closure = Closure::load(ctx, Some(file.as_str()), &source[..])
             .map_err(|e| lua_err(ctx, format!("{file}: {e}")))?;
         stack.clear();

@@ -10,6 +10,7 @@ mod idl;
 mod kernel;
 mod limits;
 mod lua;
+mod lua_hostile;
 mod manifest;
 mod modules;
 mod plugins;

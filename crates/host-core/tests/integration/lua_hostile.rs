@@ -1,0 +1,450 @@
+//! Hostile Lua (RELIABILITY.md §5.3 LUA-R*, §5.5 LUA-*): each case asserts its outcome, then a
+//! canary call on the same host succeeds. Cases piccolo 0.3.3 makes impossible to pass as
+//! written say so, with what happens instead.
+
+use crate::common::{assert_kind, canary};
+use plugboard_host_core::{ErrorKind, Host, Limits, Plugin, PluginOptions, Value};
+
+fn host() -> Host {
+    Host::builder()
+        .limits(Limits {
+            fuel: 5_000_000,
+            memory_bytes: 8 << 20,
+            ..Limits::default()
+        })
+        .func("host", "log", |s: String| s.len())
+        .build()
+}
+
+fn plugin(h: &Host, body: &str) -> Plugin {
+    h.load_lua(
+        "hostile",
+        &format!("function f(...)\n{body}\nend\nfunction ok() return 'ok' end"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run(h: &Host, body: &str) -> Result<Value, plugboard_host_core::Error> {
+    let mut p = plugin(h, body);
+    let r = p.call_value("f", vec![]);
+    assert_eq!(
+        p.call_value("ok", vec![]).unwrap(),
+        Value::String("ok".into()),
+        "the plugin recovers"
+    );
+    r
+}
+
+#[test]
+fn lua_01_globals_allowlist_exact() {
+    let h = host();
+    let names = run(&h, "local g = {} for k in pairs(_G) do if k ~= 'f' and k ~= 'ok' then g[#g + 1] = k end end table.sort(g) return table.concat(g, ' ')").unwrap();
+    assert_eq!(
+        names,
+        Value::String("_G __pb_concat assert collectgarbage coroutine error getmetatable host ipairs math next os pairs pcall print rawequal rawget rawlen rawset require select setmetatable string table tonumber tostring type utf8 xpcall".into())
+    );
+    let libs = run(&h, "local out = {} for _, lib in ipairs({'string', 'table', 'os', 'utf8'}) do local g = {} for k in pairs(_G[lib]) do g[#g + 1] = k end table.sort(g) out[#out + 1] = lib .. ':' .. table.concat(g, ',') end return table.concat(out, ' ')").unwrap();
+    assert_eq!(
+        libs,
+        Value::String("string:byte,char,find,format,gmatch,gsub,len,lower,match,rep,reverse,sub,upper table:concat,insert,move,pack,remove,sort,unpack os:clock,date,time utf8:char,charpattern,codepoint,codes,len,offset".into())
+    );
+    assert_kind(run(&h, "return collectgarbage('collect')"), |k| {
+        matches!(k, ErrorKind::LuaError { .. })
+    });
+    canary(&h);
+}
+
+#[test]
+fn lua_02_no_bytecode_path() {
+    let e = host().load_lua("b", "\x1bLuaT\x00\x19").unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LuaSyntax { .. }), "{e}");
+}
+
+#[test]
+fn lua_03_syntax_error_reports_line() {
+    let e = host()
+        .load_lua("s", "local ok = 1\nlocal x = = 1")
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::LuaSyntax { line: Some(2), .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn lua_04_runtime_error_values_render_without_addresses() {
+    let h = host();
+    for body in [
+        "error(nil)",
+        "error({})",
+        "error(setmetatable({}, {__tostring = function() while true do end end}))",
+        "error(function() end)",
+    ] {
+        let e = assert_kind(run(&h, body), |k| matches!(k, ErrorKind::LuaError { .. }));
+        assert!(!e.to_string().contains("0x"), "{body}: {e}");
+    }
+    canary(&h);
+}
+
+#[test]
+fn lua_05_mod_minint_no_host_crash() {
+    let h = host();
+    // piccolo 0.3.3 panics on `math.mininteger % -1` (a Rust overflow in `Constant::modulo`):
+    // the panic is contained, the VM dropped and rebuilt. `//` is right.
+    match run(&h, "return math.mininteger % -1") {
+        Ok(v) => assert_eq!(v, Value::Int(0)),
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::EnginePanic { .. }), "{e}"),
+    }
+    assert_eq!(
+        run(&h, "return math.mininteger // -1").unwrap(),
+        Value::Int(i64::MIN)
+    );
+    canary(&h);
+}
+
+#[test]
+fn lua_06_unpack_extremes() {
+    let h = host();
+    assert_kind(
+        run(
+            &h,
+            "return table.unpack({}, math.mininteger, math.maxinteger)",
+        ),
+        |k| matches!(k, ErrorKind::LuaError { message } if message.contains("too many results")),
+    );
+    assert_eq!(
+        run(&h, "return select('#', table.unpack({}, 1, -1))").unwrap(),
+        Value::Int(0)
+    );
+}
+
+#[test]
+fn lua_07_shift_semantics_do_not_crash_the_host() {
+    let h = host();
+    // Lua 5.4 gives 0, 0, 0, 0x7fff…; piccolo 0.3.3 panics on over-wide shifts with overflow
+    // checks on (debug builds: contained as `EnginePanic`) and wraps the shift count without
+    // them (release: `1 << 64` is 1). Only `-1 >> 1` is right everywhere.
+    assert_eq!(run(&h, "return -1 >> 1").unwrap(), Value::Int(i64::MAX));
+    for body in [
+        "local n = 64 return 1 << n",
+        "local n = -1 return 1 << n",
+        "local n = 64 return 1 >> n",
+    ] {
+        match run(&h, body) {
+            Ok(v) => assert!(matches!(v, Value::Int(_)), "{body}: {v:?}"),
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::EnginePanic { .. }),
+                "{body}: {e}"
+            ),
+        }
+    }
+    canary(&h);
+}
+
+#[test]
+fn lua_08_numeric_for_overflow_does_not_crash_the_host() {
+    let h = host();
+    // Lua: exactly 2 iterations. piccolo 0.3.3 overflows the loop counter: a contained panic
+    // with overflow checks, a wrapped counter (the loop runs until out of fuel) without.
+    for body in [
+        "local n = 0 for i = math.maxinteger - 1, math.maxinteger do n = n + 1 end return n",
+        "local n = 0 for i = math.mininteger + 1, math.mininteger, -1 do n = n + 1 end return n",
+    ] {
+        match run(&h, body) {
+            Ok(v) => assert_eq!(v, Value::Int(2), "{body}"),
+            Err(e) => assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::EnginePanic { .. } | ErrorKind::OutOfFuel { .. }
+                ),
+                "{body}: {e}"
+            ),
+        }
+    }
+    canary(&h);
+}
+
+#[test]
+fn lua_09_for_zero_step_is_bounded() {
+    // Lua raises "'for' step is zero"; piccolo 0.3.3 loops: the fuel budget stops it.
+    let h = host();
+    assert_kind(run(&h, "for i = 1, 10, 0 do end"), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
+    canary(&h);
+}
+
+#[test]
+fn lua_10_register_overflow_is_an_error() {
+    let h = host();
+    let locals: String = (0..300).map(|i| format!("local v{i} = {i}\n")).collect();
+    let e = h
+        .load_lua("r", &format!("function f()\n{locals}end"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::LuaSyntax { .. } | ErrorKind::EnginePanic { .. }
+        ),
+        "{e}"
+    );
+    let args = vec!["1"; 300].join(", ");
+    let e = h
+        .load_lua("r", &format!("function f() return g({args}) end"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::LuaSyntax { .. } | ErrorKind::EnginePanic { .. }
+        ),
+        "{e}"
+    );
+    canary(&h);
+}
+
+#[test]
+fn lua_11_lua_12_nesting_guards() {
+    let h = host();
+    for src in [
+        format!("return a{}", ".b".repeat(5000)),
+        format!("return f{}", "()".repeat(5000)),
+        format!("return o{}", ":m()".repeat(5000)),
+        format!("return x{}", " or x".repeat(5000)),
+        format!("return x{}", " and x".repeat(5000)),
+        format!("return x{}", " .. x".repeat(5000)),
+        format!("return {}1{}", "{".repeat(5000), "}".repeat(5000)),
+    ] {
+        let e = h.load_lua("deep", &src).unwrap_err();
+        assert!(e.to_string().contains("nesting too deep"), "{e}");
+    }
+    canary(&h);
+}
+
+#[test]
+fn lua_14_plugins_are_isolated() {
+    let h = host();
+    let mut a = h.load_lua("a", "shared = 'from a'\nsetmetatable(_G, {__index = function() return 'leak' end})\nstring.evil = true").unwrap();
+    let mut b = h
+        .load_lua(
+            "b",
+            "function f() return shared, string.evil, rawget(_G, 'x') end",
+        )
+        .unwrap();
+    a.call_value("ok", vec![]).ok();
+    assert_eq!(
+        b.call_value("f", vec![]).unwrap().to_json(),
+        "[null,null,null]"
+    );
+}
+
+#[test]
+fn lua_15_host_namespace_tamper_only_affects_the_plugin() {
+    let h = host();
+    let mut a = h
+        .load_lua(
+            "a",
+            "host.log = function() return -1 end\nfunction f() return host.log('abc') end",
+        )
+        .unwrap();
+    let mut b = h
+        .load_lua("b", "function f() return host.log('abc') end")
+        .unwrap();
+    assert_eq!(a.call_value("f", vec![]).unwrap(), Value::Int(-1));
+    assert_eq!(b.call_value("f", vec![]).unwrap(), Value::Int(3));
+}
+
+#[test]
+fn lua_17_nan_and_float_keys() {
+    let h = host();
+    assert_kind(run(&h, "local t = {} t[0/0] = 1"), |k| {
+        matches!(k, ErrorKind::LuaError { .. })
+    });
+    assert_eq!(
+        run(
+            &h,
+            "local t = {} t[2^53] = 1 t[1.0] = 'one' return t[2^53], t[1]"
+        )
+        .unwrap()
+        .to_json(),
+        r#"[1,"one"]"#
+    );
+}
+
+#[test]
+fn lua_18_invalid_utf8_reaches_the_host_as_bytes_not_text() {
+    let h = host();
+    // `host.log` takes a string: bytes that are not UTF-8 do not convert, the call fails cleanly.
+    let e = assert_kind(run(&h, "return host.log('\\xff\\xfe')"), |k| {
+        matches!(k, ErrorKind::HostFunction { .. })
+    });
+    assert!(e.to_string().contains("bad arguments"), "{e}");
+    // Returned to the embedder, they are bytes.
+    assert_eq!(run(&h, "return '\\xff'").unwrap(), Value::Bytes(vec![0xff]));
+}
+
+#[test]
+fn lua_20_coroutine_edges() {
+    let h = host();
+    // Top-level yield returns the values (measured; piccolo's behaviour).
+    assert_eq!(
+        run(&h, "return coroutine.yield(1, 2)").unwrap().to_json(),
+        "[1,2]"
+    );
+    assert_eq!(
+        run(&h, "local co = coroutine.create(function() end) coroutine.resume(co) return coroutine.resume(co)").unwrap().to_json(),
+        r#"[false,"bad thread mode: Stopped, expected Suspended"]"#
+    );
+    assert_eq!(
+        run(&h, "return coroutine.resume(coroutine.running())")
+            .unwrap()
+            .to_json(),
+        r#"[false,"bad thread mode: Running, expected Suspended"]"#
+    );
+    canary(&h);
+}
+
+#[test]
+fn lua_21_goto_errors() {
+    let h = host();
+    let e = h.load_lua("g", "goto nowhere").unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LuaSyntax { .. }), "{e}");
+    let e = h
+        .load_lua("g", "do goto l local x = 1 ::l:: print(x) end")
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LuaSyntax { .. }), "{e}");
+}
+
+#[test]
+fn lua_22_lexer_edges() {
+    let h = host();
+    for src in [
+        "return '\\0'".to_owned(),
+        "return '\\u{7FFFFFFF}'".to_owned(),
+        "return '\\u{FFFFFFFFFFFF}'".to_owned(),
+        format!("return [{}[x]{}]", "=".repeat(100_000), "=".repeat(100_000)),
+        format!("return {}", "9".repeat(100_000)),
+        "x = 1\r\ny = 2\rz = 3".to_owned(),
+    ] {
+        // A value or a clean error; never a crash.
+        let _ = h.load_lua("lex", &src);
+    }
+    canary(&h);
+}
+
+#[test]
+fn lua_r2_pcall_cannot_swallow_the_budget() {
+    let h = host();
+    assert_kind(run(&h, "while true do pcall(error, 'x') end"), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
+}
+
+#[test]
+fn lua_r3_metamethod_loops() {
+    let h = host();
+    for body in [
+        "local t = setmetatable({}, {}) getmetatable(t).__index = t return t.x",
+        "local t t = setmetatable({}, {__index = function(s, k) return s[k] end}) return t.x",
+        "local t t = setmetatable({}, {__len = function(s) return #s end}) return #t",
+    ] {
+        assert_kind(run(&h, body), |k| {
+            matches!(
+                k,
+                ErrorKind::OutOfFuel { .. }
+                    | ErrorKind::MemoryLimit { .. }
+                    | ErrorKind::LuaError { .. }
+            )
+        });
+    }
+    canary(&h);
+}
+
+#[test]
+fn lua_r4_unbounded_recursion_hits_the_memory_cap() {
+    let h = host();
+    let mut p = h
+        .load_lua("r", "function f(n) return f(n + 1) + 1 end")
+        .unwrap();
+    assert_kind(p.call_value("f", vec![Value::Int(0)]), |k| {
+        matches!(
+            k,
+            ErrorKind::MemoryLimit { .. } | ErrorKind::OutOfFuel { .. }
+        )
+    });
+    canary(&h);
+}
+
+#[test]
+fn lua_r6_concat_doubling_is_bounded() {
+    let h = host();
+    assert_kind(
+        run(
+            &h,
+            "local s = 'x' for i = 1, 40 do s = s .. s end return #s",
+        ),
+        |k| matches!(k, ErrorKind::MemoryLimit { .. }),
+    );
+    canary(&h);
+}
+
+#[test]
+fn lua_r7_unpack_huge_is_an_error() {
+    let h = host();
+    assert_kind(run(&h, "return table.unpack({}, 1, 1e8)"), |k| {
+        matches!(k, ErrorKind::LuaError { .. })
+    });
+}
+
+#[test]
+fn lua_r8_string_ops_charge_fuel() {
+    let h = host();
+    for op in ["upper", "lower", "reverse"] {
+        assert_kind(
+            run(&h, &format!("local s = string.rep('a', 4 * 1024 * 1024) while true do s = string.{op}(s) end")),
+            |k| matches!(k, ErrorKind::OutOfFuel { .. } | ErrorKind::MemoryLimit { .. }),
+        );
+    }
+    assert_kind(run(&h, "local s = string.rep('a', 4 * 1024 * 1024) while true do local t = string.sub(s, 2) end"), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. } | ErrorKind::MemoryLimit { .. })
+    });
+    canary(&h);
+}
+
+#[test]
+fn lua_r9_coroutine_bomb() {
+    let h = host();
+    assert_kind(
+        run(
+            &h,
+            "local t = {} while true do t[#t + 1] = coroutine.create(function() end) end",
+        ),
+        |k| {
+            matches!(
+                k,
+                ErrorKind::MemoryLimit { .. } | ErrorKind::OutOfFuel { .. }
+            )
+        },
+    );
+    canary(&h);
+}
+
+#[test]
+fn lua_r11_source_size_cap() {
+    let h = Host::builder()
+        .limits(Limits {
+            max_module_bytes: 1 << 20,
+            ..Limits::default()
+        })
+        .build();
+    let big = format!("return {{{}}}", "1,".repeat(600_000));
+    assert_kind(h.load_lua("big", &big), |k| {
+        matches!(k, ErrorKind::ModuleTooLarge { .. })
+    });
+    let e = h
+        .load_lua_files(
+            [("main.lua", "x = 1"), ("other.lua", &*"-".repeat(2 << 20))],
+            PluginOptions::named("big"),
+        )
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::ModuleTooLarge { .. }), "{e}");
+}
