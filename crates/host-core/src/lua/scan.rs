@@ -254,16 +254,6 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-fn prev_symbol(src: &[u8], mut at: usize) -> Option<u8> {
-    while at > 0 {
-        at -= 1;
-        if !src[at].is_ascii_whitespace() {
-            return Some(src[at]);
-        }
-    }
-    None
-}
-
 fn skip_long(src: &[u8], at: usize, level: usize, line: &mut u32) -> usize {
     let close: Vec<u8> = std::iter::once(b']')
         .chain(std::iter::repeat_n(b'=', level))
