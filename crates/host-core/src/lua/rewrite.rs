@@ -1,46 +1,111 @@
-//! Bounding `..`: piccolo 0.3.3 concatenates strings inside the VM with no size limit and no
-//! fuel per byte, so `s = s .. s` forty times asks for a terabyte in one VM step, between two
-//! memory checks (RELIABILITY.md LUA-R6). Before piccolo compiles a source, we parse it
-//! (full_moon, Lua 5.4) and rewrite every binary `a .. b` into `__pb_concat(a, b)`, a host
-//! function that checks the result's size against the plugin's memory cap and charges fuel
-//! per byte. The rewrite only inserts text on the same lines, so line numbers in errors stay
-//! the source's.
+//! Operators piccolo 0.3.3 gets wrong or dangerous, rewritten into calls of our functions
+//! before piccolo compiles a source (parsed with full_moon, Lua 5.4):
+//!
+//! - `a .. b` → `__pb_concat(a, b)`: piccolo concatenates with no size limit and no fuel per
+//!   byte, so `s = s .. s` forty times asks for a terabyte in one VM step, between two memory
+//!   checks (RELIABILITY.md LUA-R6). Ours checks the size against the memory cap first.
+//! - `a // b` → `__pb_idiv(a, b)`: piccolo truncates integer division (`-7 // 2` is -3; Lua
+//!   says -4).
+//! - `a % b` → `__pb_mod(a, b)`: piccolo panics on `math.mininteger % -1` (LUA-05).
+//! - `a << b`, `a >> b` → `__pb_shl`, `__pb_shr`: piccolo panics (debug) or wraps the count
+//!   (release) on shifts of 64 or more (LUA-07).
+//! - `a, b = b, a` → `do local __pb_1, __pb_2 = b, a a = __pb_1 b = __pb_2 end`: piccolo
+//!   assigns the targets one after the other, so a swap gives `2, 2`; Lua evaluates every
+//!   expression before assigning. (A first pass, before the operators.)
+//!
+//! The rewrite only inserts text on the same lines, so line numbers in errors stay the
+//! source's.
 
 use crate::error::{Error, ErrorKind};
-use full_moon::ast::{BinOp, Expression};
+use full_moon::ast::{Assignment, BinOp, Expression};
 use full_moon::node::Node;
 use full_moon::visitors::Visitor;
 
-/// The global the rewrite calls.
+/// The globals the rewrite calls.
 pub(crate) const CONCAT: &str = "__pb_concat";
+pub(crate) const IDIV: &str = "__pb_idiv";
+pub(crate) const MOD: &str = "__pb_mod";
+pub(crate) const SHL: &str = "__pb_shl";
+pub(crate) const SHR: &str = "__pb_shr";
 
-struct Concats(Vec<(usize, usize, usize, usize)>);
+/// The function a binary operator becomes, if it is one we take over.
+fn replacement(op: &BinOp) -> Option<&'static str> {
+    Some(match op {
+        BinOp::TwoDots(_) => CONCAT,
+        BinOp::DoubleSlash(_) => IDIV,
+        BinOp::Percent(_) => MOD,
+        BinOp::DoubleLessThan(_) => SHL,
+        BinOp::DoubleGreaterThan(_) => SHR,
+        _ => return None,
+    })
+}
 
-impl Visitor for Concats {
+/// Operators worth parsing for (a cheap first look at the bytes).
+const OPERATORS: [&[u8]; 5] = [b"..", b"//", b"%", b"<<", b">>"];
+
+struct Found(Vec<(&'static str, usize, usize, usize, usize)>);
+
+impl Visitor for Found {
     fn visit_expression(&mut self, e: &Expression) {
-        if let Expression::BinaryOperator {
-            lhs,
-            binop: BinOp::TwoDots(op),
-            rhs,
-        } = e
-        {
+        if let Expression::BinaryOperator { lhs, binop, rhs } = e {
+            let Some(f) = replacement(binop) else {
+                return;
+            };
+            let op = binop.token();
             if let (Some(a), Some(b), Some(c), Some(d)) = (
                 lhs.start_position(),
                 op.start_position(),
                 op.end_position(),
                 rhs.end_position(),
             ) {
-                self.0.push((a.bytes(), b.bytes(), c.bytes(), d.bytes()));
+                self.0.push((f, a.bytes(), b.bytes(), c.bytes(), d.bytes()));
             }
         }
     }
 }
 
-/// The source with every `..` operator replaced by a call of [`CONCAT`].
-pub(crate) fn rewrite(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
-    if !src.windows(2).any(|w| w == b"..") {
-        return Ok(src.to_vec());
+/// Multiple assignments: (statement start, first expression's start, statement end, the
+/// targets' source spans).
+struct Multi(Vec<(usize, usize, usize, Vec<(usize, usize)>)>);
+
+impl Visitor for Multi {
+    fn visit_assignment(&mut self, a: &Assignment) {
+        if a.variables().len() < 2 {
+            return;
+        }
+        let (Some(start), Some(first), Some(end)) = (
+            a.start_position(),
+            a.expressions().iter().next().and_then(Node::start_position),
+            a.end_position(),
+        ) else {
+            return;
+        };
+        // A target ends where its comma (or the `=`) begins: a node's own end position can
+        // stop before a closing `]`.
+        let ends: Vec<Option<usize>> = a
+            .variables()
+            .pairs()
+            .map(|p| match p {
+                full_moon::ast::punctuated::Pair::Punctuated(_, comma) => {
+                    comma.start_position().map(|p| p.bytes())
+                }
+                full_moon::ast::punctuated::Pair::End(_) => {
+                    a.equal_token().start_position().map(|p| p.bytes())
+                }
+            })
+            .collect();
+        let targets = a
+            .variables()
+            .iter()
+            .zip(ends)
+            .filter_map(|(v, end)| Some((v.start_position()?.bytes(), end?)))
+            .collect();
+        self.0
+            .push((start.bytes(), first.bytes(), end.bytes(), targets));
     }
+}
+
+fn parse<'a>(file: &str, src: &'a [u8]) -> Result<(&'a str, full_moon::ast::Ast), Error> {
     let text = std::str::from_utf8(src).map_err(|e| {
         Error::from(ErrorKind::LuaSyntax {
             file: file.to_owned(),
@@ -58,33 +123,100 @@ pub(crate) fn rewrite(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
         }
         .into());
     }
-    let mut found = Concats(Vec::new());
-    found.visit_ast(&parsed.into_ast());
-    if found.0.is_empty() {
-        return Ok(src.to_vec());
-    }
-    // Edits: (position, order at that position, replaced length, text). At one position a
-    // closing parenthesis (the end of one operand) goes before an opening call.
-    let mut edits: Vec<(usize, u8, usize, &str)> = Vec::with_capacity(found.0.len() * 3);
-    let open = format!("{CONCAT}(");
-    for &(lhs, op, op_end, rhs_end) in &found.0 {
-        edits.push((lhs, 2, 0, open.as_str()));
-        edits.push((op, 1, op_end - op, ","));
-        edits.push((rhs_end, 0, 0, ")"));
-    }
+    Ok((text, parsed.into_ast()))
+}
+
+/// Applies edits `(position, order at that position, replaced length, text)`; at one position
+/// a lower order goes first. Edits inside a replaced range are dropped.
+fn apply(src: &[u8], mut edits: Vec<(usize, u8, usize, String)>) -> Vec<u8> {
     edits.sort_by_key(|&(pos, order, ..)| (pos, order));
     let mut out = Vec::with_capacity(src.len() + edits.len() * 8);
     let mut at = 0usize;
     for (pos, _, len, insert) in edits {
         if pos < at {
-            continue; // cannot happen for a well-formed tree; never copy backwards
+            continue;
         }
         out.extend_from_slice(&src[at..pos]);
         out.extend_from_slice(insert.as_bytes());
         at = pos + len;
     }
     out.extend_from_slice(&src[at..]);
-    Ok(out)
+    out
+}
+
+/// First pass: every multiple assignment through fresh locals.
+fn rewrite_assignments(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
+    if !src.contains(&b',') {
+        return Ok(src.to_vec());
+    }
+    let (text, ast) = parse(file, src)?;
+    let mut found = Multi(Vec::new());
+    found.visit_ast(&ast);
+    if found.0.is_empty() {
+        return Ok(src.to_vec());
+    }
+    let mut edits = Vec::new();
+    for (start, first, end, targets) in found.0 {
+        let temps: Vec<String> = (1..=targets.len()).map(|i| format!("__pb_{i}")).collect();
+        // The targets and `=` go; their line breaks stay, so lines keep their numbers.
+        let breaks = "\n".repeat(text[start..first].matches('\n').count());
+        edits.push((
+            start,
+            1,
+            first - start,
+            format!("do local {} = {breaks}", temps.join(", ")),
+        ));
+        let assigns: String = targets
+            .iter()
+            .zip(&temps)
+            .map(|(&(a, b), t)| format!(" {} = {t}", text[a..b].trim_end().replace('\n', " ")))
+            .collect();
+        edits.push((end, 0, 0, format!("{assigns} end")));
+    }
+    Ok(apply(src, edits))
+}
+
+/// The source with every multiple assignment and every operator we take over rewritten.
+pub(crate) fn rewrite(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
+    let assigned = rewrite_assignments(file, src)?;
+    rewrite_operators(file, &assigned)
+}
+
+/// Second pass: every operator we take over replaced by a call of its function.
+fn rewrite_operators(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
+    if !OPERATORS
+        .iter()
+        .any(|op| src.windows(op.len()).any(|w| w == *op))
+    {
+        return Ok(src.to_vec());
+    }
+    let (_, ast) = parse(file, src)?;
+    let mut found = Found(Vec::new());
+    found.visit_ast(&ast);
+    if found.0.is_empty() {
+        return Ok(src.to_vec());
+    }
+    // Edits: (position, order at that position, replaced length, text). At one position a
+    // closing parenthesis (the end of one operand) goes before an opening call.
+    let opens: Vec<(&str, String)> = [CONCAT, IDIV, MOD, SHL, SHR]
+        .iter()
+        .map(|f| (*f, format!("{f}(")))
+        .collect();
+    let open_of = |f: &str| {
+        opens
+            .iter()
+            .find(|(name, _)| *name == f)
+            .map_or("(", |(_, open)| open.as_str())
+    };
+    // At one position a closing parenthesis (the end of one operand) goes before an opening
+    // call.
+    let mut edits = Vec::with_capacity(found.0.len() * 3);
+    for &(f, lhs, op, op_end, rhs_end) in &found.0 {
+        edits.push((lhs, 2, 0, open_of(f).to_owned()));
+        edits.push((op, 1, op_end - op, ",".to_owned()));
+        edits.push((rhs_end, 0, 0, ")".to_owned()));
+    }
+    Ok(apply(src, edits))
 }
 
 fn line_of(src: &[u8], at: usize) -> u32 {
@@ -132,5 +264,30 @@ mod tests {
         );
         let e = rewrite("t.lua", b"x = '\xff' .. y").unwrap_err();
         assert!(e.to_string().contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn arithmetic_operators_piccolo_gets_wrong_become_calls() {
+        assert_eq!(rw("x = a // b % c"), "x = __pb_mod(__pb_idiv(a , b) , c)");
+        assert_eq!(rw("x = 1 << n >> 2"), "x = __pb_shr(__pb_shl(1 , n) , 2)");
+        assert_eq!(rw("x = a + b * c"), "x = a + b * c");
+        assert_eq!(
+            rw("s = string.format('%d', 1)"),
+            "s = string.format('%d', 1)"
+        );
+    }
+
+    #[test]
+    fn multiple_assignments_go_through_fresh_locals() {
+        assert_eq!(
+            rw("a, b = b, a"),
+            "do local __pb_1, __pb_2 = b, a a = __pb_1 b = __pb_2 end"
+        );
+        assert_eq!(
+            rw("t[i], x =\n f(), y .. z"),
+            "do local __pb_1, __pb_2 = \nf(), __pb_concat(y , z) t[i] = __pb_1 x = __pb_2 end"
+        );
+        assert_eq!(rw("local a, b = b, a"), "local a, b = b, a");
+        assert_eq!(rw("f(a, b)"), "f(a, b)");
     }
 }

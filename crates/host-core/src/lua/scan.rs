@@ -245,7 +245,12 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
                     (b'<', Some(b'<')) | (b'>', Some(b'>')) => 2,
                     _ => 1,
                 };
-                levels.bump(file, line)?;
+                // `//`, `%`, `<<`, `>>` are rewritten into nested calls: they cost like brackets.
+                let rewritten = c == b'%'
+                    || (len == 2 && matches!(c, b'/' | b'<' | b'>') && src.get(i + 1) == Some(&c));
+                for _ in 0..if rewritten { NEST_COST } else { 1 } {
+                    levels.bump(file, line)?;
+                }
                 after_operand = false;
                 i += len;
             }

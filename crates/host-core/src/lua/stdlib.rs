@@ -244,6 +244,7 @@ fn set<'gc>(ctx: Context<'gc>, t: Table<'gc>, name: &'static str, v: impl IntoVa
 pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     set(ctx, ctx.globals(), "_G", ctx.globals());
     install_concat(ctx, shared);
+    install_arith(ctx);
     install_base(ctx, shared);
     super::string::install(ctx, shared);
     install_table(ctx, shared);
@@ -289,6 +290,138 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             out.extend_from_slice(&a);
             out.extend_from_slice(&b);
             stack.replace(ctx, ctx.intern(&out));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+}
+
+#[derive(Clone, Copy)]
+enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+/// An arithmetic operand: a number, or a string that reads as one (Lua's coercion).
+fn num<'gc>(ctx: Context<'gc>, v: Value<'gc>) -> Result<Num, Error<'gc>> {
+    match v {
+        Value::Integer(i) => Ok(Num::Int(i)),
+        Value::Number(x) => Ok(Num::Float(x)),
+        Value::String(s) => match parse_number(s.as_bytes()) {
+            Some(Value::Integer(i)) => Ok(Num::Int(i)),
+            Some(Value::Number(x)) => Ok(Num::Float(x)),
+            _ => Err(lua_err(
+                ctx,
+                "attempt to perform arithmetic on a string value",
+            )),
+        },
+        other => Err(lua_err(
+            ctx,
+            format!(
+                "attempt to perform arithmetic on a {} value",
+                other.type_name()
+            ),
+        )),
+    }
+}
+
+fn float(n: Num) -> f64 {
+    match n {
+        Num::Int(i) => i as f64,
+        Num::Float(x) => x,
+    }
+}
+
+/// An operand of a bitwise operator: an integer, or a float with an exact integer value.
+fn bits<'gc>(ctx: Context<'gc>, v: Value<'gc>) -> Result<i64, Error<'gc>> {
+    match num(ctx, v)? {
+        Num::Int(i) => Ok(i),
+        Num::Float(x) => {
+            float_to_int(x).ok_or_else(|| lua_err(ctx, "number has no integer representation"))
+        }
+    }
+}
+
+/// Lua 5.4's `a << b` (a negative count shifts right; 64 or more gives 0).
+fn shift_left(a: i64, b: i64) -> i64 {
+    if b <= -64 || b >= 64 {
+        0
+    } else if b >= 0 {
+        ((a as u64) << b) as i64
+    } else {
+        ((a as u64) >> (-b)) as i64
+    }
+}
+
+/// `//`, `%`, `<<`, `>>` with Lua 5.4's semantics, as the rewrite ([`super::rewrite`]) calls
+/// them (piccolo 0.3.3 truncates `//`, and panics or wraps on `minint % -1` and wide shifts).
+fn install_arith<'gc>(ctx: Context<'gc>) {
+    let g = ctx.globals();
+    set(
+        ctx,
+        g,
+        super::rewrite::IDIV,
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
+                (Num::Int(_), Num::Int(0)) => {
+                    return Err(lua_err(ctx, "attempt to perform 'n//0'"))
+                }
+                (Num::Int(a), Num::Int(b)) => {
+                    let q = a.wrapping_div(b);
+                    Value::Integer(if a.wrapping_rem(b) != 0 && (a ^ b) < 0 {
+                        q - 1
+                    } else {
+                        q
+                    })
+                }
+                (a, b) => Value::Number((float(a) / float(b)).floor()),
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        super::rewrite::MOD,
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
+                (Num::Int(_), Num::Int(0)) => {
+                    return Err(lua_err(ctx, "attempt to perform 'n%%0'"))
+                }
+                (Num::Int(a), Num::Int(b)) => {
+                    let r = a.wrapping_rem(b);
+                    Value::Integer(if r != 0 && (r ^ b) < 0 { r + b } else { r })
+                }
+                (a, b) => {
+                    let (a, b) = (float(a), float(b));
+                    let mut r = a % b;
+                    if r != 0.0 && (r < 0.0) != (b < 0.0) {
+                        r += b;
+                    }
+                    Value::Number(r)
+                }
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        super::rewrite::SHL,
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
+            stack.replace(ctx, shift_left(a, b));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        g,
+        super::rewrite::SHR,
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
+            stack.replace(ctx, shift_left(a, b.checked_neg().unwrap_or(64)));
             Ok(CallbackReturn::Return)
         }),
     );
@@ -415,6 +548,28 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 }
             }
             Err(Error::from(v))
+        }),
+    );
+    set(
+        ctx,
+        g,
+        "assert",
+        Callback::from_fn(&ctx, |ctx, exec, stack| {
+            if stack.get(0).to_bool() {
+                return Ok(CallbackReturn::Return);
+            }
+            if stack.len() < 2 || stack.get(1).is_nil() {
+                // Lua adds the caller's position to the default message only.
+                let at = exec.upper_lua_frame().map_or(String::new(), |f| {
+                    format!(
+                        "{}:{}: ",
+                        String::from_utf8_lossy(f.chunk_name.as_bytes()),
+                        f.current_line.0 + 1
+                    )
+                });
+                return Err(lua_err(ctx, format!("{at}assertion failed!")));
+            }
+            Err(Error::from(stack.get(1)))
         }),
     );
     set(

@@ -579,3 +579,29 @@ fn a_realistic_plugin_with_modules_patterns_format_and_sort() {
     let t: String = p.call("title", &("hello wORLD it's",)).unwrap();
     assert_eq!(t, "Hello World It's");
 }
+
+/// The Lua scripts of `tests/lua`: each runs top to bottom; an `assert` that fails is the test
+/// failing, with the script's name and line.
+#[test]
+fn lua_test_scripts_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/lua");
+    let mut scripts: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+        .collect();
+    scripts.sort();
+    assert!(scripts.len() >= 2, "{scripts:?}");
+    let h = Host::builder().build();
+    let mut failures = Vec::new();
+    for path in &scripts {
+        let src = std::fs::read_to_string(path).unwrap();
+        if let Err(e) = h.load_lua("script", &src) {
+            failures.push(format!(
+                "{}: {e}",
+                path.file_name().unwrap().to_string_lossy()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
