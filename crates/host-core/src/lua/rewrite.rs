@@ -64,9 +64,16 @@ impl Visitor for Found {
     }
 }
 
-/// Multiple assignments: (statement start, first expression's start, statement end, the
-/// targets' source spans).
-struct Multi(Vec<(usize, usize, usize, Vec<(usize, usize)>)>);
+/// One multiple assignment: where the statement starts, where its first expression starts,
+/// where it ends, and the targets' source spans.
+struct MultiAssign {
+    start: usize,
+    first: usize,
+    end: usize,
+    targets: Vec<(usize, usize)>,
+}
+
+struct Multi(Vec<MultiAssign>);
 
 impl Visitor for Multi {
     fn visit_assignment(&mut self, a: &Assignment) {
@@ -100,8 +107,12 @@ impl Visitor for Multi {
             .zip(ends)
             .filter_map(|(v, end)| Some((v.start_position()?.bytes(), end?)))
             .collect();
-        self.0
-            .push((start.bytes(), first.bytes(), end.bytes(), targets));
+        self.0.push(MultiAssign {
+            start: start.bytes(),
+            first: first.bytes(),
+            end: end.bytes(),
+            targets,
+        });
     }
 }
 
@@ -156,7 +167,13 @@ fn rewrite_assignments(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
         return Ok(src.to_vec());
     }
     let mut edits = Vec::new();
-    for (start, first, end, targets) in found.0 {
+    for MultiAssign {
+        start,
+        first,
+        end,
+        targets,
+    } in found.0
+    {
         let temps: Vec<String> = (1..=targets.len()).map(|i| format!("__pb_{i}")).collect();
         // The targets and `=` go; their line breaks stay, so lines keep their numbers.
         let breaks = "\n".repeat(text[start..first].matches('\n').count());
