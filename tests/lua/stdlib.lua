@@ -65,3 +65,12 @@ local r1 = math.random(1, 100)
 math.randomseed(42)
 assert(math.random(1, 100) == r1)
 assert(math.floor(2.5) == 2 and math.max(1, 5, 3) == 5 and math.tointeger(3.0) == 3)
+
+-- fixes over piccolo 0.3.3
+assert(math.abs(math.mininteger) == math.mininteger and math.fmod(7, -1) == 0)
+assert(math.tointeger(2^63) == nil and math.tointeger(3.0) == 3)
+assert(tostring(1e15) == "1e+15" and tostring(0.1) == "0.1" and tostring(-0.0) == "-0.0")
+assert(-7 // 2 == -4 and math.mininteger % -1 == 0 and (1 << 64) == 0)
+local x, y = 1, 2
+x, y = y, x
+assert(x == 2 and y == 1)

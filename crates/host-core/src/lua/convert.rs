@@ -164,7 +164,11 @@ pub(crate) fn format_number(n: f64) -> String {
     if n.is_infinite() {
         return if n < 0.0 { "-inf" } else { "inf" }.to_owned();
     }
-    let s = crate::lua::format::g_format(n, 14, false, false);
+    let sign = if n.is_sign_negative() { "-" } else { "" };
+    let s = format!(
+        "{sign}{}",
+        crate::lua::format::g_format(n.abs(), 14, false, false)
+    );
     if s.contains(['.', 'e', 'n', 'i']) {
         s
     } else {

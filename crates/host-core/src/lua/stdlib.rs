@@ -251,6 +251,90 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     install_utf8(ctx);
     install_os(ctx);
     install_random(ctx);
+    install_math_fixes(ctx);
+    install_tostring(ctx);
+}
+
+/// `tostring` with Lua 5.4's number format (`%.14g`: `1e+15`, not piccolo's
+/// `1000000000000000`); everything else goes to piccolo's own (metamethods included).
+fn install_tostring<'gc>(ctx: Context<'gc>) {
+    let Value::Function(original) = ctx.get_global("tostring") else {
+        return;
+    };
+    set(
+        ctx,
+        ctx.globals(),
+        "tostring",
+        Callback::from_fn_with(&ctx, original, |original, ctx, _, mut stack| {
+            match stack.get(0) {
+                Value::Number(x) => {
+                    stack.replace(ctx, ctx.intern(convert::format_number(x).as_bytes()));
+                    Ok(CallbackReturn::Return)
+                }
+                _ => Ok(CallbackReturn::Call {
+                    function: *original,
+                    then: None,
+                }),
+            }
+        }),
+    );
+}
+
+/// `math.abs` and `math.fmod` without piccolo 0.3.3's overflow panics (`math.abs(minint)`),
+/// and `math.tointeger` without its saturation (`math.tointeger(2^63)` is `nil`, not maxint).
+fn install_math_fixes<'gc>(ctx: Context<'gc>) {
+    let Value::Table(math) = ctx.get_global("math") else {
+        return;
+    };
+    set(
+        ctx,
+        math,
+        "tointeger",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let out = match stack.get(0) {
+                Value::Integer(i) => Value::Integer(i),
+                Value::Number(x) => float_to_int(x).map_or(Value::Nil, Value::Integer),
+                _ => Value::Nil,
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        math,
+        "abs",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let out = match stack.get(0) {
+                // Lua: the absolute value of minint is minint (wrapping).
+                Value::Integer(i) => Value::Integer(i.wrapping_abs()),
+                _ => Value::Number(check_num(ctx, &stack, 0, "abs")?.abs()),
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    set(
+        ctx,
+        math,
+        "fmod",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let out = match (stack.get(0), stack.get(1)) {
+                (Value::Integer(a), Value::Integer(b)) => match b {
+                    0 => return Err(bad_arg(ctx, 1, "fmod", "zero")),
+                    -1 => Value::Integer(0),
+                    b => Value::Integer(a % b),
+                },
+                _ => {
+                    let a = check_num(ctx, &stack, 0, "fmod")?;
+                    let b = check_num(ctx, &stack, 1, "fmod")?;
+                    Value::Number(a % b)
+                }
+            };
+            stack.replace(ctx, out);
+            Ok(CallbackReturn::Return)
+        }),
+    );
 }
 
 /// `a .. b`, as the rewrite ([`super::rewrite`]) calls it: strings and numbers, the result no
