@@ -39,8 +39,16 @@ echo "# a plugin that panics: its message reaches the host"
 run call "$W/wasi_probe.wasm" boom '"demo"' || echo "(exit code $?)"
 
 echo
+echo "# Lua plugins (plugin_lua's example, from plugins/lua): init(), update() until false, destroy()"
+run lua plugins/lua
+run call plugins/lua/report report '"the cat and the hat and the bat"'
+
+echo
 echo "=== performance loop: sum 1..=3,000,000 in a wasm plugin (best of 5)"
 run call "$W/perf.wasm" sum 3000000 --time --repeat 5
+echo
+echo "=== the same loop as a Lua plugin (piccolo; best of 3)"
+run call plugins/lua/perf sum 3000000 --time --repeat 3
 run call "$W/perf.wasm" count_primes 100000 --time --repeat 3
 echo
 echo "done. (The browser demo page arrives with the npm package; see README.)"
