@@ -83,13 +83,15 @@ pub enum ErrorKind {
     /// A Lua source does not compile (or is rejected before compiling: too large, nested too
     /// deeply). `line` counts from 1.
     LuaSyntax {
+        /// The plugin's name.
+        plugin: String,
         file: String,
         line: Option<u32>,
         message: String,
     },
     /// A Lua plugin raised an error (the message is the error value, rendered without running
     /// metamethods).
-    LuaError { message: String },
+    LuaError { plugin: String, message: String },
     /// The plugin's engine itself panicked (a piccolo bug reached by plugin code); the plugin's
     /// VM was dropped and is rebuilt before its next call.
     EnginePanic { message: String },
@@ -196,6 +198,22 @@ impl Error {
     /// `true` if the plugin hit its memory cap.
     pub fn is_memory_limit(&self) -> bool {
         matches!(*self.kind, ErrorKind::MemoryLimit { .. })
+    }
+
+    pub(crate) fn kind_mut(&mut self) -> &mut ErrorKind {
+        &mut self.kind
+    }
+
+    /// Names the Lua plugin in a Lua error that does not name one yet.
+    pub(crate) fn in_plugin(mut self, name: &str) -> Self {
+        if let ErrorKind::LuaSyntax { plugin, .. } | ErrorKind::LuaError { plugin, .. } =
+            self.kind_mut()
+        {
+            if plugin.is_empty() {
+                *plugin = name.to_owned();
+            }
+        }
+        self
     }
 
     /// A stable camelCase name for the kind, as the JS package reports it.
@@ -329,16 +347,25 @@ impl fmt::Display for ErrorKind {
             Self::Manifest { reason } => write!(f, "manifest: {reason}"),
             Self::Timeout { ms } => write!(f, "call exceeded its timeout of {ms} ms"),
             Self::LuaSyntax {
+                plugin,
                 file,
-                line: Some(line),
+                line,
                 message,
-            } => write!(f, "{file}:{line}: {message}"),
-            Self::LuaSyntax {
-                file,
-                line: None,
-                message,
-            } => write!(f, "{file}: {message}"),
-            Self::LuaError { message } => write!(f, "lua error: {message}"),
+            } => {
+                if !plugin.is_empty() {
+                    write!(f, "plugin `{plugin}`: ")?;
+                }
+                match line {
+                    Some(line) => write!(f, "{file}:{line}: {message}"),
+                    None => write!(f, "{file}: {message}"),
+                }
+            }
+            Self::LuaError { plugin, message } if plugin.is_empty() => {
+                write!(f, "lua error: {message}")
+            }
+            Self::LuaError { plugin, message } => {
+                write!(f, "lua error in plugin `{plugin}`: {message}")
+            }
             Self::EnginePanic { message } => {
                 write!(
                     f,

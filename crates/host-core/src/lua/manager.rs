@@ -212,6 +212,7 @@ impl LuaManager {
     pub fn load_dir(&mut self, dir: &std::path::Path) -> Result<Vec<(String, Error)>, Error> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
             Error::from(crate::error::ErrorKind::LuaSyntax {
+                plugin: String::new(),
                 file: dir.display().to_string(),
                 line: None,
                 message: format!("cannot read the plugins folder: {e}"),

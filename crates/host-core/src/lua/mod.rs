@@ -110,10 +110,16 @@ pub(crate) struct LuaSource {
 }
 
 impl LuaPlugin {
-    /// Checks the sources, builds the VM and runs `main.lua`.
+    /// Checks the sources, builds the VM and runs `main.lua`. Errors name the plugin.
     pub(crate) fn load(src: LuaSource) -> Result<Self, Error> {
+        let name = src.name.clone();
+        Self::load_unnamed(src).map_err(|e| e.in_plugin(&name))
+    }
+
+    fn load_unnamed(src: LuaSource) -> Result<Self, Error> {
         if !src.files.contains_key(ENTRY) {
             return Err(ErrorKind::LuaSyntax {
+                plugin: String::new(),
                 file: ENTRY.to_owned(),
                 line: None,
                 message: format!(
@@ -246,6 +252,11 @@ impl LuaPlugin {
 
     /// Starts a call of the global function `name` with `args`.
     pub(crate) fn start_call(&mut self, name: &str, args: Vec<Value>) -> Result<(), Error> {
+        self.start_call_unnamed(name, args)
+            .map_err(|e| e.in_plugin(&self.name))
+    }
+
+    fn start_call_unnamed(&mut self, name: &str, args: Vec<Value>) -> Result<(), Error> {
         if self.running.is_some() {
             return Err(ErrorKind::Busy.into());
         }
@@ -294,8 +305,12 @@ impl LuaPlugin {
         self.step()
     }
 
-    /// Runs one slice of the executor in flight.
+    /// Runs one slice of the executor in flight; errors name the plugin.
     fn step(&mut self) -> Result<Step, Error> {
+        self.step_unnamed().map_err(|e| e.in_plugin(&self.name))
+    }
+
+    fn step_unnamed(&mut self) -> Result<Step, Error> {
         let (Some(vm), Some(run)) = (self.vm.as_mut(), self.running.as_mut()) else {
             return Err(ErrorKind::NoCallInFlight.into());
         };
@@ -353,6 +368,7 @@ impl LuaPlugin {
                     }
                     Ok(Err(e)) => Err(lua_error(ctx, &e)),
                     Err(e) => Err(ErrorKind::LuaError {
+                        plugin: String::new(),
                         message: format!("the executor stopped unexpectedly: {e}"),
                     }
                     .into()),
@@ -448,7 +464,7 @@ fn global_functions(globals: Table<'_>) -> Vec<String> {
 }
 
 /// A compile error as [`ErrorKind::LuaSyntax`] with its line.
-fn syntax_error(file: &str, e: &piccolo::StaticError) -> Error {
+pub(crate) fn syntax_error(file: &str, e: &dyn std::fmt::Display) -> Error {
     let text = e.to_string();
     // piccolo's messages: "… error at line N: …".
     let line = text
@@ -467,6 +483,7 @@ fn syntax_error(file: &str, e: &piccolo::StaticError) -> Error {
         _ => message,
     };
     ErrorKind::LuaSyntax {
+        plugin: String::new(),
         file: file.to_owned(),
         line,
         message,
@@ -481,11 +498,13 @@ fn lua_error(_ctx: Context<'_>, e: &piccolo::Error<'_>) -> Error {
         piccolo::Error::Runtime(r) => match r.downcast::<Error>() {
             Some(ours) => ours.clone(),
             None => ErrorKind::LuaError {
+                plugin: String::new(),
                 message: r.to_string(),
             }
             .into(),
         },
         piccolo::Error::Lua(v) => ErrorKind::LuaError {
+            plugin: String::new(),
             message: convert::render(v.0),
         }
         .into(),
@@ -596,6 +615,7 @@ fn missing(ns: &str, name: &str) -> Error {
 
 fn anyhow_to_error(msg: &str) -> Error {
     ErrorKind::LuaError {
+        plugin: String::new(),
         message: msg.to_owned(),
     }
     .into()
@@ -618,6 +638,7 @@ fn namespace_table<'gc>(ctx: Context<'gc>, ns: &str) -> Result<Table<'gc>, Error
             Ok(t)
         }
         other => Err(ErrorKind::LuaError {
+            plugin: String::new(),
             message: format!(
                 "cannot add host functions to global `{ns}`: it is a {}",
                 other.type_name()
@@ -725,6 +746,7 @@ impl crate::host::Host {
         for (k, v) in files {
             if map.len() == MAX_FILES {
                 return Err(ErrorKind::LuaSyntax {
+                    plugin: String::new(),
                     file: k.into(),
                     line: None,
                     message: format!("a Lua plugin has at most {MAX_FILES} files"),
@@ -772,6 +794,7 @@ impl crate::host::Host {
 pub(crate) fn read_lua_dir(dir: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let unreadable = |e: std::io::Error| -> Error {
         ErrorKind::LuaSyntax {
+            plugin: String::new(),
             file: dir.display().to_string(),
             line: None,
             message: format!("cannot read the plugin folder: {e}"),

@@ -119,6 +119,7 @@ impl Visitor for Multi {
 fn parse<'a>(file: &str, src: &'a [u8]) -> Result<(&'a str, full_moon::ast::Ast), Error> {
     let text = std::str::from_utf8(src).map_err(|e| {
         Error::from(ErrorKind::LuaSyntax {
+            plugin: String::new(),
             file: file.to_owned(),
             line: Some(line_of(src, e.valid_up_to())),
             message: "Lua sources must be UTF-8 (write other bytes as \\ddd or \\xXX escapes)"
@@ -128,6 +129,7 @@ fn parse<'a>(file: &str, src: &'a [u8]) -> Result<(&'a str, full_moon::ast::Ast)
     let parsed = full_moon::parse_fallible(text, full_moon::LuaVersion::lua54());
     if let Some(e) = parsed.errors().first() {
         return Err(ErrorKind::LuaSyntax {
+            plugin: String::new(),
             file: file.to_owned(),
             line: u32::try_from(e.range().0.line()).ok(),
             message: e.error_message().into_owned(),

@@ -19,6 +19,7 @@ pub const NEST_COST: u32 = 3;
 
 fn reject(file: &str, line: u32, message: String) -> Error {
     ErrorKind::LuaSyntax {
+        plugin: String::new(),
         file: file.to_owned(),
         line: Some(line),
         message,

@@ -789,7 +789,7 @@ fn install_require<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
         charge(&mut exec, source.len());
         // `files` holds the sources as checked and rewritten at load.
         let closure = Closure::load(ctx, Some(file.as_str()), &source[..])
-            .map_err(|e| lua_err(ctx, format!("{file}: {e}")))?;
+            .map_err(|e| Error::Runtime(super::anyhow_error(super::syntax_error(&file, &e))))?;
         stack.clear();
         stack.push_back(Value::String(ctx.intern(name.as_bytes())));
         Ok(CallbackReturn::Call {

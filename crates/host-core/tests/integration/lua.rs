@@ -83,7 +83,11 @@ fn errors_name_the_file_and_line() {
     let e = assert_kind(p.call_value("boom", vec![]), |k| {
         matches!(k, ErrorKind::LuaError { .. })
     });
-    assert_eq!(e.to_string(), "lua error: main.lua:3: bad thing");
+    assert_eq!(
+        e.to_string(),
+        "lua error in plugin `t`: main.lua:3: bad thing"
+    );
+    assert!(matches!(e.kind(), ErrorKind::LuaError { plugin, .. } if plugin == "t"));
     // error values that are not strings render without addresses or metamethods
     let mut p = lua("function t() error({}) end\nfunction m() error(setmetatable({}, {__tostring = function() while true do end end})) end");
     let e = p.call_value("t", vec![]).unwrap_err();
@@ -604,4 +608,26 @@ fn lua_test_scripts_pass() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn load_errors_name_the_plugin_file_and_line() {
+    let h = Host::builder().build();
+    let e = h
+        .load_lua_files(
+            [
+                ("main.lua", "require('lib')"),
+                ("lib.lua", "x = 1\ny = = 2"),
+            ],
+            PluginOptions::named("calc"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::LuaSyntax { plugin, .. } if plugin == "calc"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().starts_with("plugin `calc`: lib.lua:2: "),
+        "{e}"
+    );
 }

@@ -118,7 +118,7 @@ fn lua_06_unpack_extremes() {
             &h,
             "return table.unpack({}, math.mininteger, math.maxinteger)",
         ),
-        |k| matches!(k, ErrorKind::LuaError { message } if message.contains("too many results")),
+        |k| matches!(k, ErrorKind::LuaError { message, .. } if message.contains("too many results")),
     );
     assert_eq!(
         run(&h, "return select('#', table.unpack({}, 1, -1))").unwrap(),
