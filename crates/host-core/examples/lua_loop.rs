@@ -1,6 +1,8 @@
 //! Profiling driver: the Lua performance loop through plugboard (`ours`) or raw piccolo
 //! (`raw`), e.g. `valgrind --tool=callgrind target/release/examples/lua_loop ours`.
 
+#![allow(clippy::print_stdout, clippy::unreachable)]
+
 use piccolo::{Closure, Executor, Fuel, Lua, Value as LuaValue};
 
 const PERF: &str = include_str!("../../../plugins/lua/perf/main.lua");
