@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) limits: Limits,
     /// Bytes printed in the current call (bounded by `max_log_bytes`).
     pub(crate) log_bytes: RefCell<usize>,
+    /// The host's clock and random seed (`os.time`, `os.date`, `os.clock`, `math.random`).
+    pub(crate) env: crate::wasm::wasi::WasiConfig,
 }
 
 struct Vm {
@@ -89,6 +91,7 @@ pub(crate) struct LuaPlugin {
     handles: Rc<[Handle]>,
     pub(crate) limits: Limits,
     log: Option<LogSink>,
+    env: crate::wasm::wasi::WasiConfig,
     vm: Option<Vm>,
     running: Option<Running>,
     pub(crate) fuel_consumed: u64,
@@ -107,6 +110,7 @@ pub(crate) struct LuaSource {
     pub(crate) handles: Rc<[Handle]>,
     pub(crate) limits: Limits,
     pub(crate) log: Option<LogSink>,
+    pub(crate) env: crate::wasm::wasi::WasiConfig,
 }
 
 impl LuaPlugin {
@@ -152,6 +156,7 @@ impl LuaPlugin {
             handles: src.handles,
             limits: src.limits,
             log: src.log,
+            env: src.env,
             vm: None,
             running: None,
             fuel_consumed: 0,
@@ -185,6 +190,7 @@ impl LuaPlugin {
             log: self.log.clone(),
             files: self.files.clone(),
             limits: self.limits.clone(),
+            env: self.env.clone(),
             ..Shared::default()
         });
         let lua = guarded(|| {
@@ -763,6 +769,7 @@ impl crate::host::Host {
             handles,
             limits: options.limits.unwrap_or_else(|| self.limits.clone()),
             log: self.log.clone(),
+            env: options.wasi.unwrap_or_else(|| self.wasi.clone()),
         })?;
         Ok(crate::Plugin::from_lua(plugin))
     }

@@ -249,8 +249,8 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     super::string::install(ctx, shared);
     install_table(ctx, shared);
     install_utf8(ctx);
-    install_os(ctx);
-    install_random(ctx);
+    install_os(ctx, shared);
+    install_random(ctx, shared);
     install_math_fixes(ctx);
     install_tostring(ctx);
 }
@@ -1494,20 +1494,6 @@ fn install_utf8<'gc>(ctx: Context<'gc>) {
 
 // --------------------------------------------------------------------------------------- os
 
-/// Seconds since the Unix epoch from the host clock (0 where none is available).
-fn now() -> f64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64())
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        0.0
-    }
-}
-
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -1642,15 +1628,20 @@ fn strftime(fmt: &[u8], t: &Tm) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn install_os<'gc>(ctx: Context<'gc>) {
+fn install_os<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     let t = Table::new(&ctx);
+    // Seconds since the Unix epoch from the host's clock (`WasiConfig::clock`).
+    let env = shared.env.clone();
+    let now = move || env.now_nanos() / 1_000_000_000;
+    let now_time = now.clone();
+    let now_date = now.clone();
     set(
         ctx,
         t,
         "time",
-        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        Callback::from_fn(&ctx, move |ctx, _, mut stack| {
             let out = match stack.get(0) {
-                Value::Nil => now().floor() as i64,
+                Value::Nil => now_time() as i64,
                 Value::Table(tt) => {
                     let field = |name: &str, default: Option<i64>| -> Result<i64, Error<'gc>> {
                         match tt.get(ctx, ctx.intern(name.as_bytes())) {
@@ -1690,17 +1681,14 @@ fn install_os<'gc>(ctx: Context<'gc>) {
             Ok(CallbackReturn::Return)
         }),
     );
-    #[cfg(not(target_arch = "wasm32"))]
-    let started = std::time::Instant::now();
+    let env = shared.env.clone();
+    let started = env.now_nanos();
     set(
         ctx,
         t,
         "clock",
         Callback::from_fn(&ctx, move |ctx, _, mut stack| {
-            #[cfg(not(target_arch = "wasm32"))]
-            let secs = started.elapsed().as_secs_f64();
-            #[cfg(target_arch = "wasm32")]
-            let secs = 0.0;
+            let secs = env.now_nanos().saturating_sub(started) as f64 / 1e9;
             stack.replace(ctx, secs);
             Ok(CallbackReturn::Return)
         }),
@@ -1709,14 +1697,14 @@ fn install_os<'gc>(ctx: Context<'gc>) {
         ctx,
         t,
         "date",
-        Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
+        Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
             let fmt = if stack.get(0).is_nil() {
                 &b"%c"[..]
             } else {
                 check_bytes(ctx, &stack, 0, "date")?
             };
             let time = if stack.get(1).is_nil() {
-                now().floor() as i64
+                now_date() as i64
             } else {
                 check_int(ctx, &stack, 1, "date")?
             };
@@ -1755,13 +1743,14 @@ fn install_os<'gc>(ctx: Context<'gc>) {
 
 // ------------------------------------------------------------------------------------- math
 
-/// `math.random`/`math.randomseed` on a host-seeded xoshiro256** generator (deterministic: the
-/// same seed gives the same numbers on every platform).
-fn install_random<'gc>(ctx: Context<'gc>) {
+/// `math.random`/`math.randomseed` on a xoshiro256** generator seeded by the host
+/// (`WasiConfig::random_seed`, else its clock): the same seed gives the same numbers on every
+/// platform.
+fn install_random<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     let Value::Table(math) = ctx.get_global("math") else {
         return;
     };
-    let state = Rc::new(std::cell::Cell::new(seed_state(0x5eed)));
+    let state = Rc::new(std::cell::Cell::new(seed_state(shared.env.seed())));
     let st = state.clone();
     set(
         ctx,

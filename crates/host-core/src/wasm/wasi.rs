@@ -279,6 +279,17 @@ impl WasiConfig {
         self.seed = Some(seed);
         self
     }
+
+    /// The host clock: nanoseconds since the Unix epoch (the configured clock, else the system
+    /// clock natively, else 0).
+    pub(crate) fn now_nanos(&self) -> u64 {
+        now_nanos(&self.clock)
+    }
+
+    /// The configured seed, else one from the clock.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed.unwrap_or_else(|| self.now_nanos())
+    }
 }
 
 fn now_nanos(clock: &Option<ClockFn>) -> u64 {

@@ -631,3 +631,25 @@ fn load_errors_name_the_plugin_file_and_line() {
         "{e}"
     );
 }
+
+#[test]
+fn os_and_random_use_the_hosts_clock_and_seed() {
+    use plugboard_host_core::WasiConfig;
+    let env = WasiConfig::new()
+        .clock(|| 86_400 * 1_000_000_000)
+        .random_seed(7);
+    let h = Host::builder().wasi(env).build();
+    let src = "function f() return os.time(), os.date('!%Y-%m-%d'), math.random(1, 1000000) end";
+    let mut a = h.load_lua("a", src).unwrap();
+    let mut b = h.load_lua("b", src).unwrap();
+    let (ra, rb) = (
+        a.call_value("f", vec![]).unwrap(),
+        b.call_value("f", vec![]).unwrap(),
+    );
+    assert!(
+        ra.to_json().starts_with("[86400,\"1970-01-02\","),
+        "{}",
+        ra.to_json()
+    );
+    assert_eq!(ra, rb, "the same seed gives the same numbers");
+}
