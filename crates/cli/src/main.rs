@@ -58,6 +58,10 @@ enum Command {
         /// The interface.d.ts of an Extism JS-PDK core module.
         #[arg(long)]
         interface: Option<PathBuf>,
+        /// Bincode plugins (buffer, fixed ABI) without embedded signatures: the function's
+        /// types, e.g. "(u32, String) -> Vec<u8>".
+        #[arg(long)]
+        sig: Option<String>,
         /// Extism plugins: link WASI (as `wasi: true` in a manifest).
         #[arg(long)]
         wasi: bool,
@@ -351,6 +355,7 @@ fn run(command: Command) -> Result<(), Failure> {
             config,
             allow_host,
             interface,
+            sig,
             wasi,
             log_level,
             fuel,
@@ -418,10 +423,15 @@ fn run(command: Command) -> Result<(), Failure> {
                         "--input is for Extism plugins; pass JSON arguments as ARGS".into(),
                     ));
                 }
-                let sig = p.signature(&function).cloned().ok_or_else(|| {
+                let given = sig
+                    .as_deref()
+                    .map(Signature::parse)
+                    .transpose()
+                    .map_err(|e| Failure::Usage(format!("--sig: {e}")))?;
+                let sig = given.or_else(|| p.signature(&function).cloned()).ok_or_else(|| {
                     let known = p.exports().iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
                     if p.exports().iter().any(|e| e.name == function) {
-                        Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON"))
+                        Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON: give its types with --sig \"(T) -> R\""))
                     } else {
                         Failure::Usage(format!("the plugin has no function `{function}` (exports: {known})"))
                     }

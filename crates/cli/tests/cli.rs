@@ -469,3 +469,34 @@ fn lua_folder_with_a_broken_plugin_reports_it() {
     assert_eq!(text(&out.stdout), "[good] good 1\n");
     assert_fails(&out, 1, "plugin `bad` did not load [luaSyntax]");
 }
+
+#[test]
+fn fixed_abi_plugins_take_types_from_sig() {
+    let p = plugin("fixed_demo");
+    let p = p.to_str().unwrap();
+    let out = plugboard(&["call", p, "double", "21", "--sig", "(u32) -> u32"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "42\n");
+    let out = plugboard(&[
+        "call",
+        p,
+        "interact",
+        r#"[1, "a", [7]]"#,
+        "--sig",
+        "((u32, String, Vec<u8>)) -> (u32, String, Vec<u8>)",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "[2,\"a!\",[7,1]]\n",
+        "{}",
+        text(&out.stderr)
+    );
+    let out = plugboard(&["call", p, "double", "21"]);
+    assert_fails(&out, 2, "--sig");
+    let out = plugboard(&["inspect", p]);
+    assert!(
+        text(&out.stdout).starts_with("abi: fixed\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}

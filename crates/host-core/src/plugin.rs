@@ -50,6 +50,9 @@ pub struct PluginOptions {
     pub stub_missing_imports: bool,
     /// The `interface.d.ts` of an Extism JS-PDK core module ([`Abi::Idl`]).
     pub interface: Option<Interface>,
+    /// Fixed-ABI (wasmer-plugin) plugins get a fresh instance for every call, as the original
+    /// runner did; set this to keep one instance (and its state) across calls.
+    pub reuse_instance: bool,
 }
 
 impl PluginOptions {
@@ -95,6 +98,13 @@ impl PluginOptions {
     /// Sets the Extism kernel options (config, allowed hosts, var and HTTP limits, log level).
     pub fn with_kernel(mut self, kernel: KernelConfig) -> Self {
         self.kernel = Some(kernel);
+        self
+    }
+
+    /// Keeps one instance across calls of a fixed-ABI plugin (see
+    /// [`PluginOptions::reuse_instance`]).
+    pub fn keep_instance(mut self) -> Self {
+        self.reuse_instance = true;
         self
     }
 
@@ -355,6 +365,8 @@ pub(crate) struct WasmPlugin {
     required_fuel: u64,
     fuel_consumed: u64,
     reinstantiations: u64,
+    /// Drop the instance after every call (the fixed ABI's default).
+    fresh_per_call: bool,
 }
 
 impl fmt::Debug for WasmPlugin {
@@ -414,6 +426,7 @@ impl WasmPlugin {
             required_fuel: 0,
             fuel_consumed: 0,
             reinstantiations: 0,
+            fresh_per_call: a.abi == Abi::Fixed && !options.reuse_instance,
         };
         plugin.instantiate()?;
         Ok(plugin)
@@ -585,7 +598,9 @@ impl WasmPlugin {
             .into());
         }
         if self.instance.is_none() {
-            self.reinstantiations += 1;
+            if !self.fresh_per_call {
+                self.reinstantiations += 1;
+            }
             self.instantiate()?;
         }
         let instance = self
@@ -752,6 +767,9 @@ impl WasmPlugin {
         match abi::finish_call(self.abi, &mut self.store, &self.results) {
             Ok(out) => {
                 self.settle_fuel();
+                if self.fresh_per_call {
+                    self.instance = None;
+                }
                 Ok(out)
             }
             Err(e) => Err(self.fail(e)),

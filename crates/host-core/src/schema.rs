@@ -58,6 +58,64 @@ impl Signature {
         }
     }
 
+    /// Parses `(A, B) -> R` (Rust type syntax; `-> R` may be left out for `()`), as a caller
+    /// gives the types of a plugin that embeds none.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) on malformed syntax.
+    pub fn parse(text: &str) -> Result<Signature, Error> {
+        let bad = |why: &str| -> Error {
+            DecodeError::Mismatch {
+                reason: format!("signature `{text}`: {why}"),
+            }
+            .into()
+        };
+        let text = text.trim();
+        let rest = text
+            .strip_prefix('(')
+            .ok_or_else(|| bad("expected `(` before the parameter types"))?;
+        // The parameter list ends at the `)` that closes the first `(`.
+        let mut depth = 0i32;
+        let mut close = None;
+        for (i, c) in rest.char_indices() {
+            match c {
+                '(' | '<' | '[' => depth += 1,
+                ')' if depth == 0 => {
+                    close = Some(i);
+                    break;
+                }
+                ')' | '>' | ']' => depth -= 1,
+                _ => {}
+            }
+        }
+        let close = close.ok_or_else(|| bad("unclosed parameter list"))?;
+        let (params_text, after) = (&rest[..close], rest[close + 1..].trim());
+        let mut params = Vec::new();
+        let mut depth = 0i32;
+        let mut start = 0usize;
+        for (i, c) in params_text.char_indices() {
+            match c {
+                '(' | '<' | '[' => depth += 1,
+                ')' | '>' | ']' => depth -= 1,
+                ',' if depth == 0 => {
+                    params.push(Type::parse(params_text[start..i].trim())?);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        if !params_text[start..].trim().is_empty() {
+            params.push(Type::parse(params_text[start..].trim())?);
+        }
+        let returns = match after.strip_prefix("->") {
+            Some(r) => Type::parse(r.trim())?,
+            None if after.is_empty() => Type::Unit,
+            None => return Err(bad("expected `-> R` after the parameters")),
+        };
+        Ok(Signature { params, returns })
+    }
+
     /// The type of the argument payload: `()` for none, `T` for one, a tuple for several
     /// (the buffer ABI's convention).
     pub fn args_type(&self) -> Type {
@@ -492,5 +550,20 @@ mod tests {
         assert_eq!(sigs[1].direction, Direction::Import);
         assert_eq!(sigs[2].signature, Signature::new(vec![], Type::Unit));
         assert!(FunctionSignature::parse_section(b"export f(x u8)").is_err());
+    }
+
+    #[test]
+    fn signatures_parse_from_text() {
+        let s = Signature::parse("(u32, Vec<(String, u8)>, HashMap<String, i64>) -> Option<u8>")
+            .unwrap();
+        assert_eq!(s.params.len(), 3);
+        assert_eq!(
+            s.to_string(),
+            "(u32, Vec<(String, u8)>, HashMap<String, i64>) -> Option<u8>"
+        );
+        assert_eq!(Signature::parse("()").unwrap().returns, Type::Unit);
+        assert!(Signature::parse("u32 -> u32").is_err());
+        assert!(Signature::parse("(u32 -> u32").is_err());
+        assert!(Signature::parse("(u32) u32").is_err());
     }
 }

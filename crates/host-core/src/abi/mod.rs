@@ -1,6 +1,7 @@
 //! The plugin ABIs, one file each. This module only dispatches on [`Abi`].
 
 pub(crate) mod buffer;
+pub(crate) mod fixed;
 pub(crate) mod kernel;
 
 use crate::error::{Error, ErrorKind};
@@ -24,6 +25,8 @@ pub enum Abi {
     Idl,
     /// plugin_lua: a Lua script on piccolo, called with Lua values (ABIS.md §6).
     Lua,
+    /// wasmer-plugin: bincode at fixed offsets, a fresh instance per call (ABIS.md §2).
+    Fixed,
 }
 
 impl Abi {
@@ -34,6 +37,7 @@ impl Abi {
             Abi::Kernel => "kernel",
             Abi::Idl => "idl",
             Abi::Lua => "lua",
+            Abi::Fixed => "fixed",
         }
     }
 }
@@ -59,7 +63,7 @@ pub(crate) fn encode_args<A: serde::Serialize + ?Sized>(
     args: &A,
 ) -> Result<Vec<u8>, Error> {
     match abi {
-        Abi::Buffer => crate::codec::to_bytes(args),
+        Abi::Buffer | Abi::Fixed => crate::codec::to_bytes(args),
         Abi::Kernel | Abi::Idl => crate::codec::text_or_json(args),
         Abi::Lua => serde_json::to_vec(args).map_err(|e| {
             ErrorKind::Encode {
@@ -76,7 +80,7 @@ pub(crate) fn decode_result<R: serde::de::DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<R, Error> {
     match abi {
-        Abi::Buffer => crate::codec::from_bytes(bytes),
+        Abi::Buffer | Abi::Fixed => crate::codec::from_bytes(bytes),
         Abi::Kernel | Abi::Idl => crate::codec::from_json_or_text(bytes),
         Abi::Lua => serde_json::from_slice(bytes).map_err(|e| {
             crate::error::DecodeError::Mismatch {
@@ -100,19 +104,34 @@ pub(crate) fn detect(module: &Module) -> Result<Abi, Error> {
     if crate::idl::looks_like(module) {
         return Ok(Abi::Idl);
     }
-    match (buffer::looks_like(module), kernel::looks_like(module)) {
-        (true, false) => Ok(Abi::Buffer),
-        (false, true) => Ok(Abi::Kernel),
-        (true, true) => Err(ErrorKind::AbiDetection {
-            reason: "both the buffer ABI (allocator exports) and the kernel ABI (extism:host/env imports) fit; choose one".into(),
-        }
-        .into()),
-        (false, false) => Err(ErrorKind::AbiDetection {
+    let fits: Vec<Abi> = [
+        (Abi::Buffer, buffer::looks_like(module)),
+        (Abi::Kernel, kernel::looks_like(module)),
+        (Abi::Fixed, fixed::looks_like(module)),
+    ]
+    .into_iter()
+    .filter_map(|(abi, fits)| fits.then_some(abi))
+    .collect();
+    match fits.as_slice() {
+        [abi] => Ok(*abi),
+        [] => Err(ErrorKind::AbiDetection {
             reason: format!(
-                "no known ABI fits: the buffer ABI needs `{}` and `{}` exports, the kernel ABI imports from `{}`",
+                "no known ABI fits: the buffer ABI needs `{}` and `{}` exports, the kernel ABI imports from `{}`, the fixed ABI exports `{}<name>: (i32, i32) -> (i32)` and memory and imports nothing",
                 buffer::ALLOC_EXPORT,
                 buffer::FREE_EXPORT,
-                kernel::ENV_MODULE
+                kernel::ENV_MODULE,
+                fixed::PREFIX,
+            ),
+        }
+        .into()),
+        several => Err(ErrorKind::AbiDetection {
+            reason: format!(
+                "more than one ABI fits ({}); choose one with PluginOptions::with_abi",
+                several
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
         .into()),
@@ -123,6 +142,7 @@ pub(crate) fn validate(abi: Abi, module: &Module) -> Result<(), Error> {
     match abi {
         Abi::Buffer => buffer::validate(module),
         Abi::Kernel => kernel::validate(module),
+        Abi::Fixed => fixed::validate(module),
         // Checked against its interface when loaded (`idl::validate`).
         Abi::Idl => Ok(()),
         Abi::Lua => Err(not_wasm()),
@@ -133,6 +153,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
     match abi {
         Abi::Buffer => buffer::exports(module, sigs),
         Abi::Kernel => kernel::exports(module, sigs),
+        Abi::Fixed => fixed::exports(module, sigs),
         // The exports are the interface's; without one, none are known.
         Abi::Idl | Abi::Lua => Vec::new(),
     }
@@ -142,7 +163,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
 pub(crate) fn import_symbol(abi: Abi, name: &str) -> String {
     match abi {
         Abi::Buffer => buffer::symbol(name),
-        Abi::Kernel | Abi::Idl | Abi::Lua => name.to_owned(),
+        Abi::Kernel | Abi::Idl | Abi::Lua | Abi::Fixed => name.to_owned(),
     }
 }
 
@@ -158,6 +179,7 @@ pub(crate) fn link_import(
     match abi {
         Abi::Buffer => buffer::link_import(linker, registry, allow, module, name, ty),
         Abi::Kernel | Abi::Idl => kernel::link_import(linker, registry, allow, module, name, ty),
+        Abi::Fixed => fixed::link_import(module, name),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -170,6 +192,7 @@ pub(crate) fn bind(
     match abi {
         Abi::Buffer => buffer::bind(store, instance),
         Abi::Kernel | Abi::Idl => kernel::bind(store, instance),
+        Abi::Fixed => fixed::bind(store, instance),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -184,6 +207,7 @@ pub(crate) fn resolve_export(
     match abi {
         Abi::Buffer => buffer::resolve_export(store, instance, name),
         Abi::Kernel | Abi::Idl => kernel::resolve_export(store, instance, name),
+        Abi::Fixed => fixed::resolve_export(store, instance, name),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -197,6 +221,7 @@ pub(crate) fn prepare_input(
     match abi {
         Abi::Buffer => buffer::prepare_input(store, input),
         Abi::Kernel | Abi::Idl => kernel::prepare_input(store, input),
+        Abi::Fixed => fixed::prepare_input(store, input),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -209,6 +234,7 @@ pub(crate) fn finish_call(
     match abi {
         Abi::Buffer => buffer::finish_call(store, results.first().cloned().unwrap_or(Val::I64(0))),
         Abi::Kernel | Abi::Idl => kernel::finish_call(store, results),
+        Abi::Fixed => fixed::finish_call(store, results),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -222,5 +248,7 @@ pub(crate) fn deliver_reply(
         Abi::Buffer => buffer::deliver_reply(store, &reply),
         Abi::Kernel | Abi::Idl => kernel::deliver_reply(store, &reply),
         Abi::Lua => Err(not_wasm()),
+        // Fixed-ABI plugins call no host functions, so nothing is ever awaited.
+        Abi::Fixed => Err(ErrorKind::NoCallInFlight.into()),
     }
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod buffer_abi;
 mod conformance;
+mod fixed;
 mod host_functions;
 mod idl;
 mod kernel;

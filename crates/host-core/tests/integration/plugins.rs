@@ -108,6 +108,15 @@ pub mod checks {
         }
     }
 
+    pub fn fixed_demo() {
+        // Its behaviour is tested in `fixed.rs`; here: detection.
+        let p = Host::builder()
+            .build()
+            .load_wasm(plugboard_fixtures::FIXED_DEMO)
+            .unwrap();
+        assert_eq!(p.abi(), Abi::Fixed);
+    }
+
     pub fn idl_core() {
         // Its behaviour is tested in `idl.rs`; here: the ABI and the exports of its interface.
         let h = Host::builder()
