@@ -135,6 +135,27 @@ pub(crate) fn block_on_pending(p: PendingHostCall) -> Result<HostCompletion, Err
     block_on(p)
 }
 
+/// Something that runs a started call slice by slice: a plugin of either engine.
+pub(crate) trait Resumable {
+    fn resume(&mut self) -> Result<Step, Error>;
+    fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error>;
+}
+
+/// Drives a started call to its end, blocking on host calls that are not ready (natively; on
+/// wasm32 only ready futures complete, see [`block_on_pending`]).
+pub(crate) fn run_blocking(call: &mut impl Resumable) -> Result<Vec<u8>, Error> {
+    loop {
+        match call.resume()? {
+            Step::Done(out) => return Ok(out),
+            Step::Yielded => {}
+            Step::Pending(p) => {
+                let r = block_on_pending(p);
+                call.complete(r)?;
+            }
+        }
+    }
+}
+
 thread_local! {
     /// How many plugin calls are running on this thread, nested inside each other through host
     /// functions (plugin A → host → plugin B → …). Global, so cycles across plugins count too.

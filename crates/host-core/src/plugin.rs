@@ -566,16 +566,7 @@ impl WasmPlugin {
             // Nobody can run between slices of a blocking call: run it in one go.
             return self.run_to_end();
         }
-        loop {
-            match self.resume()? {
-                Step::Done(out) => return Ok(out),
-                Step::Yielded => {}
-                Step::Pending(p) => {
-                    let r = call::block_on_pending(p);
-                    self.complete(r)?;
-                }
-            }
-        }
+        call::run_blocking(self)
     }
 
     /// Starts a call: checks the export, hands the input to the plugin. Nothing runs until
@@ -1035,16 +1026,8 @@ impl Plugin {
         if let Engine::Lua(p) = &mut self.engine {
             // Lua values are self-describing: no signature, no encoding.
             p.start_call(name, args)?;
-            loop {
-                match p.resume()? {
-                    Step::Done(_) => return Ok(p.take_result().unwrap_or(Value::Null)),
-                    Step::Yielded => {}
-                    Step::Pending(pending) => {
-                        let r = call::block_on_pending(pending);
-                        p.complete(r)?;
-                    }
-                }
-            }
+            call::run_blocking(p.as_mut())?;
+            return Ok(p.take_result().unwrap_or(Value::Null));
         }
         let sig = self.signature(name).cloned().ok_or_else(|| {
             Error::from(ErrorKind::Encode {
@@ -1100,16 +1083,7 @@ impl Plugin {
             return p.call_bytes(name, input);
         }
         self.start_call(name, input)?;
-        loop {
-            match self.resume()? {
-                Step::Done(out) => return Ok(out),
-                Step::Yielded => {}
-                Step::Pending(p) => {
-                    let r = call::block_on_pending(p);
-                    self.complete(r)?;
-                }
-            }
-        }
+        call::run_blocking(self)
     }
 
     /// Starts a call: checks the export, hands the input to the plugin. Nothing runs until
@@ -1169,6 +1143,26 @@ impl Plugin {
             Engine::Wasm(p) => p.cancel(),
             Engine::Lua(p) => p.cancel(),
         }
+    }
+}
+
+impl call::Resumable for WasmPlugin {
+    fn resume(&mut self) -> Result<Step, Error> {
+        WasmPlugin::resume(self)
+    }
+
+    fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error> {
+        WasmPlugin::complete(self, reply)
+    }
+}
+
+impl call::Resumable for Plugin {
+    fn resume(&mut self) -> Result<Step, Error> {
+        Plugin::resume(self)
+    }
+
+    fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error> {
+        Plugin::complete(self, reply)
     }
 }
 

@@ -232,16 +232,7 @@ impl LuaPlugin {
             awaiting: false,
         });
         // The main chunk runs to its end; a host function it awaits is awaited here.
-        loop {
-            match self.step()? {
-                Step::Done(_) => break,
-                Step::Yielded => {}
-                Step::Pending(p) => {
-                    let r = crate::call::block_on_pending(p);
-                    self.complete(r)?;
-                }
-            }
-        }
+        crate::call::run_blocking(self)?;
         if let Some(vm) = self.vm.as_mut() {
             let mut names = vm.lua.enter(|ctx| global_functions(ctx.globals()));
             names.retain(|n| !library.contains(n));
@@ -432,6 +423,16 @@ impl LuaPlugin {
             self.vm = None;
         }
         e
+    }
+}
+
+impl crate::call::Resumable for LuaPlugin {
+    fn resume(&mut self) -> Result<Step, Error> {
+        LuaPlugin::resume(self)
+    }
+
+    fn complete(&mut self, reply: Result<HostCompletion, Error>) -> Result<(), Error> {
+        LuaPlugin::complete(self, reply)
     }
 }
 

@@ -38,6 +38,24 @@ fn type_name(v: Value<'_>) -> &'static str {
     }
 }
 
+/// A number as Lua coerces it: integers and floats as they are, numeric strings parsed.
+fn coerce(v: Value<'_>) -> Option<Num> {
+    match v {
+        Value::Integer(i) => Some(Num::Int(i)),
+        Value::Number(x) => Some(Num::Float(x)),
+        Value::String(s) => match parse_number(s.as_bytes()) {
+            Some(Value::Integer(i)) => Some(Num::Int(i)),
+            Some(Value::Number(x)) => Some(Num::Float(x)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn number_expected<'gc>(ctx: Context<'gc>, i: usize, f: &str, v: Value<'gc>) -> Error<'gc> {
+    bad_arg(ctx, i, f, &format!("number expected, got {}", type_name(v)))
+}
+
 /// Argument `i` as an integer (floats with an exact integer value and numeric strings too).
 pub(crate) fn check_int<'gc>(
     ctx: Context<'gc>,
@@ -46,27 +64,11 @@ pub(crate) fn check_int<'gc>(
     f: &str,
 ) -> Result<i64, Error<'gc>> {
     let v = stack.get(i);
-    match v {
-        Value::Integer(n) => Ok(n),
-        Value::Number(x) => float_to_int(x)
+    match coerce(v) {
+        Some(Num::Int(n)) => Ok(n),
+        Some(Num::Float(x)) => float_to_int(x)
             .ok_or_else(|| bad_arg(ctx, i, f, "number has no integer representation")),
-        Value::String(s) => match parse_number(s.as_bytes()) {
-            Some(Value::Integer(n)) => Ok(n),
-            Some(Value::Number(x)) => float_to_int(x)
-                .ok_or_else(|| bad_arg(ctx, i, f, "number has no integer representation")),
-            _ => Err(bad_arg(
-                ctx,
-                i,
-                f,
-                &format!("number expected, got {}", type_name(v)),
-            )),
-        },
-        _ => Err(bad_arg(
-            ctx,
-            i,
-            f,
-            &format!("number expected, got {}", type_name(v)),
-        )),
+        None => Err(number_expected(ctx, i, f, v)),
     }
 }
 
@@ -91,26 +93,9 @@ pub(crate) fn check_num<'gc>(
     f: &str,
 ) -> Result<f64, Error<'gc>> {
     let v = stack.get(i);
-    match v {
-        Value::Integer(n) => Ok(n as f64),
-        Value::Number(x) => Ok(x),
-        Value::String(s) => match parse_number(s.as_bytes()) {
-            Some(Value::Integer(n)) => Ok(n as f64),
-            Some(Value::Number(x)) => Ok(x),
-            _ => Err(bad_arg(
-                ctx,
-                i,
-                f,
-                &format!("number expected, got {}", type_name(v)),
-            )),
-        },
-        _ => Err(bad_arg(
-            ctx,
-            i,
-            f,
-            &format!("number expected, got {}", type_name(v)),
-        )),
-    }
+    coerce(v)
+        .map(float)
+        .ok_or_else(|| number_expected(ctx, i, f, v))
 }
 
 /// Argument `i` as bytes (numbers are converted, as Lua does).
@@ -387,25 +372,12 @@ enum Num {
 
 /// An arithmetic operand: a number, or a string that reads as one (Lua's coercion).
 fn num<'gc>(ctx: Context<'gc>, v: Value<'gc>) -> Result<Num, Error<'gc>> {
-    match v {
-        Value::Integer(i) => Ok(Num::Int(i)),
-        Value::Number(x) => Ok(Num::Float(x)),
-        Value::String(s) => match parse_number(s.as_bytes()) {
-            Some(Value::Integer(i)) => Ok(Num::Int(i)),
-            Some(Value::Number(x)) => Ok(Num::Float(x)),
-            _ => Err(lua_err(
-                ctx,
-                "attempt to perform arithmetic on a string value",
-            )),
-        },
-        other => Err(lua_err(
+    coerce(v).ok_or_else(|| {
+        lua_err(
             ctx,
-            format!(
-                "attempt to perform arithmetic on a {} value",
-                other.type_name()
-            ),
-        )),
-    }
+            format!("attempt to perform arithmetic on a {} value", v.type_name()),
+        )
+    })
 }
 
 fn float(n: Num) -> f64 {
