@@ -308,6 +308,11 @@ impl LuaPlugin {
     }
 
     fn step_unnamed(&mut self) -> Result<Step, Error> {
+        // Plugin → host → plugin nesting is bounded across engines (CON-01).
+        let _depth = match crate::call::DepthGuard::enter(self.limits.max_reentrancy) {
+            Ok(g) => g,
+            Err(e) => return Err(self.fail(e, false)),
+        };
         let (Some(vm), Some(run)) = (self.vm.as_mut(), self.running.as_mut()) else {
             return Err(ErrorKind::NoCallInFlight.into());
         };

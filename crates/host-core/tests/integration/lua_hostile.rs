@@ -450,3 +450,37 @@ fn lua_r11_source_size_cap() {
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::ModuleTooLarge { .. }), "{e}");
 }
+
+/// CON-01 and LUA-16 for Lua: a host function that runs Lua (another plugin, which calls the
+/// host function again, …) nests calls; the re-entrancy depth stops it, and a host function
+/// that tries to re-enter the plugin that is running fails without a panic escaping.
+#[test]
+fn con_01_lua_host_lua_recursion_is_bounded() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let slot: Rc<RefCell<Option<Host>>> = Rc::default();
+    let s = slot.clone();
+    let h = Host::builder()
+        .try_func("host", "again", move |n: i64| {
+            let host = s.borrow().clone().ok_or("no host")?;
+            let mut p = host
+                .load_lua("nested", "function f(n) return host.again(n + 1) end")
+                .map_err(|e| e.to_string())?;
+            p.call_value("f", vec![Value::Int(n)])
+                .map_err(|e| e.to_string())
+        })
+        .build();
+    *slot.borrow_mut() = Some(h.clone());
+    let mut p = h
+        .load_lua("top", "function f() return host.again(0) end")
+        .unwrap();
+    let e = p.call_value("f", vec![]).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::HostFunction { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .ends_with("re-entrancy depth 9 exceeds the limit"),
+        "{e}"
+    );
+    *slot.borrow_mut() = None;
+    canary(&h);
+}
