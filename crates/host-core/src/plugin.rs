@@ -853,6 +853,38 @@ impl fmt::Debug for Plugin {
     }
 }
 
+/// Typed arguments of a Lua call: a tuple or sequence spreads into the arguments, `()` is none,
+/// anything else is the one argument.
+fn lua_call_args<A: Serialize + ?Sized>(args: &A) -> Result<Vec<Value>, Error> {
+    let json = serde_json::to_value(args).map_err(|e| {
+        Error::from(ErrorKind::Encode {
+            reason: e.to_string(),
+        })
+    })?;
+    let value: Value = serde_json::from_value(json).map_err(|e| {
+        Error::from(ErrorKind::Encode {
+            reason: e.to_string(),
+        })
+    })?;
+    Ok(match value {
+        Value::Null => Vec::new(),
+        Value::List(items) => items,
+        other => vec![other],
+    })
+}
+
+/// A Lua call's result as `R`.
+fn lua_result<R: DeserializeOwned>(v: &Value) -> Result<R, Error> {
+    serde_json::to_value(v)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            crate::error::DecodeError::Mismatch {
+                reason: format!("the Lua result does not fit the expected type: {e}"),
+            }
+            .into()
+        })
+}
+
 /// The Lua plugin's input: a JSON array is spread into the arguments, any other JSON value is
 /// the one argument, no bytes are no arguments.
 fn lua_args(input: &[u8]) -> Result<Vec<Value>, Error> {
@@ -986,6 +1018,11 @@ impl Plugin {
         name: &str,
         args: &A,
     ) -> Result<R, Error> {
+        if let Engine::Lua(_) = self.engine {
+            // Values straight to Lua and back: no JSON text on the way.
+            let out = self.call_value(name, lua_call_args(args)?)?;
+            return lua_result(&out);
+        }
         let input = abi::encode_args(self.abi(), args)?;
         let out = self.call_bytes(name, input)?;
         abi::decode_result(self.abi(), &out)
