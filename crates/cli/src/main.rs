@@ -610,7 +610,7 @@ fn json_args(sig: &Signature, args: Option<&str>) -> Result<Vec<Value>, Failure>
 }
 
 fn inspect_text(p: &PluginInfo) -> String {
-    let mut out = format!("abi: {}\nexports:\n", p.abi);
+    let mut out = format!("abi: {} ({})\nexports:\n", p.abi, p.abi_reason);
     for e in &p.exports {
         match &e.signature {
             Some(s) => out.push_str(&format!("  {}{}\n", e.name, s)),
@@ -652,5 +652,5 @@ fn inspect_json(p: &PluginInfo) -> String {
         .map(|i| serde_json::json!({ "module": i.module, "name": i.name, "type": i.wasm_type,
             "signature": i.signature.as_ref().map(ToString::to_string), "providedByCli": i.unresolved.is_none() }))
         .collect();
-    serde_json::json!({ "abi": p.abi.name(), "exports": exports, "imports": imports }).to_string()
+    serde_json::json!({ "abi": p.abi.name(), "abiReason": p.abi_reason, "exports": exports, "imports": imports }).to_string()
 }

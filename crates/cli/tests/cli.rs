@@ -143,7 +143,10 @@ fn inspect_lists_abi_exports_and_imports() {
     let out = plugboard(&["inspect", p.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let s = text(&out.stdout);
-    assert!(s.starts_with("abi: buffer\n"), "{s}");
+    assert!(
+        s.starts_with("abi: buffer (exports `__alloc_buffer` and `__free_buffer`)\n"),
+        "{s}"
+    );
     assert!(s.contains("  double(Vec<f64>) -> Vec<f64>"), "{s}");
     assert!(s.contains("wasi_snapshot_preview1.fd_write"), "{s}");
     let out = plugboard(&["inspect", p.to_str().unwrap(), "--json"]);
@@ -391,7 +394,10 @@ fn idl_plugins_run_with_their_interface() {
 
     let out = plugboard(&["inspect", w, "--interface", d]);
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("abi: idl\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("abi: idl (a JS-PDK core module"),
+        "{stdout}"
+    );
     assert!(stdout.contains("  greet(bytes) -> bytes\n"), "{stdout}");
 }
 
@@ -495,7 +501,7 @@ fn fixed_abi_plugins_take_types_from_sig() {
     assert_fails(&out, 2, "--sig");
     let out = plugboard(&["inspect", p]);
     assert!(
-        text(&out.stdout).starts_with("abi: fixed\n"),
+        text(&out.stdout).starts_with("abi: fixed (exports `_calls`, `_double`, `_greet`, `_interact` of type (i32, i32) -> (i32) and memory, imports "),
         "{}",
         text(&out.stdout)
     );

@@ -139,6 +139,8 @@ pub struct ImportInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginInfo {
     pub abi: Abi,
+    /// Why this ABI: what in the module gave it away, or that the options chose it.
+    pub abi_reason: String,
     pub exports: Vec<ExportInfo>,
     pub imports: Vec<ImportInfo>,
 }
@@ -146,6 +148,7 @@ pub struct PluginInfo {
 /// A compiled, validated module with its linker: everything short of instantiation.
 struct Analysis {
     module: Module,
+    abi_reason: String,
     deps: Vec<(String, Module)>,
     /// The export shim of an [`Abi::Idl`] plugin, instantiated after the main module.
     export_shim: Option<Module>,
@@ -184,9 +187,15 @@ impl Analysis {
             deps.push((name.clone(), compile(&host.engine, b)?));
         }
         let signatures = read_signatures(&module)?;
-        let abi = match options.abi {
-            Some(abi) => abi,
-            None => abi::detect(&module)?,
+        let (abi, abi_reason) = match options.abi {
+            Some(abi) => (
+                abi,
+                "chosen by the options (PluginOptions::with_abi)".to_owned(),
+            ),
+            None => {
+                let abi = abi::detect(&module)?;
+                (abi, abi::evidence(abi, &module))
+            }
         };
         abi::validate(abi, &module)?;
         let mut export_shim = None;
@@ -274,6 +283,7 @@ impl Analysis {
         };
         Ok(Self {
             module,
+            abi_reason,
             deps,
             export_shim,
             abi,
@@ -312,6 +322,7 @@ impl Host {
         let a = Analysis::new(self, bytes, &[], options)?;
         Ok(PluginInfo {
             abi: a.abi,
+            abi_reason: a.abi_reason,
             exports: a.exports,
             imports: a.imports,
         })

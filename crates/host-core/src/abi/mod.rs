@@ -91,6 +91,42 @@ pub(crate) fn decode_result<R: serde::de::DeserializeOwned>(
     }
 }
 
+/// Why a module was taken for `abi`: the exports and imports that gave it away.
+pub(crate) fn evidence(abi: Abi, module: &Module) -> String {
+    match abi {
+        Abi::Buffer => format!(
+            "exports `{}` and `{}`",
+            buffer::ALLOC_EXPORT,
+            buffer::FREE_EXPORT
+        ),
+        Abi::Kernel => format!(
+            "imports {} function(s) from `{}`",
+            module
+                .imports()
+                .filter(|i| i.module() == kernel::ENV_MODULE)
+                .count(),
+            kernel::ENV_MODULE
+        ),
+        Abi::Idl => "a JS-PDK core module: exports `__invoke` or imports from `shim`".into(),
+        Abi::Fixed => {
+            let names: Vec<String> = exports(Abi::Fixed, module, &[])
+                .into_iter()
+                .map(|e| format!("`{}{}`", fixed::PREFIX, e.name))
+                .collect();
+            let imports = if module.imports().next().is_none() {
+                "imports nothing"
+            } else {
+                "imports only WASI"
+            };
+            format!(
+                "exports {} of type (i32, i32) -> (i32) and memory, {imports}",
+                names.join(", ")
+            )
+        }
+        Abi::Lua => "a Lua script".into(),
+    }
+}
+
 /// `Abi::Lua` forced on a WebAssembly module.
 fn not_wasm() -> Error {
     ErrorKind::AbiDetection {
