@@ -58,15 +58,7 @@ pub(crate) fn looks_like(module: &Module) -> bool {
 }
 
 pub(crate) fn validate(module: &Module) -> Result<(), Error> {
-    match module.get_export(MEMORY_EXPORT) {
-        Some(wasmi::ExternType::Memory(_)) => {}
-        _ => {
-            return Err(ErrorKind::MissingExport {
-                name: MEMORY_EXPORT.to_owned(),
-            }
-            .into())
-        }
-    }
+    wasm::memory_export(module)?;
     wasm::typed_export(module, ALLOC_EXPORT, &[ValType::I32], &[ValType::I32])?;
     wasm::typed_export(module, FREE_EXPORT, &[ValType::I64], &[])?;
     Ok(())

@@ -46,25 +46,14 @@ fn functions(module: &Module) -> impl Iterator<Item = &str> + '_ {
 /// imports except WASI.
 pub(crate) fn looks_like(module: &Module) -> bool {
     functions(module).next().is_some()
-        && matches!(
-            module.get_export(super::buffer::MEMORY_EXPORT),
-            Some(wasmi::ExternType::Memory(_))
-        )
+        && wasm::memory_export(module).is_ok()
         && module
             .imports()
             .all(|i| i.module() == crate::wasm::wasi::MODULE)
 }
 
 pub(crate) fn validate(module: &Module) -> Result<(), Error> {
-    if !matches!(
-        module.get_export(super::buffer::MEMORY_EXPORT),
-        Some(wasmi::ExternType::Memory(_))
-    ) {
-        return Err(ErrorKind::MissingExport {
-            name: super::buffer::MEMORY_EXPORT.into(),
-        }
-        .into());
-    }
+    wasm::memory_export(module)?;
     if functions(module).next().is_none() {
         return Err(ErrorKind::MissingExport {
             name: "any function `_<name>` of type (i32, i32) -> (i32)".into(),

@@ -392,6 +392,18 @@ pub(crate) fn instance_export(
 }
 
 /// Returns a function export of the given type, or the matching error.
+/// The module's exported linear memory `memory`, which the buffer and fixed ABIs exchange
+/// data through: `MissingExport` if there is none.
+pub(crate) fn memory_export(module: &wasmi::Module) -> Result<(), Error> {
+    match module.get_export(crate::abi::buffer::MEMORY_EXPORT) {
+        Some(wasmi::ExternType::Memory(_)) => Ok(()),
+        _ => Err(ErrorKind::MissingExport {
+            name: crate::abi::buffer::MEMORY_EXPORT.to_owned(),
+        }
+        .into()),
+    }
+}
+
 pub(crate) fn typed_export(
     module: &wasmi::Module,
     name: &str,
