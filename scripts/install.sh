@@ -23,4 +23,14 @@ done
 for tool in node npm; do
   command -v "$tool" >/dev/null || { echo "$tool not found: install Node.js 20 (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 done
-log "toolchain ready: $(rustc --version), node $(node --version)"
+# Zig plugins (plugins/zig) are built with the Zig compiler from PyPI, pinned.
+ZIG_VERSION=0.17.1
+if [ -z "${ZIG:-}" ] && [ "$(python3 -m ziglang version 2>/dev/null || true)" != "$ZIG_VERSION" ]; then
+  command -v python3 >/dev/null || { echo "python3 not found: install Python 3 with pip (Debian: apt-get install python3-pip)" >&2; exit 1; }
+  log "pip install ziglang==$ZIG_VERSION"
+  python3 -m pip install --quiet "ziglang==$ZIG_VERSION" 2>/dev/null \
+    || python3 -m pip install --quiet --user "ziglang==$ZIG_VERSION" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "ziglang==$ZIG_VERSION"
+fi
+
+log "toolchain ready: $(rustc --version), node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}"

@@ -402,8 +402,9 @@ fn run(command: Command) -> Result<(), Failure> {
                 let mut stdout = std::io::stdout().lock();
                 let _ = stdout.write_all(&out);
                 let _ = stdout.write_all(b"\n");
-            } else if p.abi() == Abi::Lua {
-                // Lua: ARGS is JSON; an array is spread into the arguments.
+            } else if matches!(p.abi(), Abi::Lua | Abi::Nvim) {
+                // Lua: ARGS is JSON; an array is spread into the arguments. nvim: ARGS is the
+                // one JSON value the function takes.
                 let text = input.or(args).unwrap_or_default();
                 if !text.trim().is_empty() {
                     Value::from_json(&text).map_err(|e| Failure::Usage(format!("ARGS: {e}")))?;

@@ -160,6 +160,57 @@ fn inspect_lists_abi_exports_and_imports() {
 }
 
 #[test]
+fn inspect_names_the_abi_of_every_fixture() {
+    let interface = std::env::temp_dir().join(format!("plugboard-idl-{}.d.ts", std::process::id()));
+    std::fs::write(&interface, plugboard_fixtures::IDL_CORE_INTERFACE).unwrap();
+    let expected = [
+        ("conformance", "buffer"),
+        ("double", "buffer"),
+        ("perf", "buffer"),
+        ("wasi_probe", "buffer"),
+        ("fixed_demo", "fixed"),
+        ("extism_kitchen", "kernel"),
+        ("extism_wasi", "kernel"),
+        ("idl_core", "idl"),
+        ("zig_nvim_examples", "nvim"),
+        ("zig_perf", "nvim"),
+    ];
+    let names: Vec<&str> = plugboard_fixtures::ALL.iter().map(|(n, _)| *n).collect();
+    for name in &names {
+        assert!(
+            expected.iter().any(|(n, _)| n == name),
+            "fixture `{name}` has no expected ABI here"
+        );
+    }
+    for (name, abi) in expected {
+        let p = plugin(name);
+        let mut args = vec!["inspect", p.to_str().unwrap()];
+        if abi == "idl" {
+            args.extend(["--interface", interface.to_str().unwrap()]);
+        }
+        let out = plugboard(&args);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let s = text(&out.stdout);
+        assert!(s.starts_with(&format!("abi: {abi} (")), "{name}: {s}");
+    }
+}
+
+#[test]
+fn nvim_plugin_called_with_json() {
+    let p = plugin("zig_perf");
+    let out = plugboard(&["call", p.to_str().unwrap(), "for_loop", "1000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "500500\n");
+    let p = plugin("zig_nvim_examples");
+    let out = plugboard(&["call", p.to_str().unwrap(), "echo", r#"{"a":[1,null]}"#]);
+    assert_eq!(text(&out.stdout), "{\"a\":[1,null]}\n");
+    let out = plugboard(&["call", p.to_str().unwrap(), "echo", "[1,"]);
+    assert_fails(&out, 2, "ARGS");
+    let out = plugboard(&["call", p.to_str().unwrap(), "luaExecExample"]);
+    assert_fails(&out, 1, "lua");
+}
+
+#[test]
 fn inspect_works_without_the_host_functions() {
     let p = plugin("conformance");
     let out = plugboard(&["inspect", p.to_str().unwrap()]);

@@ -662,6 +662,30 @@ pub(crate) fn from_json_or_text<T: de::DeserializeOwned>(bytes: &[u8]) -> Result
     })
 }
 
+/// Call input from values in the Extism convention: no value (or nil) is nothing, one string
+/// its text, one byte string itself, anything else (several values: their list) JSON.
+pub(crate) fn extism_input(args: &[Value]) -> Result<Vec<u8>, Error> {
+    Ok(match args {
+        [] | [Value::Null] => Vec::new(),
+        [Value::String(s)] => s.clone().into_bytes(),
+        [Value::Bytes(b)] => b.clone(),
+        [one] => one.to_json().into_bytes(),
+        more => Value::List(more.to_vec()).to_json().into_bytes(),
+    })
+}
+
+/// Call output in the Extism convention as a value: nothing is nil, JSON its value, other
+/// UTF-8 text a string, anything else bytes.
+pub(crate) fn extism_output(out: Vec<u8>) -> Value {
+    if out.is_empty() {
+        return Value::Null;
+    }
+    match std::str::from_utf8(&out) {
+        Ok(text) => Value::from_json(text).unwrap_or_else(|_| Value::String(text.to_owned())),
+        Err(_) => Value::Bytes(out),
+    }
+}
+
 // ---------------------------------------------------------------- Value <-> bytes by Type
 
 /// Encodes a dynamic value as `ty`.

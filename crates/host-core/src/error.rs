@@ -102,6 +102,21 @@ pub enum ErrorKind {
         column: u32,
         message: String,
     },
+    /// The plugin holds more host-side resources than its limits allow (nvim ABI values).
+    ResourceLimit(ResourceLimit),
+    /// A call from one plugin to another (or to the designated Lua VM) cannot be made: no such
+    /// exposed plugin, or it is not of the kind the call needs.
+    Peer { plugin: String, reason: String },
+}
+
+/// Which host-side resource ran out.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ResourceLimit {
+    /// Live value ids (nvim ABI) reached [`Limits::max_handles`](crate::Limits::max_handles).
+    Handles { max: usize },
+    /// The values a plugin holds host-side would exceed this many bytes (its memory cap).
+    ValueBytes { max: usize },
 }
 
 /// Why a host function failed.
@@ -134,6 +149,16 @@ pub enum AbiViolation {
     NoMemory,
     /// Data the plugin passed to the host is malformed.
     Malformed { what: String },
+    /// An id that names no value of this plugin: never issued, already consumed (stale),
+    /// or another plugin's (nvim ABI).
+    BadHandle { id: u32 },
+    /// An id used for something its entry cannot do (nvim ABI: reading a value from an id
+    /// that was reserved and never set).
+    WrongType {
+        id: u32,
+        expected: &'static str,
+        found: &'static str,
+    },
 }
 
 /// Why bytes did not decode.
@@ -248,6 +273,8 @@ impl Error {
             ErrorKind::LuaSyntax { .. } => "luaSyntax",
             ErrorKind::LuaError { .. } => "luaError",
             ErrorKind::EnginePanic { .. } => "enginePanic",
+            ErrorKind::ResourceLimit(_) => "resourceLimit",
+            ErrorKind::Peer { .. } => "peer",
         }
     }
 }
@@ -377,7 +404,24 @@ impl fmt::Display for ErrorKind {
                 column,
                 message,
             } => write!(f, "interface.d.ts:{line}:{column}: {message}"),
+            Self::ResourceLimit(r) => write!(f, "resource limit: {r}"),
+            Self::Peer { plugin, reason } => write!(f, "cannot call plugin `{plugin}`: {reason}"),
         }
+    }
+}
+
+impl fmt::Display for ResourceLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Handles { max } => write!(f, "more than {max} live value ids"),
+            Self::ValueBytes { max } => write!(f, "values held for the plugin exceed {max} bytes"),
+        }
+    }
+}
+
+impl From<ResourceLimit> for Error {
+    fn from(e: ResourceLimit) -> Self {
+        Self::new(ErrorKind::ResourceLimit(e))
     }
 }
 
@@ -413,6 +457,12 @@ impl fmt::Display for AbiViolation {
             }
             Self::NoMemory => write!(f, "plugin exports no memory"),
             Self::Malformed { what } => write!(f, "malformed {what}"),
+            Self::BadHandle { id } => write!(f, "id {id} names no value of this plugin"),
+            Self::WrongType {
+                id,
+                expected,
+                found,
+            } => write!(f, "id {id} is {found}, expected {expected}"),
         }
     }
 }

@@ -401,6 +401,7 @@ impl HostBuilder {
             limits: self.limits,
             log: self.log,
             wasi: self.wasi,
+            peers: Rc::default(),
         }
     }
 }
@@ -459,6 +460,8 @@ pub struct Host {
     pub(crate) limits: Limits,
     pub(crate) log: Option<LogSink>,
     pub(crate) wasi: WasiConfig,
+    /// Plugins exposed to other plugins, and the Lua VM for `lua_exec`/`lua_eval`.
+    pub(crate) peers: Rc<crate::peers::Peers>,
 }
 
 impl fmt::Debug for Host {

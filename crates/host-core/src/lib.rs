@@ -72,6 +72,7 @@ mod idl;
 mod limits;
 mod lua;
 mod manifest;
+mod peers;
 mod plugin;
 mod schema;
 mod value;
@@ -81,13 +82,14 @@ pub use crate::abi::kernel::{HttpRequest, HttpResponse, KernelConfig};
 pub use crate::abi::Abi;
 pub use crate::call::{HostCompletion, PendingHostCall, Step};
 pub use crate::error::{
-    AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, TrapCode,
+    AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, ResourceLimit, TrapCode,
 };
 pub use crate::host::{Host, HostBuilder, LogLevel, LogRecord, LogStream};
 pub use crate::idl::{HostImport, IdlType, Interface};
 pub use crate::limits::Limits;
 pub use crate::lua::manager::{LifecycleError, LuaManager, Message, RunReport, Stopper};
 pub use crate::manifest::{Manifest, MemoryOptions, WasmSource};
+pub use crate::peers::SharedPlugin;
 pub use crate::plugin::{
     ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION,
 };

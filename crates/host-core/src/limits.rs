@@ -28,6 +28,8 @@ pub struct Limits {
     /// Wall-clock deadline per call, checked between fuel slices. Enforced natively only:
     /// on wasm32 (browsers, workerd, whose clocks may not advance) fuel is the budget.
     pub timeout_ms: Option<u64>,
+    /// Live value ids a plugin may hold host-side at once (nvim ABI).
+    pub max_handles: usize,
 }
 
 impl Default for Limits {
@@ -43,6 +45,7 @@ impl Default for Limits {
             max_output_bytes: 16 << 20,
             max_log_bytes: 1 << 20,
             timeout_ms: None,
+            max_handles: 100_000,
         }
     }
 }

@@ -320,10 +320,20 @@ impl Host {
         options: &PluginOptions,
     ) -> Result<PluginInfo, Error> {
         let a = Analysis::new(self, bytes, &[], options)?;
+        let mut exports = a.exports;
+        if a.abi == Abi::Nvim {
+            // An nvim plugin lists its functions when asked (`functionality`): run it, with
+            // missing host functions stubbed; if it cannot run, the types are all there is.
+            let mut probe = options.clone().stub_missing_imports();
+            probe.abi = Some(Abi::Nvim);
+            if let Ok(p) = WasmPlugin::load(self, bytes, probe) {
+                exports = p.exports;
+            }
+        }
         Ok(PluginInfo {
             abi: a.abi,
             abi_reason: a.abi_reason,
-            exports: a.exports,
+            exports,
             imports: a.imports,
         })
     }
@@ -358,6 +368,7 @@ pub(crate) struct WasmPlugin {
     export_shim: Option<Module>,
     linker: Linker<StoreData>,
     registry: Rc<Registry>,
+    peers: Rc<crate::peers::Peers>,
     log: Option<LogSink>,
     wasi: WasiConfig,
     kernel: KernelConfig,
@@ -378,6 +389,11 @@ pub(crate) struct WasmPlugin {
     reinstantiations: u64,
     /// Drop the instance after every call (the fixed ABI's default).
     fresh_per_call: bool,
+    /// A lower fuel budget for the next calls: a call nested in another plugin's call gets
+    /// no more than that call has left.
+    pub(crate) fuel_cap: Option<u64>,
+    /// The budget of the call in flight: `limits.fuel`, or less under `fuel_cap`.
+    call_budget: u64,
 }
 
 impl fmt::Debug for WasmPlugin {
@@ -421,6 +437,7 @@ impl WasmPlugin {
             export_shim: a.export_shim,
             linker: a.linker,
             registry: host.registry.clone(),
+            peers: host.peers.clone(),
             log: host.log.clone(),
             wasi,
             kernel: options.kernel.unwrap_or_default(),
@@ -438,8 +455,30 @@ impl WasmPlugin {
             fuel_consumed: 0,
             reinstantiations: 0,
             fresh_per_call: a.abi == Abi::Fixed && !options.reuse_instance,
+            fuel_cap: None,
+            call_budget: 0,
         };
         plugin.instantiate()?;
+        if plugin.abi == Abi::Nvim {
+            // The export list is what `functionality` says, checked against the module.
+            let listing = plugin
+                .call_bytes(abi::nvim::FUNCTIONALITY, Vec::new())
+                .map_err(|e| match e.kind() {
+                    ErrorKind::Decode(d) => {
+                        ErrorKind::AbiViolation(crate::error::AbiViolation::Malformed {
+                            what: format!("`{}` result: {d}", abi::nvim::FUNCTIONALITY),
+                        })
+                        .into()
+                    }
+                    _ => e,
+                })?;
+            let json: &[u8] = if listing.is_empty() {
+                b"null"
+            } else {
+                &listing
+            };
+            plugin.exports = abi::nvim::read_functionality(&plugin.module, json)?;
+        }
         Ok(plugin)
     }
 
@@ -456,6 +495,7 @@ impl WasmPlugin {
             self.log.clone(),
         );
         let mut store = Store::new(self.module.engine(), data);
+        store.data_mut().peers = self.peers.clone();
         store.limiter(|d| &mut d.limiter);
         if self.abi.uses_kernel() {
             // Vars survive re-instantiation; handles and blocks do not.
@@ -609,7 +649,10 @@ impl WasmPlugin {
             .instance
             .ok_or_else(|| Error::from(ErrorKind::NoCallInFlight))?;
         let data = self.store.data_mut();
-        data.fuel_reserve = self.limits.fuel;
+        self.call_budget = self
+            .fuel_cap
+            .map_or(self.limits.fuel, |cap| cap.min(self.limits.fuel));
+        data.fuel_reserve = self.call_budget;
         data.log_bytes = 0;
         data.limiter.denied = false;
         data.host_error = None;
@@ -635,7 +678,12 @@ impl WasmPlugin {
                 (func, results)
             }
         };
-        match abi::prepare_input(self.abi, &mut self.store, &input) {
+        let params = if self.abi == Abi::Nvim {
+            func.ty(&self.store).params().len()
+        } else {
+            0
+        };
+        match abi::prepare_input(self.abi, &mut self.store, &input, params) {
             Ok(params) => {
                 self.results.clear();
                 self.results.extend_from_slice(&results);
@@ -690,7 +738,7 @@ impl WasmPlugin {
             .min(reserve);
         self.store.data_mut().fuel_reserve = reserve - give;
         wasm::set_fuel(&mut self.store, give);
-        let budget = self.limits.fuel;
+        let budget = self.call_budget;
         let outcome = match state {
             CallState::Idle => return Err(ErrorKind::NoCallInFlight.into()),
             CallState::Ready { func, params } => {
@@ -787,7 +835,7 @@ impl WasmPlugin {
             self.poison();
             return out;
         }
-        let err = wasm::map_run_error(self.store.data_mut(), e, self.limits.fuel);
+        let err = wasm::map_run_error(self.store.data_mut(), e, self.call_budget);
         Err(self.fail(err))
     }
 
@@ -822,8 +870,7 @@ impl WasmPlugin {
         data.fuel_reserve = data.fuel_reserve.saturating_add(in_store);
         wasm::set_fuel(&mut self.store, 0);
         self.fuel_consumed = self
-            .limits
-            .fuel
+            .call_budget
             .saturating_sub(self.store.data().fuel_reserve);
     }
 
@@ -1077,6 +1124,21 @@ impl Plugin {
             call::run_blocking(p.as_mut())?;
             return Ok(p.take_result().unwrap_or(Value::Null));
         }
+        match self.abi() {
+            // JSON under ids: one value in, one value out.
+            Abi::Nvim => {
+                let out = self.call_bytes(name, abi::nvim::encode_values(&args)?)?;
+                return abi::nvim::decode_value(&out);
+            }
+            // Extism's conventions when no signature says otherwise: a string as its text,
+            // bytes as themselves, anything else as JSON; the output is JSON if it parses,
+            // else text, else bytes.
+            Abi::Kernel | Abi::Idl if self.signature(name).is_none() => {
+                let out = self.call_bytes(name, codec::extism_input(&args)?)?;
+                return Ok(codec::extism_output(out));
+            }
+            _ => {}
+        }
         let sig = self.signature(name).cloned().ok_or_else(|| {
             Error::from(ErrorKind::Encode {
                 reason: format!("plugin embeds no signature for `{name}`; call it with types"),
@@ -1191,6 +1253,32 @@ impl Plugin {
             Engine::Wasm(p) => p.cancel(),
             Engine::Lua(p) => p.cancel(),
         }
+    }
+
+    /// Caps the fuel of the next calls below the plugin's own budget (`None`: no cap).
+    pub(crate) fn set_fuel_cap(&mut self, cap: Option<u64>) {
+        match &mut self.engine {
+            Engine::Wasm(p) => p.fuel_cap = cap,
+            Engine::Lua(p) => p.fuel_cap = cap,
+        }
+    }
+
+    /// Runs Lua source in this Lua plugin's VM (its globals, sandbox and limits).
+    pub(crate) fn run_lua(
+        &mut self,
+        source: &[u8],
+        chunk: crate::peers::Chunk,
+    ) -> Result<Value, Error> {
+        let Engine::Lua(p) = &mut self.engine else {
+            return Err(ErrorKind::Peer {
+                plugin: self.name().to_owned(),
+                reason: "not a Lua plugin".into(),
+            }
+            .into());
+        };
+        p.start_chunk(source, chunk)?;
+        call::run_blocking(p.as_mut())?;
+        Ok(p.take_result().unwrap_or(Value::Null))
     }
 }
 

@@ -40,12 +40,18 @@ impl Value {
         }
     }
 
-    /// Parses JSON text into a value, with a nesting limit of 128 (serde_json's).
+    /// Parses JSON text into a value. Arrays and objects may nest [`Value::MAX_JSON_DEPTH`]
+    /// deep; of duplicate keys the last wins (keeping the first one's position); integers stay
+    /// exact up to `u64::MAX` and down to `i64::MIN`, larger ones become floats; `-0` is the
+    /// float `-0.0`; a number out of the float range (`1e999999`) is an error.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) if the text is not JSON.
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode): [`DecodeError::DepthLimit`](crate::DecodeError::DepthLimit)
+    /// past the depth limit, [`DecodeError::Mismatch`](crate::DecodeError::Mismatch) if the
+    /// text is not JSON (including lone surrogate escapes such as `"\ud800"`).
     pub fn from_json(text: &str) -> Result<Self, crate::Error> {
+        check_json_depth(text.as_bytes(), Self::MAX_JSON_DEPTH)?;
         serde_json::from_str(text).map_err(|e| {
             crate::DecodeError::Mismatch {
                 reason: format!("invalid json: {e}"),
@@ -59,6 +65,40 @@ impl Value {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
     }
+}
+
+impl Value {
+    /// How deeply [`Value::from_json`] lets arrays and objects nest.
+    pub const MAX_JSON_DEPTH: u32 = 64;
+}
+
+/// Fails if brackets nest deeper than `max` (outside strings): checked before parsing, so a
+/// `[[[[…` bomb costs one pass over the text and no recursion.
+fn check_json_depth(text: &[u8], max: u32) -> Result<(), crate::Error> {
+    let (mut depth, mut in_string, mut escaped) = (0u32, false, false);
+    for &b in text {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(crate::DecodeError::DepthLimit { max }.into());
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl From<bool> for Value {
@@ -188,8 +228,36 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
+        // Duplicate keys: the last value wins, in the first one's place. Small maps are
+        // searched; past 16 entries an index keeps a large object linear.
+        let mut index: Option<std::collections::HashMap<String, usize>> = None;
         while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            entries.push((Value::String(k), v));
+            let found = match &index {
+                Some(ix) => ix.get(&k).copied(),
+                None => entries
+                    .iter()
+                    .position(|(key, _)| matches!(key, Value::String(s) if *s == k)),
+            };
+            match found {
+                Some(i) => entries[i].1 = v,
+                None => {
+                    if let Some(ix) = &mut index {
+                        ix.insert(k.clone(), entries.len());
+                    } else if entries.len() >= 16 {
+                        let mut ix: std::collections::HashMap<String, usize> = entries
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, (key, _))| match key {
+                                Value::String(s) => Some((s.clone(), i)),
+                                _ => None,
+                            })
+                            .collect();
+                        ix.insert(k.clone(), entries.len());
+                        index = Some(ix);
+                    }
+                    entries.push((Value::String(k), v));
+                }
+            }
         }
         Ok(Value::Map(entries))
     }

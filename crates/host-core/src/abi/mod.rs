@@ -3,6 +3,7 @@
 pub(crate) mod buffer;
 pub(crate) mod fixed;
 pub(crate) mod kernel;
+pub(crate) mod nvim;
 
 use crate::error::{Error, ErrorKind};
 use crate::host::Registry;
@@ -27,6 +28,8 @@ pub enum Abi {
     Lua,
     /// wasmer-plugin: bincode at fixed offsets, a fresh instance per call (ABIS.md §2).
     Fixed,
+    /// wasm_nvim: JSON values held by the host under ids (ABIS.md §3).
+    Nvim,
 }
 
 impl Abi {
@@ -38,6 +41,7 @@ impl Abi {
             Abi::Idl => "idl",
             Abi::Lua => "lua",
             Abi::Fixed => "fixed",
+            Abi::Nvim => "nvim",
         }
     }
 }
@@ -65,7 +69,7 @@ pub(crate) fn encode_args<A: serde::Serialize + ?Sized>(
     match abi {
         Abi::Buffer | Abi::Fixed => crate::codec::to_bytes(args),
         Abi::Kernel | Abi::Idl => crate::codec::text_or_json(args),
-        Abi::Lua => serde_json::to_vec(args).map_err(|e| {
+        Abi::Lua | Abi::Nvim => serde_json::to_vec(args).map_err(|e| {
             ErrorKind::Encode {
                 reason: e.to_string(),
             }
@@ -82,12 +86,16 @@ pub(crate) fn decode_result<R: serde::de::DeserializeOwned>(
     match abi {
         Abi::Buffer | Abi::Fixed => crate::codec::from_bytes(bytes),
         Abi::Kernel | Abi::Idl => crate::codec::from_json_or_text(bytes),
-        Abi::Lua => serde_json::from_slice(bytes).map_err(|e| {
-            crate::error::DecodeError::Mismatch {
-                reason: format!("the Lua result does not fit the expected type: {e}"),
-            }
-            .into()
-        }),
+        // No output is nil, which decodes as `()` or `None`.
+        Abi::Lua | Abi::Nvim => {
+            let json: &[u8] = if bytes.is_empty() { b"null" } else { bytes };
+            serde_json::from_slice(json).map_err(|e| {
+                crate::error::DecodeError::Mismatch {
+                    reason: format!("the {abi} result does not fit the expected type: {e}"),
+                }
+                .into()
+            })
+        }
     }
 }
 
@@ -124,6 +132,15 @@ pub(crate) fn evidence(abi: Abi, module: &Module) -> String {
             )
         }
         Abi::Lua => "a Lua script".into(),
+        Abi::Nvim => format!(
+            "exports `{}`, `alloc` and `dealloc` (wasm_nvim); imports {} function(s) from `{}`",
+            nvim::FUNCTIONALITY,
+            module
+                .imports()
+                .filter(|i| i.module() == nvim::HOST_MODULE)
+                .count(),
+            nvim::HOST_MODULE
+        ),
     }
 }
 
@@ -144,6 +161,7 @@ pub(crate) fn detect(module: &Module) -> Result<Abi, Error> {
         (Abi::Buffer, buffer::looks_like(module)),
         (Abi::Kernel, kernel::looks_like(module)),
         (Abi::Fixed, fixed::looks_like(module)),
+        (Abi::Nvim, nvim::looks_like(module)),
     ]
     .into_iter()
     .filter_map(|(abi, fits)| fits.then_some(abi))
@@ -152,11 +170,12 @@ pub(crate) fn detect(module: &Module) -> Result<Abi, Error> {
         [abi] => Ok(*abi),
         [] => Err(ErrorKind::AbiDetection {
             reason: format!(
-                "no known ABI fits: the buffer ABI needs `{}` and `{}` exports, the kernel ABI imports from `{}`, the fixed ABI exports `{}<name>: (i32, i32) -> (i32)` and memory and imports nothing",
+                "no known ABI fits: the buffer ABI needs `{}` and `{}` exports, the kernel ABI imports from `{}`, the fixed ABI exports `{}<name>: (i32, i32) -> (i32)` and memory and imports nothing, the nvim ABI exports `{}`, `alloc` and `dealloc`",
                 buffer::ALLOC_EXPORT,
                 buffer::FREE_EXPORT,
                 kernel::ENV_MODULE,
                 fixed::PREFIX,
+                nvim::FUNCTIONALITY,
             ),
         }
         .into()),
@@ -179,6 +198,7 @@ pub(crate) fn validate(abi: Abi, module: &Module) -> Result<(), Error> {
         Abi::Buffer => buffer::validate(module),
         Abi::Kernel => kernel::validate(module),
         Abi::Fixed => fixed::validate(module),
+        Abi::Nvim => nvim::validate(module),
         // Checked against its interface when loaded (`idl::validate`).
         Abi::Idl => Ok(()),
         Abi::Lua => Err(not_wasm()),
@@ -190,6 +210,8 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
         Abi::Buffer => buffer::exports(module, sigs),
         Abi::Kernel => kernel::exports(module, sigs),
         Abi::Fixed => fixed::exports(module, sigs),
+        // Until `functionality` has run (at load), what the types allow.
+        Abi::Nvim => nvim::exports(module),
         // The exports are the interface's; without one, none are known.
         Abi::Idl | Abi::Lua => Vec::new(),
     }
@@ -199,7 +221,7 @@ pub(crate) fn exports(abi: Abi, module: &Module, sigs: &[FunctionSignature]) -> 
 pub(crate) fn import_symbol(abi: Abi, name: &str) -> String {
     match abi {
         Abi::Buffer => buffer::symbol(name),
-        Abi::Kernel | Abi::Idl | Abi::Lua | Abi::Fixed => name.to_owned(),
+        Abi::Kernel | Abi::Idl | Abi::Lua | Abi::Fixed | Abi::Nvim => name.to_owned(),
     }
 }
 
@@ -216,6 +238,7 @@ pub(crate) fn link_import(
         Abi::Buffer => buffer::link_import(linker, registry, allow, module, name, ty),
         Abi::Kernel | Abi::Idl => kernel::link_import(linker, registry, allow, module, name, ty),
         Abi::Fixed => fixed::link_import(module, name),
+        Abi::Nvim => nvim::link_import(linker, registry, allow, module, name, ty),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -229,6 +252,7 @@ pub(crate) fn bind(
         Abi::Buffer => buffer::bind(store, instance),
         Abi::Kernel | Abi::Idl => kernel::bind(store, instance),
         Abi::Fixed => fixed::bind(store, instance),
+        Abi::Nvim => nvim::bind(store, instance),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -244,17 +268,20 @@ pub(crate) fn resolve_export(
         Abi::Buffer => buffer::resolve_export(store, instance, name),
         Abi::Kernel | Abi::Idl => kernel::resolve_export(store, instance, name),
         Abi::Fixed => fixed::resolve_export(store, instance, name),
+        Abi::Nvim => nvim::resolve_export(store, instance, name),
         Abi::Lua => Err(not_wasm()),
     }
 }
 
-/// Hands a call's input to the plugin; returns the export's parameters.
+/// Hands a call's input to the plugin; returns the export's parameters (`params` of them).
 pub(crate) fn prepare_input(
     abi: Abi,
     store: &mut Store<StoreData>,
     input: &[u8],
+    params: usize,
 ) -> Result<Vec<Val>, Error> {
     match abi {
+        Abi::Nvim => nvim::prepare_input(store, input, params),
         Abi::Buffer => buffer::prepare_input(store, input),
         Abi::Kernel | Abi::Idl => kernel::prepare_input(store, input),
         Abi::Fixed => fixed::prepare_input(store, input),
@@ -271,6 +298,7 @@ pub(crate) fn finish_call(
         Abi::Buffer => buffer::finish_call(store, results.first().cloned().unwrap_or(Val::I64(0))),
         Abi::Kernel | Abi::Idl => kernel::finish_call(store, results),
         Abi::Fixed => fixed::finish_call(store, results),
+        Abi::Nvim => nvim::finish_call(store, results),
         Abi::Lua => Err(not_wasm()),
     }
 }
@@ -283,6 +311,7 @@ pub(crate) fn deliver_reply(
     match abi {
         Abi::Buffer => buffer::deliver_reply(store, &reply),
         Abi::Kernel | Abi::Idl => kernel::deliver_reply(store, &reply),
+        Abi::Nvim => nvim::deliver_reply(store, &reply),
         Abi::Lua => Err(not_wasm()),
         // Fixed-ABI plugins call no host functions, so nothing is ever awaited.
         Abi::Fixed => Err(ErrorKind::NoCallInFlight.into()),

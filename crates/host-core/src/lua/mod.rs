@@ -66,6 +66,9 @@ pub(crate) struct Shared {
     pub(crate) log_bytes: RefCell<usize>,
     /// The host's clock and random seed (`os.time`, `os.date`, `os.clock`, `math.random`).
     pub(crate) env: crate::wasm::wasi::WasiConfig,
+    /// Fuel of the call beyond the slice running now: with the slice's remaining fuel, what
+    /// a call into another plugin may use.
+    pub(crate) fuel_beyond_slice: std::cell::Cell<u64>,
 }
 
 struct Vm {
@@ -96,6 +99,9 @@ pub(crate) struct LuaPlugin {
     running: Option<Running>,
     pub(crate) fuel_consumed: u64,
     pub(crate) reinstantiations: u64,
+    /// A lower fuel budget for the next calls (a call nested in another plugin's call).
+    pub(crate) fuel_cap: Option<u64>,
+    peers: Rc<crate::peers::Peers>,
     exports: Vec<crate::plugin::ExportInfo>,
     /// The last call's result as a value (its JSON is what `Step::Done` carries).
     result: Option<Value>,
@@ -111,6 +117,7 @@ pub(crate) struct LuaSource {
     pub(crate) limits: Limits,
     pub(crate) log: Option<LogSink>,
     pub(crate) env: crate::wasm::wasi::WasiConfig,
+    pub(crate) peers: Rc<crate::peers::Peers>,
 }
 
 impl LuaPlugin {
@@ -161,6 +168,8 @@ impl LuaPlugin {
             running: None,
             fuel_consumed: 0,
             reinstantiations: 0,
+            fuel_cap: None,
+            peers: src.peers,
             exports: Vec::new(),
             result: None,
         };
@@ -207,6 +216,7 @@ impl LuaPlugin {
                     &self.handles,
                     &shared,
                 )?;
+                install_plugins_table(ctx, &self.peers, &shared)?;
                 Ok(global_names(ctx.globals()))
             })?;
             Ok((lua, library))
@@ -279,15 +289,83 @@ impl LuaPlugin {
             }
             Ok(ctx.stash(Executor::start(ctx, f, Variadic(values))))
         })?;
+        self.start_running(executor);
+        Ok(())
+    }
+
+    /// The call's budget: the plugin's, or less under a cap.
+    fn budget(&self) -> u64 {
+        self.fuel_cap
+            .map_or(self.limits.fuel, |cap| cap.min(self.limits.fuel))
+    }
+
+    fn start_running(&mut self, executor: StashedExecutor) {
         self.fuel_consumed = 0;
+        let budget = self.budget();
         self.running = Some(Running {
             executor,
-            fuel_left: self.limits.fuel,
-            budget: self.limits.fuel,
+            fuel_left: budget,
+            budget,
             #[cfg(not(target_arch = "wasm32"))]
             started: self.limits.timeout_ms.map(|_| std::time::Instant::now()),
             awaiting: false,
         });
+    }
+
+    /// Starts running Lua source in the plugin's globals (`lua_exec`/`lua_eval` of nvim
+    /// plugins), checked and rewritten like the plugin's own files. For
+    /// [`Chunk::Eval`](crate::peers::Chunk::Eval) the source is first tried as an expression.
+    pub(crate) fn start_chunk(
+        &mut self,
+        source: &[u8],
+        chunk: crate::peers::Chunk,
+    ) -> Result<(), Error> {
+        self.start_chunk_unnamed(source, chunk)
+            .map_err(|e| e.in_plugin(&self.name))
+    }
+
+    fn start_chunk_unnamed(
+        &mut self,
+        source: &[u8],
+        chunk: crate::peers::Chunk,
+    ) -> Result<(), Error> {
+        const FILE: &str = "=lua_eval";
+        if self.running.is_some() {
+            return Err(ErrorKind::Busy.into());
+        }
+        if source.len() > self.limits.max_input_bytes {
+            return Err(ErrorKind::InputTooLarge {
+                len: source.len(),
+                max: self.limits.max_input_bytes,
+            }
+            .into());
+        }
+        if self.vm.is_none() {
+            self.reinstantiations += 1;
+            self.instantiate()?;
+        }
+        let vm = self.vm.as_mut().ok_or(ErrorKind::NoCallInFlight)?;
+        *vm.shared.log_bytes.borrow_mut() = 0;
+        let compile = |lua: &mut Lua, text: &[u8]| -> Result<StashedExecutor, Error> {
+            scan::check(FILE, text)?;
+            let text = rewrite::rewrite(FILE, text)?;
+            guarded(|| {
+                lua.try_enter(|ctx| {
+                    let closure = Closure::load(ctx, Some(FILE), &text[..])?;
+                    Ok(ctx.stash(Executor::start(ctx, closure.into(), ())))
+                })
+                .map_err(|e| syntax_error(FILE, &e))
+            })
+        };
+        let as_expression = match chunk {
+            crate::peers::Chunk::Eval => compile(&mut vm.lua, &[b"return ", source].concat()).ok(),
+            crate::peers::Chunk::Exec => None,
+        };
+        let executor = match as_expression {
+            Some(e) => e,
+            None => compile(&mut vm.lua, source)?,
+        };
+        self.start_running(executor);
         Ok(())
     }
 
@@ -327,6 +405,7 @@ impl LuaPlugin {
             .fuel_slice
             .clamp(1, MAX_LUA_SLICE)
             .min(run.fuel_left.max(1));
+        vm.shared.fuel_beyond_slice.set(run.fuel_left - slice);
         let mut fuel = Fuel::with(i32::try_from(slice).unwrap_or(i32::MAX));
         let executor = &run.executor;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -621,6 +700,72 @@ fn install_host_functions<'gc>(
     Ok(())
 }
 
+/// The global `plugins`: indexing it with the name of a plugin the host exposes gives a table
+/// of that plugin's functions, looked up when indexed (so plugins exposed later appear, and
+/// unexposed ones vanish). A call runs the other plugin inside this one's call: with at most
+/// the fuel this call has left, which it is then charged.
+fn install_plugins_table<'gc>(
+    ctx: Context<'gc>,
+    peers: &Rc<crate::peers::Peers>,
+    shared: &Rc<Shared>,
+) -> Result<(), Error> {
+    let (peers, shared) = (peers.clone(), shared.clone());
+    let index = Callback::from_fn(&ctx, move |ctx, _exec, mut stack| {
+        let name = match stack.get(1) {
+            LuaValue::String(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+            _ => {
+                stack.clear();
+                return Ok(CallbackReturn::Return);
+            }
+        };
+        stack.clear();
+        let Some(exports) = peers.exports(&name) else {
+            return Ok(CallbackReturn::Return); // no such plugin: nil
+        };
+        let table = Table::new(&ctx);
+        for function in exports.map_err(anyhow_error)? {
+            let call = peer_function(ctx, &peers, &shared, &name, &function);
+            table.set(ctx, ctx.intern(function.as_bytes()), call)?;
+        }
+        stack.push_back(table.into());
+        Ok(CallbackReturn::Return)
+    });
+    let plugins = Table::new(&ctx);
+    let meta = Table::new(&ctx);
+    meta.set(ctx, "__index", index)
+        .map_err(|e| anyhow_to_error(&e.to_string()))?;
+    plugins.set_metatable(&ctx, Some(meta));
+    ctx.set_global("plugins", plugins)
+        .map_err(|e| anyhow_to_error(&e.to_string()))?;
+    Ok(())
+}
+
+/// `plugins.<plugin>.<function>`: calls it with the Lua arguments as values.
+fn peer_function<'gc>(
+    ctx: Context<'gc>,
+    peers: &Rc<crate::peers::Peers>,
+    shared: &Rc<Shared>,
+    plugin: &str,
+    function: &str,
+) -> Callback<'gc> {
+    let (peers, shared) = (peers.clone(), shared.clone());
+    let (plugin, function) = (plugin.to_owned(), function.to_owned());
+    Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
+        let args = stack_values(&stack)?;
+        exec.fuel().consume(1);
+        let available = shared
+            .fuel_beyond_slice
+            .get()
+            .saturating_add(exec.fuel().remaining().max(0) as u64);
+        let (result, used) = peers.call(&plugin, &function, args, available);
+        exec.fuel().consume(i32::try_from(used).unwrap_or(i32::MAX));
+        let v = result.map_err(anyhow_error)?;
+        stack.clear();
+        push_result(ctx, &mut stack, &v)?;
+        Ok(CallbackReturn::Return)
+    })
+}
+
 fn missing(ns: &str, name: &str) -> Error {
     crate::plugin::link_error(ns, name, crate::host::NO_SUCH_HOST_FUNCTION)
 }
@@ -776,6 +921,7 @@ impl crate::host::Host {
             limits: options.limits.unwrap_or_else(|| self.limits.clone()),
             log: self.log.clone(),
             env: options.wasi.unwrap_or_else(|| self.wasi.clone()),
+            peers: self.peers.clone(),
         })?;
         Ok(crate::Plugin::from_lua(plugin))
     }

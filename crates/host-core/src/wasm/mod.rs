@@ -55,6 +55,10 @@ pub(crate) struct StoreData {
     /// The call runs to its end in one go (natively): async host functions are awaited where
     /// they are called instead of suspending the call.
     pub(crate) inline_async: bool,
+    /// The values of an nvim-ABI plugin.
+    pub(crate) nvim: Option<Box<crate::abi::nvim::Values>>,
+    /// The host's exposed plugins and Lua VM (`lua_exec`/`lua_eval`).
+    pub(crate) peers: Rc<crate::peers::Peers>,
 }
 
 impl StoreData {
@@ -88,6 +92,8 @@ impl StoreData {
             kernel: None,
             pending_http: false,
             inline_async: false,
+            nvim: None,
+            peers: Rc::default(),
         }
     }
 
@@ -356,6 +362,40 @@ pub(crate) fn nested_call(
     set_fuel(&mut ctx, slice_left);
     ctx.as_context_mut().data_mut().fuel_reserve = left - slice_left;
     r.map_err(|e| map_run_error(ctx.as_context_mut().data_mut(), &e, budget))
+}
+
+/// Fuel the call in flight has left: the store's slice and the reserve.
+pub(crate) fn fuel_left(ctx: impl AsContext<Data = StoreData>) -> u64 {
+    let ctx = ctx.as_context();
+    ctx.get_fuel()
+        .unwrap_or(0)
+        .saturating_add(ctx.data().fuel_reserve)
+}
+
+/// Charges the call in flight `used` fuel spent on its behalf (by a plugin it called): from
+/// the store's slice first, then the reserve. More than is left ends the call.
+pub(crate) fn charge_fuel(
+    mut ctx: impl AsContextMut<Data = StoreData>,
+    used: u64,
+) -> Result<(), Error> {
+    let in_store = ctx.as_context().get_fuel().unwrap_or(0);
+    if used <= in_store {
+        set_fuel(&mut ctx, in_store - used);
+        return Ok(());
+    }
+    set_fuel(&mut ctx, 0);
+    let mut store = ctx.as_context_mut();
+    let data = store.data_mut();
+    let rest = used - in_store;
+    if rest > data.fuel_reserve {
+        data.fuel_reserve = 0;
+        return Err(ErrorKind::OutOfFuel {
+            budget: data.limits.fuel,
+        }
+        .into());
+    }
+    data.fuel_reserve -= rest;
+    Ok(())
 }
 
 /// Sets the store's fuel. Fuel metering is always on, so this cannot fail.

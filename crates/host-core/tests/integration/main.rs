@@ -14,6 +14,7 @@ mod lua;
 mod lua_hostile;
 mod manifest;
 mod modules;
+mod nvim;
 mod plugins;
 mod state_machine;
 mod wasi;

@@ -136,6 +136,27 @@ pub mod checks {
         assert!(e.to_string().contains("WASI is not enabled"), "{e}");
     }
 
+    pub fn zig_nvim_examples() {
+        // Its behaviour is tested in `nvim.rs`; here: the ABI and what `functionality` lists.
+        let h = Host::builder()
+            .func("host", "add", |(a, b): (i64, i64)| a + b)
+            .build();
+        let p = h.load_wasm(plugboard_fixtures::ZIG_NVIM_EXAMPLES).unwrap();
+        assert_eq!(p.abi(), Abi::Nvim);
+        assert_eq!(p.exports().len(), 6);
+    }
+
+    pub fn zig_perf() {
+        let h = Host::builder().build();
+        let mut p = h.load_wasm(plugboard_fixtures::ZIG_PERF).unwrap();
+        assert_eq!(p.abi(), Abi::Nvim);
+        assert_eq!(
+            p.call_value("for_loop", vec![Value::Int(3_000_000)])
+                .unwrap(),
+            Value::Int(4_500_001_500_000)
+        );
+    }
+
     pub fn wasi_probe() {
         let h = Host::builder().build();
         let p = h.load_wasm(plugboard_fixtures::WASI_PROBE).unwrap();
