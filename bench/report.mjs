@@ -51,3 +51,27 @@ for (const [name, group] of [["perf loop `sum(3,000,000)`", "lua_perf_loop"], ["
   const puc = median(group, "puc_lua_mlua");
   console.log(`| ${name} | ${ns(raw)} | ${ns(ours)} | ${(ours / raw).toFixed(2)}× | ${ns(puc)} | ${(ours / puc).toFixed(1)}× |`);
 }
+
+console.log("\nThe performance loop (sum 1..=1,000,000) in each kind of plugin, natively through `Plugin::call`, one run:\n");
+console.log("| plugin | ABI | time | vs the Rust plugin |\n|---|---|---|---|");
+const rustLoop = median("perf_loop_by_plugin", "rust_buffer_abi");
+for (const [name, abi, bench] of [
+  ["Rust (`plugins/rust/perf`)", "buffer", "rust_buffer_abi"],
+  ["Zig (`plugins/zig/perf.zig`)", "nvim", "zig_nvim_abi"],
+  ["Lua (`plugins/lua/perf`)", "lua", "lua"],
+]) {
+  const t = median("perf_loop_by_plugin", bench);
+  console.log(`| ${name} | ${abi} | ${ns(t)} | ${(t / rustLoop).toFixed(2)}× |`);
+}
+
+console.log("\nPer-call cost of the nvim ABI against the buffer ABI: a 5-byte string round trip, input pre-encoded (`call_bytes`):\n");
+console.log("| call | time | vs buffer |\n|---|---|---|");
+const bufEcho = median("abi_echo", "buffer_bincode");
+for (const [name, bench] of [
+  ["buffer ABI `echo(String)` (bincode; the guest allocates and copies)", "buffer_bincode"],
+  ["nvim ABI `echo(id)` (JSON by id; the guest returns the id it got)", "nvim_json"],
+  ["nvim ABI `echo` through `call_value` (Value → JSON → Value)", "nvim_value"],
+]) {
+  const t = median("abi_echo", bench);
+  console.log(`| ${name} | ${ns(t)} | ${(t / bufEcho).toFixed(2)}× |`);
+}

@@ -9,6 +9,7 @@ if [ ! -d bench/node_modules/@extism/extism ] || [ bench/package-lock.json -nt b
 fi
 cargo bench -p plugboard-host-core --bench call_overhead --locked
 cargo bench -p plugboard-host-core --bench lua --locked
+cargo bench -p plugboard-host-core --bench abis --locked
 # Node's per-process figure varies by up to 2x with JIT and GC timing: five processes, one JSON
 # line each; the report takes their median and shows the range.
 : > target/extism-node.json

@@ -7,11 +7,13 @@ scripts/install.sh
 
 echo "=== building the CLI and the plugins (release)"
 cargo build --release --locked -p plugboard-cli
-cargo build --release --manifest-path plugins/rust/Cargo.toml --target wasm32-wasip1 --target-dir target/plugins
-cargo build --release --manifest-path plugins/extism/Cargo.toml --target wasm32-unknown-unknown --target-dir target/plugins
+# The fixtures crate's build script builds every plugin from source: plugins/rust and
+# plugins/extism with cargo, plugins/zig with the Zig compiler from PyPI.
+cargo build --release --locked -p plugboard-fixtures
 PB=target/release/plugboard
 W=target/plugins/wasm32-wasip1/release
 X=target/plugins/wasm32-unknown-unknown/release
+Z=target/plugins/zig
 
 run() { echo; echo "\$ plugboard $*"; "$PB" "$@"; }
 
@@ -44,8 +46,18 @@ run lua plugins/lua
 run call plugins/lua/report report '"the cat and the hat and the bat"'
 
 echo
+echo "# Zig plugins on wasm_nvim's ABI (JSON values by id); Lua for lua_exec/lua_eval from plugins/zig/vm.lua"
+run inspect "$Z/nvim_examples.wasm"
+run call "$Z/nvim_examples.wasm" returning
+run call "$Z/nvim_examples.wasm" consuming '{"apples": 3, "pears": 4.5, "note": "fresh"}'
+run call "$Z/nvim_examples.wasm" luaEvalExample --lua-vm plugins/zig/vm.lua
+
+echo
 echo "=== performance loop: sum 1..=3,000,000 in a wasm plugin (best of 5)"
 run call "$W/perf.wasm" sum 3000000 --time --repeat 5
+echo
+echo "=== the same loop in the Zig plugin (nvim ABI; best of 5)"
+run call "$Z/perf.wasm" for_loop 3000000 --time --repeat 5
 echo
 echo "=== the same loop as a Lua plugin (piccolo; best of 3)"
 run call plugins/lua/perf sum 3000000 --time --repeat 3

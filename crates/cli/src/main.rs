@@ -65,6 +65,10 @@ enum Command {
         /// Extism plugins: link WASI (as `wasi: true` in a manifest).
         #[arg(long)]
         wasi: bool,
+        /// nvim plugins: the Lua plugin (folder or .lua file) whose VM runs their
+        /// `lua_exec`/`lua_eval`; it is also callable as `plugins.<name>` from Lua.
+        #[arg(long = "lua-vm")]
+        lua_vm: Option<PathBuf>,
         /// Extism plugins: the lowest log level shown (trace, debug, info, warn, error, off).
         #[arg(long, value_parser = parse_level, default_value = "info")]
         log_level: LevelArg,
@@ -288,8 +292,7 @@ fn is_manifest(bytes: &[u8]) -> bool {
     bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-fn load(path: &Path, limits: Limits, flags: &KernelFlags) -> Result<Plugin, Failure> {
-    let host = host(limits);
+fn load(host: &Host, path: &Path, flags: &KernelFlags) -> Result<Plugin, Failure> {
     // Lua: a plugin folder, or one .lua file.
     if path.is_dir() {
         return host
@@ -357,6 +360,7 @@ fn run(command: Command) -> Result<(), Failure> {
             interface,
             sig,
             wasi,
+            lua_vm,
             log_level,
             fuel,
             memory,
@@ -377,7 +381,24 @@ fn run(command: Command) -> Result<(), Failure> {
                 log_level: log_level.0,
                 interface: read_interface(interface.as_deref())?,
             };
-            let mut p = load(&plugin, limits, &flags)?;
+            let host = host(limits);
+            let mut p = load(&host, &plugin, &flags)?;
+            // Kept alive for the call: the host holds the VM only weakly.
+            let _vm = match lua_vm {
+                Some(path) => {
+                    let vm = load(&host, &path, &flags)?;
+                    if vm.abi() != Abi::Lua {
+                        return Err(Failure::Usage(format!(
+                            "--lua-vm {} is not a Lua plugin (a folder with main.lua or a .lua file)",
+                            path.display()
+                        )));
+                    }
+                    let vm = host.expose(vm).map_err(Failure::Load)?;
+                    host.set_lua_vm(&vm).map_err(Failure::Load)?;
+                    Some(vm)
+                }
+                None => None,
+            };
             let call_failed = |e: Error| match e.kind() {
                 ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
                 _ => Failure::Call(e),

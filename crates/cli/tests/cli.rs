@@ -208,6 +208,29 @@ fn nvim_plugin_called_with_json() {
     assert_fails(&out, 2, "ARGS");
     let out = plugboard(&["call", p.to_str().unwrap(), "luaExecExample"]);
     assert_fails(&out, 1, "lua");
+    let vm = std::env::temp_dir().join(format!("plugboard-vm-{}.lua", std::process::id()));
+    std::fs::write(&vm, "function greet(who) return 'hi ' .. who end").unwrap();
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "luaEvalExample",
+        "--lua-vm",
+        vm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"number\":42,\"greeting\":\"hi zig\"}\n"
+    );
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "echo",
+        "1",
+        "--lua-vm",
+        p.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, "not a Lua plugin");
 }
 
 #[test]

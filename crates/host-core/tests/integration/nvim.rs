@@ -775,3 +775,35 @@ fn bad_functionality_is_refused_at_load() {
     assert_eq!(p.exports().len(), 1);
     canary(&host);
 }
+
+#[test]
+fn async_host_function_suspends_the_nvim_call() {
+    use plugboard_host_core::Step;
+    let host = Host::builder()
+        .func_async("host", "add", |(a, b): (i64, i64)| async move {
+            Ok::<i64, String>(a + b)
+        })
+        .build();
+    let mut p = host
+        .load_wasm(plugboard_fixtures::ZIG_NVIM_EXAMPLES)
+        .unwrap();
+    p.start_call("hostAdd", b"[40, 2]".to_vec()).unwrap();
+    let pending = loop {
+        match p.resume().unwrap() {
+            Step::Pending(pending) => break pending,
+            Step::Yielded => {}
+            Step::Done(_) => panic!("should suspend on the async host function"),
+        }
+    };
+    assert_eq!((pending.namespace(), pending.name()), ("host", "add"));
+    p.complete(crate::conformance::block_on(pending)).unwrap();
+    match p.resume().unwrap() {
+        Step::Done(out) => assert_eq!(out, b"42"),
+        other => panic!("expected Done, got {other:?}"),
+    }
+    // Driven to the end synchronously, the future is awaited where it is called.
+    assert_eq!(
+        p.call_value("hostAdd", vec![json("[1, 2]")]).unwrap(),
+        Value::Int(3)
+    );
+}
