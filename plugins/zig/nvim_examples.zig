@@ -6,12 +6,9 @@ const nvim = @import("lib/nvim.zig");
 
 extern "host" fn add(id: u32) u32;
 
-export fn alloc(size: u32) ?[*]u8 {
-    return nvim.alloc(size);
-}
-
-export fn dealloc(ptr: [*]u8, size: u32) void {
-    nvim.dealloc(ptr, size);
+// `alloc` and `dealloc` are exported by lib/nvim.zig.
+comptime {
+    _ = nvim;
 }
 
 export fn functionality() u32 {

@@ -3,12 +3,9 @@
 const std = @import("std");
 const nvim = @import("lib/nvim.zig");
 
-export fn alloc(size: u32) ?[*]u8 {
-    return nvim.alloc(size);
-}
-
-export fn dealloc(ptr: [*]u8, size: u32) void {
-    nvim.dealloc(ptr, size);
+// `alloc` and `dealloc` are exported by lib/nvim.zig.
+comptime {
+    _ = nvim;
 }
 
 export fn functionality() u32 {

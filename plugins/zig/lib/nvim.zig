@@ -23,13 +23,13 @@ pub fn print(msg: []const u8) void {
 }
 
 /// The host's `alloc`: a buffer the host fills (`get_value_addr`) and the plugin frees.
-pub fn alloc(size: u32) ?[*]u8 {
+export fn alloc(size: u32) ?[*]u8 {
     const buf = gpa.alloc(u8, size) catch return null;
     return buf.ptr;
 }
 
 /// The host's `dealloc`: after `set_value` copied a buffer, the host frees it here.
-pub fn dealloc(ptr: [*]u8, size: u32) void {
+export fn dealloc(ptr: [*]u8, size: u32) void {
     gpa.free(ptr[0..size]);
 }
 
