@@ -33,4 +33,46 @@ if [ -z "${ZIG:-}" ] && [ "$(python3 -m ziglang version 2>/dev/null || true)" !=
     || python3 -m pip install --quiet --break-system-packages "ziglang==$ZIG_VERSION"
 fi
 
-log "toolchain ready: $(rustc --version), node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}"
+# The npm package (crates/web): wasm-bindgen's CLI at exactly the crate's version (pinned in
+# crates/web/Cargo.toml), and wasm-pack, both from crates.io (their npm packages download binaries
+# at install time, which fails here). One target dir for both: their shared deps build once.
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$CARGO_BIN:$PATH"
+WASM_BINDGEN_VERSION=0.2.130
+WASM_PACK_VERSION=0.15.1
+tools_dir="${TOOLS_BUILD_DIR:-${TMPDIR:-/tmp}/plugboard-tools-build}"
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  # --locked first; its lockfile can name a crate version the registry does not serve (seen:
+  # webpki-roots), so fall back to a fresh resolve.
+  CARGO_TARGET_DIR="$tools_dir" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked --force \
+    || CARGO_TARGET_DIR="$tools_dir" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" != "$WASM_PACK_VERSION" ]; then
+  log "cargo install wasm-pack $WASM_PACK_VERSION (a few minutes, once)"
+  CARGO_TARGET_DIR="$tools_dir" cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked --force \
+    || CARGO_TARGET_DIR="$tools_dir" cargo install wasm-pack --version "$WASM_PACK_VERSION" --force
+fi
+
+# Headless Chromium and its driver from Debian, for wasm-pack test --chrome and Playwright (never
+# let a tool download a browser).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    log "apt-get install chromium chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  else
+    echo "chromium and chromedriver not found: install them (Debian: apt-get install chromium chromium-driver)" >&2
+    exit 1
+  fi
+fi
+
+# npm tools of the JS side (wasm-opt from binaryen's JS build, TypeScript, workerd), pinned in
+# crates/web/js/package-lock.json.
+if [ ! -x crates/web/js/node_modules/.bin/wasm-opt ] || [ crates/web/js/package-lock.json -nt crates/web/js/node_modules/.package-lock.json ]; then
+  log "npm ci (crates/web/js)"
+  (cd crates/web/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+log "toolchain ready: $(rustc --version), node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}, $(wasm-bindgen --version), $(wasm-pack --version)"

@@ -107,6 +107,11 @@ pub enum ErrorKind {
     /// A call from one plugin to another (or to the designated Lua VM) cannot be made: no such
     /// exposed plugin, or it is not of the kind the call needs.
     Peer { plugin: String, reason: String },
+    /// The embedder cancelled the call (an `AbortSignal`, [`Plugin::cancel`](crate::Plugin::cancel)).
+    Cancelled,
+    /// The runtime itself failed (the package's wasm instance aborted) and was rebuilt; the
+    /// call in flight is lost, the plugins were reloaded.
+    RuntimeCrashed { message: String },
 }
 
 /// Which host-side resource ran out.
@@ -275,6 +280,8 @@ impl Error {
             ErrorKind::EnginePanic { .. } => "enginePanic",
             ErrorKind::ResourceLimit(_) => "resourceLimit",
             ErrorKind::Peer { .. } => "peer",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::RuntimeCrashed { .. } => "runtimeCrashed",
         }
     }
 }
@@ -406,6 +413,10 @@ impl fmt::Display for ErrorKind {
             } => write!(f, "interface.d.ts:{line}:{column}: {message}"),
             Self::ResourceLimit(r) => write!(f, "resource limit: {r}"),
             Self::Peer { plugin, reason } => write!(f, "cannot call plugin `{plugin}`: {reason}"),
+            Self::Cancelled => write!(f, "the call was cancelled"),
+            Self::RuntimeCrashed { message } => {
+                write!(f, "the runtime crashed and was rebuilt: {message}")
+            }
         }
     }
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::rc::Rc;
 
 /// Where plugin output goes: WASI stdout/stderr and panic reports.
@@ -58,6 +59,21 @@ pub(crate) enum Reply<T> {
 pub(crate) type HostReply = Reply<Vec<u8>>;
 
 type RawFn = dyn Fn(&[u8]) -> Result<HostReply, HostFunctionFailure>;
+/// What a [`HostBuilder::func_value`] function returns: a value now, or a future of one.
+pub enum HostReturn {
+    Ready(Value),
+    Later(Pin<Box<dyn Future<Output = Result<Value, String>>>>),
+}
+
+impl fmt::Debug for HostReturn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostReturn::Ready(v) => f.debug_tuple("Ready").field(v).finish(),
+            HostReturn::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
 /// The self-describing entry point (Extism, Lua): arguments as JSON, the reply as a [`Value`].
 type JsonFn = dyn Fn(serde_json::Value) -> Result<Reply<Value>, HostFunctionFailure>;
 
@@ -377,6 +393,78 @@ impl HostBuilder {
             name,
             Some(signature),
             false,
+            Box::new(raw),
+            Box::new(json),
+        )
+    }
+
+    /// Registers a dynamic host function over one [`Value`] that may answer later: the
+    /// arguments arrive as the self-describing convention has them (one as itself, several as
+    /// a list, none as null) and it returns [`HostReturn::Ready`] or a future
+    /// ([`HostReturn::Later`], which suspends the plugin's call). With a `signature`,
+    /// bincode plugins (buffer ABI) can call it too: it decodes their arguments into the same
+    /// value and encodes the result. This is what a JS function defined in the npm package is.
+    pub fn func_value<F>(
+        self,
+        namespace: &str,
+        name: &str,
+        signature: Option<Signature>,
+        f: F,
+    ) -> Self
+    where
+        F: Fn(Value) -> Result<HostReturn, String> + 'static,
+    {
+        let fq = format!("{namespace}.{name}");
+        let f = Rc::new(f);
+        let g = f.clone();
+        let sig = signature.clone();
+        let fq2 = fq.clone();
+        let raw = move |bytes: &[u8]| {
+            let Some(sig) = &sig else {
+                return Err(HostFunctionFailure::Failed(
+                    "defined without a signature, so a bincode plugin cannot call it: give its types".into(),
+                ));
+            };
+            let args = codec::decode_value(bytes, &sig.args_type())
+                .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))?;
+            let returns = sig.returns.clone();
+            let encode = move |v: Value| -> Result<Vec<u8>, HostFunctionFailure> {
+                let mut out = Vec::new();
+                codec::encode_value(&v, &returns, &mut out)
+                    .map_err(|e| HostFunctionFailure::Failed(format!("bad return value: {e}")))?;
+                Ok(out)
+            };
+            match f(args).map_err(HostFunctionFailure::Failed)? {
+                HostReturn::Ready(v) => Ok(HostReply::Ready(encode(v)?)),
+                HostReturn::Later(fut) => {
+                    let fq = fq.clone();
+                    Ok(HostReply::Later(Box::pin(async move {
+                        let v = fut
+                            .await
+                            .map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e)))?;
+                        encode(v).map_err(|reason| host_failure(&fq, reason))
+                    })))
+                }
+            }
+        };
+        let json = move |args: serde_json::Value| {
+            let args: Value = decode_json_args(args)?;
+            match g(args).map_err(HostFunctionFailure::Failed)? {
+                HostReturn::Ready(v) => Ok(Reply::Ready(v)),
+                HostReturn::Later(fut) => {
+                    let fq = fq2.clone();
+                    Ok(Reply::Later(Box::pin(async move {
+                        fut.await
+                            .map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e)))
+                    })))
+                }
+            }
+        };
+        self.push(
+            namespace,
+            name,
+            signature,
+            true,
             Box::new(raw),
             Box::new(json),
         )

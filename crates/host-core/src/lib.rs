@@ -84,7 +84,7 @@ pub use crate::call::{HostCompletion, PendingHostCall, Step};
 pub use crate::error::{
     AbiViolation, DecodeError, Error, ErrorKind, HostFunctionFailure, ResourceLimit, TrapCode,
 };
-pub use crate::host::{Host, HostBuilder, LogLevel, LogRecord, LogStream};
+pub use crate::host::{Host, HostBuilder, HostReturn, LogLevel, LogRecord, LogStream};
 pub use crate::idl::{HostImport, IdlType, Interface};
 pub use crate::limits::Limits;
 pub use crate::lua::manager::{LifecycleError, LuaManager, Message, RunReport, Stopper};

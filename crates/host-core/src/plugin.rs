@@ -1182,6 +1182,146 @@ impl Plugin {
         codec::decode_value(&out, &sig.returns)
     }
 
+    /// Calls `name` with one input value, as a JS caller or a command line gives it, however
+    /// the plugin's ABI takes it: see [`Plugin::encode_input`] and [`Plugin::decode_output`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::encode_input`], then any error of a call.
+    pub fn call_input(
+        &mut self,
+        name: &str,
+        input: &Value,
+        signature: Option<&Signature>,
+    ) -> Result<Value, Error> {
+        self.start_call_input(name, input, signature)?;
+        let out = call::run_blocking(self)?;
+        self.decode_output(name, out, signature)
+    }
+
+    /// [`Plugin::start_call`] with one input value, as [`Plugin::call_input`] takes it (Lua
+    /// plugins get the values themselves, so bytes stay bytes); finish with
+    /// [`Plugin::decode_output`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::encode_input`] and [`Plugin::start_call`].
+    pub fn start_call_input(
+        &mut self,
+        name: &str,
+        input: &Value,
+        signature: Option<&Signature>,
+    ) -> Result<(), Error> {
+        if let Engine::Lua(p) = &mut self.engine {
+            let args = match input {
+                Value::Null => Vec::new(),
+                Value::List(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            return p.start_call(name, args);
+        }
+        let bytes = self.encode_input(name, input, signature)?;
+        self.start_call(name, bytes)
+    }
+
+    /// Encodes one input value for [`Plugin::start_call`]/[`Plugin::call_bytes`]:
+    ///
+    /// - Lua: a list is spread into the arguments, null is none, anything else the one argument;
+    /// - nvim: the one JSON value (null: none);
+    /// - Extism (kernel, idl): a string as its text, bytes as themselves, null as nothing,
+    ///   anything else as JSON;
+    /// - bincode ABIs (buffer, fixed): by `signature` or the plugin's embedded one: the value
+    ///   itself for one parameter, a list of them for several, null for none.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Encode`] when a bincode plugin has no signature for `name` or the value does
+    /// not fit it.
+    pub fn encode_input(
+        &self,
+        name: &str,
+        input: &Value,
+        signature: Option<&Signature>,
+    ) -> Result<Vec<u8>, Error> {
+        match self.abi() {
+            Abi::Lua => Ok(match input {
+                Value::Null => Vec::new(),
+                other => other.to_json().into_bytes(),
+            }),
+            Abi::Nvim => abi::nvim::encode_values(std::slice::from_ref(input)),
+            Abi::Kernel | Abi::Idl => codec::extism_input(std::slice::from_ref(input)),
+            Abi::Buffer | Abi::Fixed => {
+                let sig = self.bincode_signature(name, signature)?;
+                let fits = match (sig.params.len(), input) {
+                    (0, Value::Null) | (1, _) => true,
+                    (n, Value::List(items)) => items.len() == n,
+                    _ => false,
+                };
+                if !fits {
+                    return Err(ErrorKind::Encode {
+                        reason: format!(
+                            "`{name}` takes {} arguments: pass {}",
+                            sig.params.len(),
+                            if sig.params.is_empty() {
+                                "nothing".to_owned()
+                            } else {
+                                format!("a list of {}", sig.params.len())
+                            }
+                        ),
+                    }
+                    .into());
+                }
+                let mut out = Vec::new();
+                codec::encode_value(input, &sig.args_type(), &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Decodes the output of a finished call of `name` (what [`Step::Done`] carried) as a
+    /// value, the inverse of [`Plugin::encode_input`]: Extism output is JSON if it parses, else
+    /// text, else bytes; nothing is null.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`] if the output does not decode.
+    pub fn decode_output(
+        &mut self,
+        name: &str,
+        out: Vec<u8>,
+        signature: Option<&Signature>,
+    ) -> Result<Value, Error> {
+        match self.abi() {
+            Abi::Lua => match &mut self.engine {
+                Engine::Lua(p) => match p.take_result() {
+                    Some(v) => Ok(v),
+                    None => abi::nvim::decode_value(&out),
+                },
+                Engine::Wasm(_) => Err(ErrorKind::NoCallInFlight.into()),
+            },
+            Abi::Nvim => abi::nvim::decode_value(&out),
+            Abi::Kernel | Abi::Idl => Ok(codec::extism_output(out)),
+            Abi::Buffer | Abi::Fixed => {
+                let sig = self.bincode_signature(name, signature)?;
+                codec::decode_value(&out, &sig.returns)
+            }
+        }
+    }
+
+    fn bincode_signature(&self, name: &str, given: Option<&Signature>) -> Result<Signature, Error> {
+        given
+            .or_else(|| self.signature(name))
+            .cloned()
+            .ok_or_else(|| {
+                ErrorKind::Encode {
+                    reason: format!(
+                        "plugin embeds no signature for `{name}`: give its types, e.g. \"(u32, String) -> Vec<u8>\""
+                    ),
+                }
+                .into()
+            })
+    }
+
     /// Calls `name` with an already-encoded input, returning the encoded output (for Lua
     /// plugins: JSON, see [`Plugin::call`]).
     ///

@@ -1,0 +1,139 @@
+// TypeScript declarations of the npm package `plugboard` (the wrapper in js/wrapper.js).
+
+/** Limits every plugin of a host runs under (each may be overridden per plugin). */
+export interface Limits {
+  /** Total fuel one call may use (about one unit per wasm instruction). Default 100,000,000. */
+  fuel?: number;
+  /** Fuel per slice: a call yields to the event loop after this much. Default 1,000,000. */
+  fuelSlice?: number;
+  /** Fuel for instantiation (and a Lua plugin's main chunk). */
+  instantiateFuel?: number;
+  /** Cap on a plugin's memory, in bytes. Default 16 MiB. */
+  memoryBytes?: number;
+  /** Cap on plugin → host → plugin nesting. Default 8. */
+  maxReentrancy?: number;
+  maxModuleBytes?: number;
+  maxInputBytes?: number;
+  maxOutputBytes?: number;
+  maxLogBytes?: number;
+  /** Live value ids an nvim-ABI plugin may hold. Default 100,000. */
+  maxHandles?: number;
+}
+
+export type Abi = "buffer" | "kernel" | "idl" | "fixed" | "nvim" | "lua";
+
+/** Every `kind` a PluginError can have. */
+export type ErrorKind =
+  | "invalidModule" | "moduleTooLarge" | "missingExport" | "signatureMismatch" | "linkError"
+  | "abiDetection" | "unknownFunction" | "outOfFuel" | "memoryLimit" | "stackOverflow" | "trap"
+  | "abiViolation" | "decode" | "encode" | "inputTooLarge" | "outputTooLarge" | "hostFunction"
+  | "reentrancyLimit" | "busy" | "noCallInFlight" | "exit" | "callFailed" | "capabilityDenied"
+  | "manifest" | "timeout" | "interface" | "luaSyntax" | "luaError" | "enginePanic"
+  | "resourceLimit" | "peer" | "cancelled" | "runtimeCrashed";
+
+/** What every rejection and throw of the package is: `err.name === "PluginError"`. */
+export interface PluginError extends Error {
+  name: "PluginError";
+  kind: ErrorKind;
+  /** The plugin (Lua errors). */
+  plugin?: string;
+  /** The Lua file and line of a syntax error. */
+  file?: string;
+  line?: number | null;
+  /** The host function that failed. */
+  namespace?: string;
+  function?: string;
+  /** The fuel budget that ran out. */
+  budget?: number;
+}
+
+/** A value that crosses into a plugin: JSON-like, plus bytes and 64-bit integers as bigint. */
+export type PluginValue =
+  | null | undefined | boolean | number | bigint | string | Uint8Array
+  | PluginValue[] | { [key: string]: PluginValue } | Map<PluginValue, PluginValue>;
+
+/** The types of a host function, for plugins whose wire format needs them (bincode). */
+export type Signature = string | { params: string[]; returns?: string };
+
+export interface LogEvent {
+  plugin: string;
+  /** "stdout", "stderr", or a log level ("trace" … "error"). */
+  stream: string;
+  message: string;
+}
+
+export interface LoadOptions extends Limits {
+  /** The plugin's name in logs and errors. */
+  name?: string;
+  /** Host-function namespaces the plugin may use (default: all). */
+  allow?: string[];
+}
+
+export interface WasmOptions extends LoadOptions {
+  /** Force an ABI instead of detecting it. */
+  abi?: Exclude<Abi, "lua">;
+  /** The `interface.d.ts` of an Extism JS-PDK core module. */
+  interface?: string;
+  /** Fixed-ABI plugins: keep one instance across calls. */
+  keepInstance?: boolean;
+  /** Link host functions this host lacks as stubs that fail when called. */
+  stubMissingImports?: boolean;
+}
+
+export interface CallOptions {
+  /** Cancels the call between fuel slices (rejects with kind "cancelled"). */
+  signal?: AbortSignal;
+  /** Types of a bincode plugin's function that embeds none, e.g. "(u32, String) -> u64". */
+  signature?: string;
+}
+
+export interface ExportInfo {
+  name: string;
+  /** e.g. "(u64) -> u64", or null when unknown. */
+  signature: string | null;
+}
+
+export class Plugin implements Disposable {
+  readonly name: string;
+  readonly abi: Abi;
+  readonly exports: ExportInfo[];
+  readonly fuelConsumed: number;
+  readonly memoryBytes: number;
+  readonly closed: boolean;
+  /**
+   * Calls `fn` with one input value (Lua: an array is spread into the arguments; bincode ABIs:
+   * an array for several parameters; Extism: a string as text, bytes as bytes, else JSON) and
+   * resolves to the result. Yields to the event loop between fuel slices.
+   */
+  call<T = any>(fn: string, input?: PluginValue, options?: CallOptions): Promise<T>;
+  /** Runs the call to its end without yielding; async host functions fail it. */
+  callSync<T = any>(fn: string, input?: PluginValue, options?: Omit<CallOptions, "signal">): T;
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+export class PluginHost implements Disposable {
+  constructor(options?: Limits);
+  /** A host function for plugins loaded from now on; may return a Promise. */
+  define(
+    namespace: string,
+    name: string,
+    fn: (...args: any[]) => PluginValue | Promise<PluginValue>,
+    signature?: Signature,
+  ): void;
+  onLog(listener: ((event: LogEvent) => void) | null): void;
+  loadWasm(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: WasmOptions): Promise<Plugin>;
+  loadLua(name: string, files: string | Record<string, string | Uint8Array>, options?: LoadOptions): Promise<Plugin>;
+  loadManifest(manifest: string | object): Promise<Plugin>;
+  /** Calls `fn` on every Lua plugin that defines it, in name order. */
+  lifecycle(fn: string, input?: PluginValue): Promise<Record<string, any>>;
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Loads the runtime (web target: fetches plugboard_bg.wasm next to the module). */
+export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module | { module_or_path: any }): Promise<unknown>;
+/** Loads the runtime from a compiled module or bytes (workers, workerd). */
+export function initSync(input: BufferSource | WebAssembly.Module | { module: BufferSource | WebAssembly.Module }): void;
+/** For tests of crash recovery only. */
+export function __abortForTesting(message: string): void;

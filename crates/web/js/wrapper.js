@@ -1,0 +1,344 @@
+// The public API of the npm package `plugboard`: `PluginHost` and `Plugin`, over the
+// wasm-bindgen classes `RawHost` and `RawPlugin` (crates/web/src/lib.rs).
+//
+// Two things live here rather than in Rust because they must watch the runtime from outside:
+//
+// - Calls are driven from JS, one fuel slice per synchronous `step()`, yielding to the event
+//   loop between slices and awaiting async host functions, so a page stays responsive and an
+//   `AbortSignal` is honoured between slices.
+// - Runtime-crash recovery: if the runtime's own wasm instance aborts (a Rust panic on wasm32 is
+//   an `unreachable` trap), the next synchronous entry throws. We then re-create the instance
+//   (`__wbg_reset_state`), rebuild every live host from its recorded options and definitions,
+//   reload every open plugin from its recorded source, reject the call in flight with kind
+//   "runtimeCrashed", and the next call works. Plugin state (Lua globals, wasm memory) starts
+//   afresh, as after a reload.
+import * as raw from "./raw.js";
+
+/** Errors of the package: `name` is "PluginError", `kind` says what went wrong. */
+function pluginError(kind, message) {
+  const e = new Error(message);
+  e.name = "PluginError";
+  e.kind = kind;
+  return e;
+}
+
+const hosts = new Set();
+let generation = 0;
+
+function isCrash(e) {
+  return (
+    (typeof WebAssembly !== "undefined" && e instanceof WebAssembly.RuntimeError) ||
+    (e instanceof Error && e.message === "Module terminated")
+  );
+}
+
+function recover(cause) {
+  raw.__wbg_reset_state();
+  generation += 1;
+  for (const host of hosts) host._rebuild();
+  return pluginError(
+    "runtimeCrashed",
+    `the runtime crashed and was rebuilt; its plugins were reloaded (${cause && cause.message ? cause.message : cause})`,
+  );
+}
+
+/** Every synchronous entry into the runtime goes through here. */
+function enter(f) {
+  try {
+    return f();
+  } catch (e) {
+    if (isCrash(e)) throw recover(e);
+    throw e;
+  }
+}
+
+// A macrotask: timers, I/O, input and rendering run before the call goes on. Node:
+// setImmediate (a MessageChannel there is drained in one batch and starves timers). Browsers
+// and workers: MessageChannel, not clamped like nested setTimeout (4 ms after five levels).
+let channel = null;
+const waiting = [];
+function yieldToEventLoop() {
+  if (typeof setImmediate === "function") return new Promise((resolve) => setImmediate(resolve));
+  if (typeof MessageChannel === "function") {
+    if (channel === null) {
+      channel = new MessageChannel();
+      channel.port1.onmessage = () => {
+        const resolve = waiting.shift();
+        if (resolve) resolve();
+      };
+    }
+    return new Promise((resolve) => {
+      waiting.push(resolve);
+      channel.port2.postMessage(0);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function toBytes(bytes) {
+  if (bytes instanceof Uint8Array) return bytes.slice();
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes.slice(0));
+  if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  throw pluginError("encode", "loadWasm takes a Uint8Array or an ArrayBuffer");
+}
+
+export class PluginHost {
+  #options;
+  #definitions = new Map();
+  #onLog = null;
+  #plugins = new Set();
+  #raw;
+  #closed = false;
+
+  /** @param {object} [options] default limits: fuel, fuelSlice, memoryBytes, … */
+  constructor(options = {}) {
+    this.#options = { ...options };
+    this.#raw = enter(() => new raw.RawHost(this.#options));
+    hosts.add(this);
+  }
+
+  /** Defines a host function `namespace.name` for plugins loaded from now on. */
+  define(namespace, name, fn, signature) {
+    if (typeof fn !== "function") throw new TypeError("define: fn must be a function");
+    enter(() => this.#raw.define(namespace, name, fn, signature ?? null));
+    this.#definitions.set(`${namespace}\u0000${name}`, [namespace, name, fn, signature ?? null]);
+  }
+
+  /** Receives `{ plugin, stream, message }` for plugin output and logs. */
+  onLog(listener) {
+    this.#onLog = listener ?? null;
+    enter(() => this.#raw.onLog(this.#onLog));
+  }
+
+  /** Loads a WebAssembly plugin; its ABI is detected from its imports and exports. */
+  async loadWasm(bytes, options = {}) {
+    return this.#load({ kind: "wasm", bytes: toBytes(bytes), options: { ...options } });
+  }
+
+  /** Loads a Lua plugin from its `main.lua` source or an object of files. */
+  async loadLua(name, files, options = {}) {
+    const copy = typeof files === "string" ? files : { ...files };
+    return this.#load({ kind: "lua", name: String(name), files: copy, options: { ...options } });
+  }
+
+  /** Loads an Extism manifest (object or JSON text) with modules given as `data`. */
+  async loadManifest(manifest) {
+    const text = typeof manifest === "string" ? manifest : JSON.stringify(manifest);
+    const recipe = { kind: "manifest", text };
+    const rawPlugin = await enter(() => this.#raw.loadManifest(text));
+    return this.#adopt(recipe, rawPlugin);
+  }
+
+  /**
+   * Calls `fn` on every open Lua plugin that defines it, in name order (plugin_lua's
+   * lifecycle: "init", "update", "destroy"). Resolves to `{ [plugin]: result | PluginError }`.
+   */
+  async lifecycle(fn, input) {
+    const lua = [...this.#plugins]
+      .filter((p) => !p.closed && p.abi === "lua" && p.exports.some((e) => e.name === fn))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const out = {};
+    for (const p of lua) {
+      out[p.name] = await p.call(fn, input).catch((e) => e);
+    }
+    return out;
+  }
+
+  /** Unloads every plugin of this host. */
+  close() {
+    for (const p of this.#plugins) p.close();
+    this.#plugins.clear();
+    hosts.delete(this);
+    this.#closed = true;
+  }
+
+  [Symbol.dispose ?? Symbol.for("Symbol.dispose")]() {
+    this.close();
+  }
+
+  #open(recipe) {
+    switch (recipe.kind) {
+      case "wasm":
+        return this.#raw.loadWasm(recipe.bytes, recipe.options);
+      case "lua":
+        return this.#raw.loadLua(recipe.name, recipe.files, recipe.options);
+      default:
+        throw pluginError("manifest", "a manifest plugin is reloaded asynchronously");
+    }
+  }
+
+  #load(recipe) {
+    if (this.#closed) throw pluginError("peer", "the host was closed");
+    const rawPlugin = enter(() => this.#open(recipe));
+    return this.#adopt(recipe, rawPlugin);
+  }
+
+  #adopt(recipe, rawPlugin) {
+    const plugin = new Plugin(recipe, rawPlugin, (p) => this.#plugins.delete(p));
+    this.#plugins.add(plugin);
+    return plugin;
+  }
+
+  /** After a crash: a new raw host with the same options and definitions; plugins reloaded. */
+  _rebuild() {
+    this.#raw = new raw.RawHost(this.#options);
+    for (const [namespace, name, fn, signature] of this.#definitions.values()) {
+      this.#raw.define(namespace, name, fn, signature);
+    }
+    this.#raw.onLog(this.#onLog);
+    for (const p of this.#plugins) {
+      if (p.closed) continue;
+      if (p._recipe.kind === "manifest") {
+        p._reopen(this.#raw.loadManifest(p._recipe.text));
+        continue;
+      }
+      try {
+        p._reopen(this.#open(p._recipe));
+      } catch (e) {
+        p._reopen(null, e);
+      }
+    }
+  }
+}
+
+export class Plugin {
+  #raw;
+  #reopening = null;
+  #broken = null;
+  #onClose;
+  closed = false;
+
+  #name;
+
+  constructor(recipe, rawPlugin, onClose) {
+    this._recipe = recipe;
+    this.#raw = rawPlugin;
+    this.#name = rawPlugin.name;
+    this.#onClose = onClose;
+  }
+
+  /** The plugin's name. */
+  get name() {
+    return this.#name;
+  }
+
+  /** "buffer", "kernel", "idl", "fixed", "nvim" or "lua". */
+  get abi() {
+    return enter(() => this.#live().abi);
+  }
+
+  /** `[{ name, signature }]`. */
+  get exports() {
+    return enter(() => this.#live().exports);
+  }
+
+  /** Fuel the last call used. */
+  get fuelConsumed() {
+    return enter(() => this.#live().fuelConsumed);
+  }
+
+  /** Bytes of memory the plugin holds. */
+  get memoryBytes() {
+    return enter(() => this.#live().memoryBytes);
+  }
+
+  /**
+   * Calls `fn` with one input value; resolves to its result. Between fuel slices the event
+   * loop runs. Options: `signal` (AbortSignal), `signature` (types for bincode plugins that
+   * embed none).
+   */
+  async call(fn, input, options = {}) {
+    const signal = options.signal;
+    if (this.#reopening) await this.#reopening;
+    const callOptions = { signature: options.signature ?? null };
+    if (signal && signal.aborted) throw pluginError("cancelled", "the call was cancelled");
+    const started = generation;
+    const lost = () =>
+      pluginError("runtimeCrashed", "the runtime crashed during the call and was rebuilt; its plugins were reloaded");
+    enter(() => this.#live().start(fn, input, callOptions));
+    for (;;) {
+      if (generation !== started) throw lost();
+      if (signal && signal.aborted) {
+        enter(() => this.#live().cancel());
+        throw pluginError("cancelled", "the call was cancelled");
+      }
+      const step = enter(() => this.#live().step());
+      if (step === 0) return enter(() => this.#live().result());
+      if (step === 1) {
+        await yieldToEventLoop();
+      } else {
+        const settled = enter(() => this.#live().awaitHost());
+        await settled;
+      }
+    }
+  }
+
+  /** Calls `fn` to its end without yielding; async host functions fail the call. */
+  callSync(fn, input, options = {}) {
+    return enter(() => this.#live().callSync(fn, input, { signature: options.signature ?? null }));
+  }
+
+  /** Unloads the plugin; later calls fail. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.#raw) {
+      const r = this.#raw;
+      try {
+        enter(() => r.close());
+      } catch {
+        // already gone with a crashed runtime
+      }
+    }
+    this.#onClose(this);
+  }
+
+  [Symbol.dispose ?? Symbol.for("Symbol.dispose")]() {
+    this.close();
+  }
+
+  #live() {
+    if (this.closed) throw pluginError("peer", `plugin \`${this.name}\` was closed`);
+    if (this.#broken) throw this.#broken;
+    if (!this.#raw) throw pluginError("runtimeCrashed", "the plugin is being reloaded");
+    return this.#raw;
+  }
+
+  /** After a crash: the reloaded raw plugin (or the promise of one, or why it failed). */
+  _reopen(next, error) {
+    this.#broken = null;
+    if (error) {
+      this.#raw = null;
+      this.#broken = error;
+    } else if (next && typeof next.then === "function") {
+      this.#raw = null;
+      this.#reopening = next.then(
+        (r) => {
+          this.#raw = r;
+          this.#reopening = null;
+        },
+        (e) => {
+          this.#broken = e;
+          this.#reopening = null;
+        },
+      );
+    } else {
+      this.#raw = next;
+    }
+  }
+}
+
+/** Initialises the runtime where that is asynchronous (web target); elsewhere it is ready. */
+export default function init(input) {
+  return typeof raw.default === "function" ? raw.default(input) : Promise.resolve();
+}
+
+/** Initialises the runtime synchronously from a compiled module or bytes (workers). */
+export function initSync(input) {
+  if (typeof raw.initSync === "function") raw.initSync(input);
+}
+
+/** For tests of crash recovery only: makes the runtime abort as a Rust panic does. */
+export function __abortForTesting(message) {
+  enter(() => raw.__abortForTesting(message));
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// Builds the npm package `plugboard` as wasm-pack.toml describes: the wasm build of crates/web,
+// wasm-bindgen for each target (with the instance-reset function the crash recovery uses),
+// wasm-opt from the npm package binaryen, the JS wrapper, the TypeScript declarations, the
+// package.json with its exports map, and the README. Skips the work when nothing changed.
+// Prints the wasm size (raw and gzip) and writes it to <out>/size.json.
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+
+/** The subset of TOML wasm-pack.toml uses: [sections], key = "string" | [strings]. */
+function parseToml(text) {
+  const out = {};
+  let section = out;
+  for (const [i, raw] of text.split("\n").entries()) {
+    const line = raw.replace(/#.*$/, "").trim();
+    if (!line) continue;
+    const header = line.match(/^\[([A-Za-z0-9_-]+)\]$/);
+    if (header) {
+      section = out[header[1]] = {};
+      continue;
+    }
+    const kv = line.match(/^([A-Za-z0-9_-]+)\s*=\s*(.+)$/);
+    if (!kv) throw new Error(`wasm-pack.toml:${i + 1}: cannot read \`${raw}\``);
+    section[kv[1]] = JSON.parse(kv[2]);
+  }
+  return out;
+}
+
+const config = parseToml(readFileSync("wasm-pack.toml", "utf8"));
+const pkg = config.package;
+const out = pkg.out;
+const crateDir = pkg.crate;
+const wasmOptArgs = config["wasm-opt"]?.args ?? [];
+const version = readFileSync(join(crateDir, "Cargo.toml"), "utf8").match(/^version\s*=\s*"([^"]+)"/m)?.[1]
+  ?? readFileSync("Cargo.toml", "utf8").match(/\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/s)[1];
+
+function newest(paths) {
+  let t = 0;
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const s = statSync(p);
+    if (s.isDirectory()) {
+      for (const e of readdirSync(p)) {
+        if (e === "node_modules" || e === "target") continue;
+        t = Math.max(t, newest([join(p, e)]));
+      }
+    } else t = Math.max(t, s.mtimeMs);
+  }
+  return t;
+}
+
+const inputs = ["wasm-pack.toml", "Cargo.toml", "Cargo.lock", "crates/host-core/src", "crates/host-core/Cargo.toml",
+  join(crateDir, "src"), join(crateDir, "Cargo.toml"), join(crateDir, "js/wrapper.js"), join(crateDir, "js/index.d.ts"),
+  join(crateDir, "README.md"), "scripts/build-npm.mjs"];
+const stamp = join(out, ".built");
+if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(inputs) && !process.argv.includes("--force")) {
+  console.log(`[build-npm] ${out} is up to date`);
+  report();
+  process.exit(0);
+}
+
+const run = (cmd, args, opts = {}) => {
+  console.log(`[build-npm] ${cmd} ${args.join(" ")}`);
+  execFileSync(cmd, args, { stdio: "inherit", ...opts });
+};
+
+run("cargo", ["build", "--locked", "-p", "plugboard-web", "--target", "wasm32-unknown-unknown", "--profile", pkg.profile]);
+const wasm = `target/wasm32-unknown-unknown/${pkg.profile}/plugboard_web.wasm`;
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+const wasmOpt = join(crateDir, "js/node_modules/.bin/wasm-opt");
+for (const [folder, target] of Object.entries(config.targets)) {
+  const dir = join(out, folder);
+  run("wasm-bindgen", [wasm, "--target", target, "--out-name", "plugboard", "--out-dir", dir,
+    "--experimental-reset-state-function", "--remove-name-section", "--remove-producers-section", "--no-typescript"]);
+  if (wasmOptArgs.length) {
+    const file = join(dir, "plugboard_bg.wasm");
+    run(wasmOpt, [...wasmOptArgs, file, "-o", file]);
+  }
+  const wrapper = readFileSync(join(crateDir, "js/wrapper.js"), "utf8");
+  if (target === "nodejs") {
+    // wasm-bindgen's Node output is CommonJS: the folder says so, the ESM wrapper requires it.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
+    writeFileSync(join(dir, "raw.mjs"),
+      `// The wasm-bindgen output (CommonJS) as ES module exports.\nimport { createRequire } from "node:module";\nconst raw = createRequire(import.meta.url)("./plugboard.js");\nexport const { RawHost, RawPlugin, __wbg_reset_state, __abortForTesting } = raw;\n`);
+    writeFileSync(join(dir, "index.mjs"), wrapper.replace('from "./raw.js"', 'from "./raw.mjs"'));
+  } else {
+    writeFileSync(join(dir, "raw.js"),
+      `// The wasm-bindgen output, with its init functions.\nexport * from "./plugboard.js";\nexport { default } from "./plugboard.js";\n`);
+    writeFileSync(join(dir, "index.js"), wrapper);
+  }
+}
+cpSync(join(crateDir, "js/index.d.ts"), join(out, "index.d.ts"));
+cpSync(join(crateDir, "README.md"), join(out, "README.md"));
+const manifest = {
+  name: pkg.name,
+  version,
+  description: "Run WebAssembly and Lua plugins anywhere JavaScript runs: fuel-metered, memory-capped, time-sliced, with async host functions",
+  license: "MIT OR Apache-2.0",
+  type: "module",
+  types: "./index.d.ts",
+  main: "./node/index.mjs",
+  module: "./web/index.js",
+  browser: "./web/index.js",
+  exports: {
+    ".": {
+      types: "./index.d.ts",
+      workerd: "./web/index.js",
+      worker: "./web/index.js",
+      deno: "./web/index.js",
+      browser: "./web/index.js",
+      node: "./node/index.mjs",
+      default: "./web/index.js",
+    },
+    "./web": { types: "./index.d.ts", default: "./web/index.js" },
+    "./node": { types: "./index.d.ts", default: "./node/index.mjs" },
+    "./plugboard_bg.wasm": "./web/plugboard_bg.wasm",
+    "./package.json": "./package.json",
+  },
+  files: ["index.d.ts", "README.md", "web/", "node/"],
+  sideEffects: false,
+  engines: { node: ">=20" },
+};
+writeFileSync(join(out, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
+writeFileSync(stamp, new Date().toISOString() + "\n");
+report();
+
+function report() {
+  const file = join(out, "web/plugboard_bg.wasm");
+  const bytes = readFileSync(file);
+  const size = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  writeFileSync(join(out, "size.json"), JSON.stringify(size) + "\n");
+  const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
+  console.log(`[build-npm] ${relative(root, file)}: ${kb(size.raw)} raw, ${kb(size.gzip)} gzip (budget 500 KB gzip)`);
+}

@@ -1,0 +1,247 @@
+// The npm package as a user imports it (`import … from "plugboard"`, resolved through its
+// exports map), in Node: plugins of every kind, JS host functions (sync, async, throwing),
+// time slicing, cancellation, errors, crash recovery. Run by scripts/test.sh after
+// scripts/build-npm.mjs, with node_modules/plugboard linked to target/npm/plugboard.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { fileURLToPath } from "node:url";
+import init, { PluginHost, Plugin, __abortForTesting } from "plugboard";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const fixture = (path) => readFileSync(root + path);
+const PERF = fixture("target/plugins/wasm32-wasip1/release/perf.wasm");
+const CONFORMANCE = fixture("target/plugins/wasm32-wasip1/release/conformance.wasm");
+const KITCHEN = fixture("target/plugins/wasm32-unknown-unknown/release/extism_kitchen.wasm");
+const ZIG = fixture("target/plugins/zig/nvim_examples.wasm");
+const ZIG_PERF = fixture("target/plugins/zig/perf.wasm");
+const LUA_PERF = readFileSync(root + "plugins/lua/perf/main.lua", "utf8");
+
+await init(); // a no-op in Node, as the README says
+
+async function rejects(promise, kind) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.equal(e.name, "PluginError", `${e}`);
+    assert.equal(e.kind, kind, `${e.message}`);
+    assert.ok(e instanceof Error);
+    return e;
+  }
+  assert.fail(`expected a ${kind} rejection`);
+}
+
+test("lua and wasm plugins take and return plain JS values", async () => {
+  const host = new PluginHost();
+  const lua = await host.loadLua("perf", LUA_PERF);
+  assert.equal(lua.abi, "lua");
+  assert.equal(await lua.call("sum", 1000), 500500);
+  const t = await host.loadLua("tables", "function f(t) return { n = #t.list, name = t.name, bytes = t.raw } end");
+  assert.deepEqual(await t.call("f", [{ list: [1, 2, 3], name: "x", raw: "ab" }]), { n: 3, name: "x", bytes: "ab" });
+
+  const perf = await host.loadWasm(PERF, { name: "perf" });
+  assert.equal(perf.abi, "buffer");
+  assert.deepEqual(perf.exports.find((e) => e.name === "sum"), { name: "sum", signature: "(u64) -> u64" });
+  assert.equal(await perf.call("sum", 3_000_000), 4_500_001_500_000);
+  assert.equal(await perf.call("add", [2, 40]), 42);
+  assert.equal(await perf.call("echo", "héllo"), "héllo");
+  assert.equal(perf.callSync("count_primes", 1000), 168);
+  assert.ok(perf.fuelConsumed > 0);
+
+  const zig = await host.loadWasm(ZIG_PERF);
+  assert.equal(zig.abi, "nvim");
+  assert.equal(await zig.call("for_loop", 1000), 500500);
+});
+
+test("extism plugins and manifests: text in, JSON out", async () => {
+  const host = new PluginHost();
+  host.define("user", "shout", (s) => s.toUpperCase());
+  host.define("user", "add", (a, b) => a + b);
+  const k = await host.loadWasm(KITCHEN, { stubMissingImports: true });
+  assert.equal(k.abi, "kernel");
+  assert.deepEqual(await k.call("count_vowels", "hello world"), { count: 3, total: 3, vowels: "aeiouAEIOU" });
+  const m = await host.loadManifest({
+    wasm: [{ data: Buffer.from(KITCHEN).toString("base64") }],
+    config: { vowels: "o" },
+  });
+  assert.deepEqual(await m.call("count_vowels", "hello world"), { count: 2, total: 2, vowels: "o" });
+});
+
+test("host functions: sync, async (fetch), with signatures for bincode plugins", async () => {
+  const server = createServer((req, res) => res.end(`fetched ${req.url}`));
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  try {
+    const host = new PluginHost();
+    host.define("net", "get", async (path) => (await fetch(url + path)).text());
+    host.define("host", "add", async (a, b) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return a + b;
+    });
+    host.define("env", "mystery_number", (x) => x + 1, "(u32) -> u32");
+    host.define("env", "import_half", async (x) => x / 2, { params: ["u32"], returns: "u32" });
+    const lua = await host.loadLua("web", "function get(p) return 'lua ' .. net.get(p) end");
+    assert.equal(await lua.call("get", "/a"), "lua fetched /a");
+    const zig = await host.loadWasm(ZIG);
+    assert.equal(await zig.call("hostAdd", [40, 2]), 42);
+    const c = await host.loadWasm(CONFORMANCE, { stubMissingImports: true });
+    assert.equal(await c.call("and_back", 41), 42);
+    assert.equal(await c.call("half_async", 84), 42);
+    // callSync cannot wait: an async host function fails the call (HFN-10).
+    assert.equal((() => { try { lua.callSync("get", "/b"); } catch (e) { return e.kind; } })(), "hostFunction");
+    // A host function defined without types cannot serve a bincode plugin.
+    host.define("env", "mystery_number", (x) => x);
+    const untyped = await host.loadWasm(CONFORMANCE, { stubMissingImports: true });
+    await rejects(untyped.call("and_back", 1), "hostFunction");
+  } finally {
+    server.close();
+  }
+});
+
+test("a throwing JS host function is a hostFunction error; the host goes on (HFN-04)", async () => {
+  const host = new PluginHost();
+  const throws = [
+    () => { throw new TypeError("bad type"); },
+    () => { throw "a string"; },
+    () => { throw undefined; },
+    () => { throw { toString() { throw new Error("nope"); } }; },
+    async () => { throw new RangeError("async"); },
+  ];
+  throws.forEach((f, i) => host.define("bad", `f${i}`, f));
+  const lua = await host.loadLua("caller", "function call(i) return bad['f' .. i]() end\nfunction ok() return 'ok' end");
+  for (let i = 0; i < throws.length; i++) {
+    const e = await rejects(lua.call("call", i), "hostFunction");
+    assert.equal(e.namespace, "bad");
+    assert.equal(e.function, `f${i}`);
+    assert.equal(await lua.call("ok"), "ok");
+  }
+  const e = await rejects(lua.call("call", 0), "hostFunction");
+  assert.match(e.message, /bad type/);
+});
+
+test("a host function returning the wrong type is an error, not a crash (HFN-05)", async () => {
+  const host = new PluginHost();
+  host.define("env", "mystery_number", () => ({ not: "a number" }), "(u32) -> u32");
+  const c = await host.loadWasm(CONFORMANCE, { stubMissingImports: true });
+  await rejects(c.call("and_back", 1), "hostFunction");
+  host.define("env", "mystery_number", () => NaN, "(u32) -> u32");
+  const d = await host.loadWasm(CONFORMANCE, { stubMissingImports: true });
+  await rejects(d.call("and_back", 1), "hostFunction");
+});
+
+test("re-entering a plugin from its own host function is busy, not poisoned (HFN-06)", async () => {
+  const host = new PluginHost();
+  let plugin;
+  host.define("host", "reenter", () => plugin.callSync("ok"));
+  plugin = await host.loadLua("self", "function go() return host.reenter() end\nfunction ok() return 1 end");
+  await rejects(plugin.call("go"), "hostFunction");
+  assert.equal(await plugin.call("ok"), 1);
+});
+
+test("calls yield to the event loop between fuel slices", async () => {
+  const host = new PluginHost({ fuelSlice: 200_000 });
+  const perf = await host.loadWasm(PERF);
+  const lua = await host.loadLua("perf", LUA_PERF);
+  for (const [p, fn] of [[perf, "sum"], [lua, "sum"]]) {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const result = await p.call(fn, 2_000_000);
+    clearInterval(timer);
+    assert.equal(result, 2_000_001_000_000);
+    assert.ok(ticks > 0, `${p.abi}: timers ran during the call (${ticks})`);
+  }
+});
+
+test("an AbortSignal cancels between slices; the plugin answers the next call", async () => {
+  const host = new PluginHost();
+  const perf = await host.loadWasm(PERF);
+  const ac = new AbortController();
+  const running = perf.call("sum", 1e12, { signal: ac.signal });
+  setTimeout(() => ac.abort(), 10);
+  await rejects(running, "cancelled");
+  await rejects(perf.call("sum", 1, { signal: AbortSignal.abort() }), "cancelled");
+  assert.equal(await perf.call("add", [1, 2]), 3);
+});
+
+test("limits and plugin failures are errors of their own kind (RES-01, RES-03, RES-05)", async () => {
+  const host = new PluginHost({ fuel: 5_000_000, memoryBytes: 4 << 20 });
+  const perf = await host.loadWasm(PERF);
+  const e = await rejects(perf.call("sum", 1e12), "outOfFuel");
+  assert.equal(e.budget, 5_000_000);
+  const lua = await host.loadLua("bad", `
+    function loop() while true do end end
+    function deep(n) return deep(n + 1) + 1 end
+    function boom() error("boom") end
+    function grow() local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end end`);
+  await rejects(lua.call("loop"), "outOfFuel");
+  await rejects(lua.call("boom"), "luaError");
+  await rejects(lua.call("grow"), "memoryLimit");
+  await rejects(lua.call("nope"), "unknownFunction");
+  await assert.rejects(host.loadLua("syntax", "function ("), (err) => err.kind === "luaSyntax" && err.line === 1);
+  await rejects(host.loadWasm(new Uint8Array([0, 97, 115, 109, 9])), "invalidModule");
+  await rejects(host.loadWasm(new Uint8Array([1, 2, 3])), "invalidModule");
+  // A call while another is in flight on the same plugin.
+  const first = perf.call("sum", 3_000_000).catch((e) => e.kind);
+  await rejects(perf.call("add", [1, 2]), "busy");
+  assert.equal(await first, "outOfFuel");
+  assert.equal(await perf.call("add", [1, 2]), 3);
+});
+
+test("lifecycle calls a function on every Lua plugin in name order", async () => {
+  const host = new PluginHost();
+  const order = [];
+  host.define("log", "say", (s) => { order.push(s); });
+  await host.loadLua("b", "function update(n) log.say('b' .. n) return n + 1 end");
+  await host.loadLua("a", "function update(n) log.say('a' .. n) return n + 2 end");
+  await host.loadLua("c", "function other() end");
+  assert.deepEqual(await host.lifecycle("update", 1), { a: 3, b: 2 });
+  assert.deepEqual(order, ["a1", "b1"]);
+});
+
+test("logs reach the listener", async () => {
+  const host = new PluginHost();
+  const events = [];
+  host.onLog((e) => events.push(e));
+  const lua = await host.loadLua("talker", "function hi() print('hi there') end");
+  await lua.call("hi");
+  assert.deepEqual(events, [{ plugin: "talker", stream: "stdout", message: "hi there\n" }]);
+});
+
+test("close and Symbol.dispose unload; values map exactly (JSN-07)", async () => {
+  const host = new PluginHost();
+  const lua = await host.loadLua("v", "function id(...) return ... end");
+  assert.deepEqual(await lua.call("id", [[1, 2.5, "s", true, null]]), [1, 2.5, "s", true]);
+  assert.equal(await lua.call("id", [2n ** 60n]), 2n ** 60n);
+  assert.deepEqual(await lua.call("id", [new Uint8Array([0, 255])]), new Uint8Array([0, 255]));
+  const cyclic = {};
+  cyclic.self = cyclic;
+  await rejects(lua.call("id", [cyclic]), "encode");
+  lua.close();
+  assert.equal(lua.closed, true);
+  await rejects(lua.call("id", 1), "peer");
+  const dispose = Symbol.dispose ?? Symbol.for("Symbol.dispose");
+  const p = await host.loadLua("scoped", "function f() return 1 end");
+  assert.equal(await p.call("f"), 1);
+  p[dispose](); // what `using p = …` does at the end of its block
+  assert.equal(p.closed, true);
+  assert.ok(Plugin.prototype[dispose]);
+});
+
+test("a runtime crash rebuilds the runtime and reloads the plugins (HFN-03)", async () => {
+  const host = new PluginHost();
+  host.define("math", "add", (a, b) => a + b);
+  const lua = await host.loadLua("calc", "count = 0\nfunction bump() count = count + 1 return math.add(count, 100) end");
+  const perf = await host.loadWasm(PERF);
+  assert.equal(await lua.call("bump"), 101);
+  assert.equal(await lua.call("bump"), 102);
+  const inFlight = perf.call("sum", 50_000_000).catch((e) => e.kind);
+  await new Promise((r) => setImmediate(r));
+  assert.throws(() => __abortForTesting("test crash"), (e) => e.kind === "runtimeCrashed");
+  assert.equal(await inFlight, "runtimeCrashed");
+  // Reloaded: state starts afresh, host functions are there again.
+  assert.equal(await lua.call("bump"), 101);
+  assert.equal(await perf.call("add", [2, 3]), 5);
+  const fresh = await host.loadLua("fresh", "function f() return 'ok' end");
+  assert.equal(await fresh.call("f"), "ok");
+});
