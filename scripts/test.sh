@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, static checks, the native suites (unit, integration,
-# doctests, trybuild UI, CLI), the benches in test mode, and the wasm32-unknown-unknown build.
+# doctests, trybuild UI, CLI), the benches in test mode, the wasm32-unknown-unknown build, and
+# the npm package: its build, tsc on its declarations, Node, wasm-bindgen-test in Node and
+# headless Chromium, the package in Chromium (playwright-core) and in workerd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
@@ -12,6 +14,7 @@ cargo fmt --all --check
 
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p plugboard-web --target wasm32-unknown-unknown --all-targets --locked -- -D warnings
 
 step "static checks"
 # RELIABILITY MOD-25: no unchecked constructors, no lazy compilation, no WAT parser in production.
@@ -38,6 +41,31 @@ cargo test -p plugboard-host-core --benches --locked
 
 step "host-core for wasm32-unknown-unknown"
 cargo build -p plugboard-host-core --target wasm32-unknown-unknown --locked
+
+step "npm package: build (scripts/build-npm.mjs, as wasm-pack.toml says)"
+node scripts/build-npm.mjs
+# The tests import "plugboard" as a user does, through the package's exports map.
+mkdir -p tests/node/node_modules
+ln -sfn ../../../target/npm/plugboard tests/node/node_modules/plugboard
+
+step "npm package: TypeScript declarations (tsc --strict)"
+crates/web/js/node_modules/.bin/tsc -p tests/node/tsconfig.json
+echo "ok"
+
+step "npm package in Node (node --test)"
+(cd tests/node && node --test)
+
+step "JS binding: wasm-bindgen-test in Node"
+wasm-pack test --node crates/web --test node
+
+step "JS binding: wasm-bindgen-test in headless Chromium"
+CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" wasm-pack test --headless --chrome crates/web --test browser
+
+step "npm package in headless Chromium (playwright-core, Debian's chromium)"
+node tests/browser/run.mjs
+
+step "edge: the package in workerd, plugins sent at request time"
+(cd tests/edge && node --test)
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p plugboard-host-core -p plugboard-plugin --locked
