@@ -17,3 +17,6 @@ for _ in 1 2 3 4 5; do
   node bench/extism-node.mjs target/plugins/wasm32-unknown-unknown/release/extism_kitchen.wasm >> target/extism-node.json
 done
 node bench/report.mjs
+# The npm package in Node against @extism/extism and wasmoon, one process, rounds interleaved.
+node scripts/build-npm.mjs
+node bench/js-calls.mjs

@@ -25,10 +25,16 @@ function pluginError(kind, message) {
 const hosts = new Set();
 let generation = 0;
 
+/**
+ * An exception out of the runtime that is not a PluginError means the runtime itself failed:
+ * a trap (a Rust panic), the instance already marked terminated, or V8's own stack running out
+ * inside it (RangeError). Rust code was cut off mid-way, so its state cannot be trusted.
+ */
 function isCrash(e) {
   return (
     (typeof WebAssembly !== "undefined" && e instanceof WebAssembly.RuntimeError) ||
-    (e instanceof Error && e.message === "Module terminated")
+    (e instanceof Error && e.message === "Module terminated") ||
+    (e instanceof RangeError && /call stack/i.test(e.message))
   );
 }
 
