@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: build the CLI and the example plugins from source, then run the examples and
-# the performance loop (sum 1..=3,000,000 in a wasm plugin) through the CLI with timings.
+# The main job: build the CLI and the example plugins from source, run the examples and the
+# performance loop (sum 1..=3,000,000) through the CLI with timings, then build the npm package
+# and serve the demo page (www/) on 127.0.0.1 (PORT, default 8080) until interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
@@ -63,4 +64,8 @@ echo "=== the same loop as a Lua plugin (piccolo; best of 3)"
 run call plugins/lua/perf sum 3000000 --time --repeat 3
 run call "$W/perf.wasm" count_primes 100000 --time --repeat 3
 echo
-echo "done. (The browser demo page arrives with the npm package; see README.)"
+echo "=== the npm package (target/npm/plugboard) and the demo page (www/)"
+node scripts/build-npm.mjs
+echo "The page runs the performance loop in the browser (plugboard's wasm and Lua plugins against"
+echo "plain JavaScript and the browser's own WebAssembly) and a plugin playground."
+exec node scripts/serve.mjs "${PORT:-8080}"

@@ -64,6 +64,9 @@ CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" wasm-pack test --head
 step "npm package in headless Chromium (playwright-core, Debian's chromium)"
 node tests/browser/run.mjs
 
+step "the demo page end to end (www/ in Chromium via playwright-core; screenshots in target/e2e)"
+node tests/e2e/demo.mjs
+
 step "edge: the package in workerd, plugins sent at request time"
 (cd tests/edge && node --test)
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Serves the demo page on 127.0.0.1: www/ at /, the built npm package (target/npm/plugboard)
+// at /pkg/, plugin builds (target/plugins) and Lua plugin sources (plugins/lua) at /plugins/.
+// Usage: node scripts/serve.mjs [port] (default 8080; 0 picks a free one). Also imported by the
+// end-to-end test.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const types = {
+  ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
+  ".css": "text/css", ".wasm": "application/wasm", ".lua": "text/plain; charset=utf-8",
+  ".json": "application/json", ".svg": "image/svg+xml",
+};
+const mounts = [
+  ["/pkg/", "target/npm/plugboard/"],
+  ["/plugins/lua/", "plugins/lua/"],
+  ["/plugins/", "target/plugins/"],
+  ["/", "www/"],
+];
+
+export function serve(port = 8080) {
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+    const [prefix, dir] = mounts.find(([p]) => path.startsWith(p));
+    const rel = normalize(path.slice(prefix.length) || "index.html");
+    if (rel.startsWith("..") || rel.includes("\0")) return res.writeHead(403).end();
+    try {
+      const body = await readFile(join(root, dir, rel));
+      res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
+  const server = await serve(port);
+  console.log(`plugboard demo: http://127.0.0.1:${server.address().port}/  (Ctrl-C to stop)`);
+}
