@@ -20,3 +20,10 @@ node bench/report.mjs
 # The npm package in Node against @extism/extism and wasmoon, one process, rounds interleaved.
 node scripts/build-npm.mjs
 node bench/js-calls.mjs
+# The side-by-side benchmark (issue 7): W1 perf loop, W2 small calls, W3 cold start across
+# plugboard, wasmoon, fengari, @extism/extism, V8's WebAssembly and plain JS, in Node and in
+# headless Chromium; writes target/bench/side-by-side.{md,svg} and the README's section.
+mkdir -p target/bench
+node bench/side-by-side/node.mjs > target/bench/side-by-side-node.json
+node bench/side-by-side/chromium.mjs > target/bench/side-by-side-chromium.json
+node bench/side-by-side/report.mjs

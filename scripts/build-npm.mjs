@@ -36,7 +36,8 @@ const config = parseToml(readFileSync("wasm-pack.toml", "utf8"));
 const pkg = config.package;
 const out = pkg.out;
 const crateDir = pkg.crate;
-const wasmOptArgs = config["wasm-opt"]?.args ?? [];
+// `--no-wasm-opt` for a quicker local build; the package and CI use wasm-pack.toml's flags.
+const wasmOptArgs = process.argv.includes("--no-wasm-opt") ? [] : config["wasm-opt"]?.args ?? [];
 const version = readFileSync(join(crateDir, "Cargo.toml"), "utf8").match(/^version\s*=\s*"([^"]+)"/m)?.[1]
   ?? readFileSync("Cargo.toml", "utf8").match(/\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/s)[1];
 
@@ -59,7 +60,9 @@ const inputs = ["wasm-pack.toml", "Cargo.toml", "Cargo.lock", "crates/host-core/
   join(crateDir, "src"), join(crateDir, "Cargo.toml"), join(crateDir, "js/wrapper.js"), join(crateDir, "js/index.d.ts"),
   join(crateDir, "README.md"), "scripts/build-npm.mjs"];
 const stamp = join(out, ".built");
-if (existsSync(stamp) && statSync(stamp).mtimeMs >= newest(inputs) && !process.argv.includes("--force")) {
+const stampText = JSON.stringify({ wasmOptArgs }) + "\n";
+const fresh = existsSync(stamp) && statSync(stamp).mtimeMs >= newest(inputs) && readFileSync(stamp, "utf8") === stampText;
+if (fresh && !process.argv.includes("--force")) {
   console.log(`[build-npm] ${out} is up to date`);
   report();
   process.exit(0);
@@ -129,7 +132,7 @@ const manifest = {
   engines: { node: ">=20" },
 };
 writeFileSync(join(out, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
-writeFileSync(stamp, new Date().toISOString() + "\n");
+writeFileSync(stamp, stampText);
 report();
 
 function report() {

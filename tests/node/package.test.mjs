@@ -68,6 +68,29 @@ test("extism plugins and manifests: text in, JSON out", async () => {
   assert.deepEqual(await m.call("count_vowels", "hello world"), { count: 2, total: 2, vowels: "o" });
 });
 
+test("extism HTTP goes through fetch, only to allowed hosts; manifests load from URLs", async () => {
+  const server = createServer((req, res) => {
+    if (req.url === "/kitchen.wasm") return res.end(KITCHEN);
+    res.end(`served ${req.method} ${req.url}`);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  try {
+    const host = new PluginHost();
+    const k = await host.loadWasm(KITCHEN, { stubMissingImports: true, allowedHosts: ["127.0.0.1"], config: { vowels: "e" } });
+    assert.equal(await k.call("fetch", `${base}/data`), "200 served GET /data");
+    assert.deepEqual(await k.call("count_vowels", "hello"), { count: 1, total: 1, vowels: "e" });
+    const denied = await host.loadWasm(KITCHEN, { stubMissingImports: true });
+    await rejects(denied.call("fetch", `${base}/data`), "capabilityDenied");
+    host.define("user", "shout", (s) => s);
+    host.define("user", "add", (x) => x);
+    const m = await host.loadManifest({ wasm: [{ url: `${base}/kitchen.wasm` }] });
+    assert.deepEqual(await m.call("count_vowels", "aa"), { count: 2, total: 2, vowels: "aeiouAEIOU" });
+  } finally {
+    server.close();
+  }
+});
+
 test("host functions: sync, async (fetch), with signatures for bincode plugins", async () => {
   const server = createServer((req, res) => res.end(`fetched ${req.url}`));
   await new Promise((r) => server.listen(0, "127.0.0.1", r));

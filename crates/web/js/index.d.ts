@@ -78,6 +78,12 @@ export interface WasmOptions extends LoadOptions {
   keepInstance?: boolean;
   /** Link host functions this host lacks as stubs that fail when called. */
   stubMissingImports?: boolean;
+  /** Extism plugins: their config (`config::get`). */
+  config?: Record<string, string>;
+  /** Extism plugins: hosts their HTTP requests may reach (globs such as "*.example.com"), made with fetch. */
+  allowedHosts?: string[];
+  /** Extism plugins: link WASI (as `wasi: true` in a manifest). */
+  wasi?: boolean;
 }
 
 export interface CallOptions {

@@ -16,8 +16,8 @@ pub mod error;
 use error::{to_js_error, JsResult};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use plugboard_host_core::{
-    Abi, Error, ErrorKind, Host, HostReturn, Interface, Limits, LogRecord, LogStream,
-    Plugin as CorePlugin, PluginOptions, Signature, Step, Value,
+    Abi, Error, ErrorKind, Host, HostReturn, HttpRequest, HttpResponse, Interface, KernelConfig,
+    Limits, LogRecord, LogStream, Plugin as CorePlugin, PluginOptions, Signature, Step, Value,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -125,6 +125,9 @@ impl HostState {
                 state.log(r);
             }
         });
+        // Extism plugins' HTTP requests and manifest URLs go through the global `fetch`, subject
+        // to each plugin's allowed hosts (checked by host-core before this is called).
+        b = b.http(|req: HttpRequest| async move { fetch(req).await });
         for d in self.definitions.borrow().iter() {
             let f = d.f.clone();
             let label = format!("{}.{}", d.namespace, d.name);
@@ -181,6 +184,69 @@ fn call_js_function(f: &Function, label: &str, args: Value) -> Result<HostReturn
     convert::from_js(&out)
         .map(HostReturn::Ready)
         .map_err(|e| format!("{label} returned {e}"))
+}
+
+/// One HTTP request through the environment's `fetch`.
+async fn fetch(req: HttpRequest) -> Result<HttpResponse, String> {
+    let global = js_sys::global();
+    let f = Reflect::get(&global, &"fetch".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or_else(|| "this environment has no fetch".to_owned())?;
+    let init = Object::new();
+    let headers = Object::new();
+    for (k, v) in &req.headers {
+        let _ = Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    let _ = Reflect::set(&init, &"method".into(), &JsValue::from_str(&req.method));
+    let _ = Reflect::set(&init, &"headers".into(), &headers);
+    let _ = Reflect::set(&init, &"redirect".into(), &"manual".into());
+    if let Some(body) = &req.body {
+        let _ = Reflect::set(
+            &init,
+            &"body".into(),
+            &js_sys::Uint8Array::from(body.as_slice()),
+        );
+    }
+    let promise = f
+        .call2(&global, &JsValue::from_str(&req.url), &init)
+        .map_err(|e| describe_js_error(&e))?
+        .dyn_into::<Promise>()
+        .map_err(|_| "fetch did not return a Promise".to_owned())?;
+    let resp = JsFuture::from(promise)
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    let status = Reflect::get(&resp, &"status".into())
+        .ok()
+        .and_then(|s| s.as_f64())
+        .unwrap_or(0.0) as u16;
+    let mut out_headers = BTreeMap::new();
+    if let Ok(h) = Reflect::get(&resp, &"headers".into()) {
+        if let Ok(Some(entries)) = js_sys::try_iter(&h) {
+            for entry in entries.flatten() {
+                let pair = Array::from(&entry);
+                if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                    out_headers.insert(k, v);
+                }
+            }
+        }
+    }
+    let buffer = Reflect::get(&resp, &"arrayBuffer".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .ok_or_else(|| "the response has no arrayBuffer".to_owned())?
+        .call0(&resp)
+        .map_err(|e| describe_js_error(&e))?
+        .dyn_into::<Promise>()
+        .map_err(|_| "arrayBuffer did not return a Promise".to_owned())?;
+    let body = JsFuture::from(buffer)
+        .await
+        .map_err(|e| describe_js_error(&e))?;
+    Ok(HttpResponse {
+        status,
+        headers: out_headers,
+        body: js_sys::Uint8Array::new(&body).to_vec(),
+    })
 }
 
 /// A thrown JS value as a message, without running any of its code: an `Error`'s `message`, a
@@ -337,6 +403,28 @@ impl RawHost {
         }
         if get(options, "stubMissingImports").is_truthy() {
             o = o.stub_missing_imports();
+        }
+        // Extism plugins: `config` (an object of strings), `allowedHosts` (globs), `wasi`.
+        let mut kernel = KernelConfig::default();
+        if let Value::Map(entries) = convert::from_js(&get(options, "config"))? {
+            for (k, v) in entries {
+                match (k, v) {
+                    (Value::String(k), Value::String(v)) => kernel = kernel.config(&k, &v),
+                    _ => return Err(usage("`config` takes string keys and values".into())),
+                }
+            }
+        }
+        if let Value::List(hosts) = convert::from_js(&get(options, "allowedHosts"))? {
+            for h in hosts {
+                let Value::String(h) = h else {
+                    return Err(usage("`allowedHosts` takes strings".into()));
+                };
+                kernel = kernel.allow_host(&h);
+            }
+        }
+        o = o.with_kernel(kernel);
+        if get(options, "wasi").is_truthy() {
+            o.enable_wasi = true;
         }
         let plugin = host.load_wasm_with(&bytes, o)?;
         Ok(RawPlugin::wrap(plugin))

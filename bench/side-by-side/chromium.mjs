@@ -1,0 +1,41 @@
+// The side-by-side workloads in headless Chromium (Debian's, driven by playwright-core); prints
+// the JSON results like node.mjs.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { extname, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const { chromium } = createRequire(join(root, "crates/web/js/package.json"))("playwright-core");
+const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm" };
+const mounts = [["/pkg/", "target/npm/plugboard/"], ["/plugins/", "target/plugins/"], ["/node_modules/", "bench/node_modules/"], ["/", "bench/side-by-side/"]];
+const server = createServer(async (req, res) => {
+  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+  const [prefix, dir] = mounts.find(([p]) => path.startsWith(p));
+  const rel = normalize(path.slice(prefix.length) || "page.html");
+  if (rel.startsWith("..")) return res.writeHead(403).end();
+  try {
+    res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream" }).end(await readFile(join(root, dir, rel)));
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+});
+try {
+  const page = await browser.newPage();
+  page.on("console", (m) => process.stderr.write(`[chromium] ${m.text()}\n`));
+  const rounds = Number(process.env.ROUNDS ?? 15);
+  await page.goto(`http://127.0.0.1:${server.address().port}/page.html?rounds=${rounds}`);
+  await page.waitForFunction(() => window.benchResult, null, { timeout: 900_000, polling: 500 });
+  const result = await page.evaluate(() => window.benchResult);
+  if (result.error) throw new Error(result.error);
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+  server.close();
+}
