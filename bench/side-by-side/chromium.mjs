@@ -1,21 +1,11 @@
 // The side-by-side workloads in headless Chromium (Debian's, driven by playwright-core); prints
 // the JSON results like node.mjs.
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
+import { launchChromium, serve } from "../../scripts/serve.mjs";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const { chromium } = createRequire(join(root, "crates/web/js/package.json"))("playwright-core");
-const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm" };
 const mounts = [["/pkg/", "target/npm/plugboard/"], ["/plugins/", "target/plugins/"], ["/node_modules/", "bench/node_modules/"], ["/", "bench/side-by-side/"]];
-const server = createServer(async (req, res) => {
-  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  const [prefix, dir] = mounts.find(([p]) => path.startsWith(p));
-  const rel = normalize(path.slice(prefix.length) || "page.html");
-  if (rel.startsWith("..")) return res.writeHead(403).end();
-  try {
+const server = await serve(0, mounts);
+const browser = await launchChromium();
+try {
     res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream" }).end(await readFile(join(root, dir, rel)));
   } catch {
     res.writeHead(404).end();

@@ -1,38 +1,13 @@
 // Serves the package (target/npm/plugboard at /pkg), the plugin fixtures (target/plugins at
 // /fixtures) and tests/browser on 127.0.0.1, opens the test page in Debian's Chromium through
 // playwright-core, prints each case and "N passed, N failed". Exit code 1 on failure.
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
-import { createRequire } from "node:module";
+import { launchChromium, serve } from "../../scripts/serve.mjs";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const require = createRequire(join(root, "crates/web/js/package.json"));
-const { chromium } = require("playwright-core");
-const types = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm" };
 const mounts = [["/pkg/", "target/npm/plugboard/"], ["/fixtures/", "target/plugins/"], ["/", "tests/browser/"]];
-
-const server = createServer(async (req, res) => {
-  const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  if (path.startsWith("/echo/")) return res.end(path.slice("/echo/".length));
-  const [prefix, dir] = mounts.find(([p]) => path.startsWith(p));
-  const rel = normalize(path.slice(prefix.length) || "index.html");
-  if (rel.startsWith("..")) return res.writeHead(403).end();
-  try {
-    const body = await readFile(join(root, dir, rel));
-    res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream" }).end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const echo = (path, res) => path.startsWith("/echo/") && (res.end(path.slice("/echo/".length)), true);
+const server = await serve(0, mounts, echo);
 const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+const browser = await launchChromium();
 let passed = 0;
 let failed = 0;
 try {

@@ -3,23 +3,17 @@
 // responsive, the playground loads and calls example plugins. Screenshots go to target/e2e/.
 // Prints each check and "N passed, N failed".
 import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serve } from "../../scripts/serve.mjs";
+import { launchChromium, serve } from "../../scripts/serve.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const { chromium } = createRequire(join(root, "crates/web/js/package.json"))("playwright-core");
 const outDir = join(root, "target/e2e");
 mkdirSync(outDir, { recursive: true });
 
 const server = await serve(0);
 const url = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+const browser = await launchChromium();
 let passed = 0;
 let failed = 0;
 async function check(name, f) {
