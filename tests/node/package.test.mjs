@@ -211,6 +211,23 @@ test("limits and plugin failures are errors of their own kind (RES-01, RES-03, R
   assert.equal(await perf.call("add", [1, 2]), 3);
 });
 
+test("plugins call each other: expose, setLuaVm, nvim lua_eval; kept across a crash", async () => {
+  const host = new PluginHost();
+  host.define("host", "add", (a, b) => a + b);
+  const zig = await host.loadWasm(ZIG, { name: "zig" });
+  const vm = await host.loadLua("vm", "function greet(who) return 'hello ' .. who end");
+  host.expose(zig);
+  host.setLuaVm(vm);
+  const caller = await host.loadLua("caller", "function go() local t = plugins.zig.returning() return #t.list, plugins.zig.luaEvalExample().greeting end");
+  assert.deepEqual(await caller.call("go"), [3, "hello zig"]);
+  // A host function defined later rebuilds the host inside; exposure carries over.
+  host.define("extra", "noop", () => null);
+  const later = await host.loadLua("later", "function go() return plugins.zig.echo('x') end");
+  assert.equal(await later.call("go"), "x");
+  assert.throws(() => __abortForTesting("crash"), (e) => e.kind === "runtimeCrashed");
+  assert.deepEqual(await caller.call("go"), [3, "hello zig"]);
+});
+
 test("lifecycle calls a function on every Lua plugin in name order", async () => {
   const host = new PluginHost();
   const order = [];

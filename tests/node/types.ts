@@ -21,6 +21,8 @@ async function main(bytes: Uint8Array): Promise<number> {
     const kind: ErrorKind = err.kind;
     if (kind === "outOfFuel" || kind === "runtimeCrashed") console.log(err.message, err.budget);
   }
+  host.expose(p);
+  host.setLuaVm(lua);
   const results: Record<string, unknown> = await host.lifecycle("update", 1);
   console.log(p.abi, p.exports[0]?.signature, p.fuelConsumed, results);
   p[Symbol.dispose]();

@@ -236,6 +236,7 @@ impl Registry {
 #[derive(Default)]
 pub struct HostBuilder {
     registry: Registry,
+    peers: Option<Rc<crate::peers::Peers>>,
     limits: Limits,
     log: Option<LogSink>,
     wasi: WasiConfig,
@@ -481,6 +482,14 @@ impl HostBuilder {
         self.func_async(HTTP_NAMESPACE, HTTP_FUNCTION, f)
     }
 
+    /// Shares `host`'s exposed plugins and Lua VM with the host being built: plugins of either
+    /// see the plugins exposed on either (for an embedder that rebuilds its host to add host
+    /// functions, as the npm package does).
+    pub fn peers_of(mut self, host: &Host) -> Self {
+        self.peers = Some(host.peers.clone());
+        self
+    }
+
     /// Builds the host.
     pub fn build(self) -> Host {
         Host {
@@ -489,7 +498,7 @@ impl HostBuilder {
             limits: self.limits,
             log: self.log,
             wasi: self.wasi,
-            peers: Rc::default(),
+            peers: self.peers.unwrap_or_default(),
         }
     }
 }

@@ -35,6 +35,14 @@ impl fmt::Debug for SharedPlugin {
 }
 
 impl SharedPlugin {
+    /// Shares a plugin without exposing it yet (see [`Host::expose_shared`]).
+    pub fn new(plugin: Plugin) -> Self {
+        SharedPlugin {
+            name: Rc::from(plugin.name()),
+            inner: Rc::new(RefCell::new(plugin)),
+        }
+    }
+
     /// The name other plugins reach it by.
     pub fn name(&self) -> &str {
         &self.name
@@ -199,19 +207,39 @@ impl Host {
     ///
     /// [`ErrorKind::Peer`] if a plugin of the same name is already exposed.
     pub fn expose(&self, plugin: Plugin) -> Result<SharedPlugin, Error> {
-        let name: Rc<str> = Rc::from(plugin.name());
-        if self.peers.find(&name).is_some() {
+        let shared = SharedPlugin::new(plugin);
+        self.expose_shared(&shared)?;
+        Ok(shared)
+    }
+
+    /// Exposes an already shared plugin (as [`Host::expose`] does).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Peer`] if another plugin of the same name is exposed.
+    pub fn expose_shared(&self, plugin: &SharedPlugin) -> Result<(), Error> {
+        if let Some(existing) = self.peers.find(&plugin.name) {
+            if Rc::ptr_eq(&existing, &plugin.inner) {
+                return Ok(());
+            }
             return Err(peer_error(
-                &name,
+                &plugin.name,
                 "a plugin of this name is already exposed",
             ));
         }
-        let inner = Rc::new(RefCell::new(plugin));
         self.peers
             .plugins
             .borrow_mut()
-            .push((name.clone(), Rc::downgrade(&inner)));
-        Ok(SharedPlugin { inner, name })
+            .push((plugin.name.clone(), Rc::downgrade(&plugin.inner)));
+        Ok(())
+    }
+
+    /// Stops exposing the plugin of this name (calls to it then fail with [`ErrorKind::Peer`]).
+    pub fn unexpose(&self, name: &str) {
+        self.peers
+            .plugins
+            .borrow_mut()
+            .retain(|(n, _)| &**n != name);
     }
 
     /// The exposed plugin of this name, if any.

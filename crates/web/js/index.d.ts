@@ -131,6 +131,10 @@ export class PluginHost implements Disposable {
   loadWasm(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: WasmOptions): Promise<Plugin>;
   loadLua(name: string, files: string | Record<string, string | Uint8Array>, options?: LoadOptions): Promise<Plugin>;
   loadManifest(manifest: string | object): Promise<Plugin>;
+  /** Lets this host's Lua plugins call `plugin` as `plugins.<name>.<function>(…)`. */
+  expose(plugin: Plugin): void;
+  /** The Lua plugin whose VM runs nvim plugins' `lua_exec`/`lua_eval`. */
+  setLuaVm(plugin: Plugin): void;
   /** Calls `fn` on every Lua plugin that defines it, in name order. */
   lifecycle(fn: string, input?: PluginValue): Promise<Record<string, any>>;
   close(): void;

@@ -95,6 +95,8 @@ export class PluginHost {
   #plugins = new Set();
   #raw;
   #closed = false;
+  #exposed = new Set();
+  #luaVm = null;
 
   /** @param {object} [options] default limits: fuel, fuelSlice, memoryBytes, … */
   constructor(options = {}) {
@@ -133,6 +135,18 @@ export class PluginHost {
     const recipe = { kind: "manifest", text };
     const rawPlugin = await enter(() => this.#raw.loadManifest(text));
     return this.#adopt(recipe, rawPlugin);
+  }
+
+  /** Lets this host's Lua plugins call `plugin` as `plugins.<name>.<function>(…)`. */
+  expose(plugin) {
+    enter(() => this.#raw.expose(plugin._raw()));
+    this.#exposed.add(plugin);
+  }
+
+  /** The Lua plugin whose VM runs nvim plugins' `lua_exec`/`lua_eval` (it is exposed too). */
+  setLuaVm(plugin) {
+    enter(() => this.#raw.setLuaVm(plugin._raw()));
+    this.#luaVm = plugin;
   }
 
   /**
@@ -202,6 +216,22 @@ export class PluginHost {
         p._reopen(this.#open(p._recipe));
       } catch (e) {
         p._reopen(null, e);
+      }
+    }
+    for (const p of this.#exposed) {
+      if (!p.closed) {
+        try {
+          this.#raw.expose(p._raw());
+        } catch {
+          // it failed to reload: calls to it fail with its error
+        }
+      }
+    }
+    if (this.#luaVm && !this.#luaVm.closed) {
+      try {
+        this.#raw.setLuaVm(this.#luaVm._raw());
+      } catch {
+        // as above
       }
     }
   }
@@ -301,6 +331,11 @@ export class Plugin {
 
   [Symbol.dispose ?? Symbol.for("Symbol.dispose")]() {
     this.close();
+  }
+
+  /** The raw plugin, for the host (expose, setLuaVm). */
+  _raw() {
+    return this.#live();
   }
 
   #live() {

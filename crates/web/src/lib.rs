@@ -17,7 +17,8 @@ use error::{to_js_error, JsResult};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use plugboard_host_core::{
     Abi, Error, ErrorKind, Host, HostReturn, HttpRequest, HttpResponse, Interface, KernelConfig,
-    Limits, LogRecord, LogStream, Plugin as CorePlugin, PluginOptions, Signature, Step, Value,
+    Limits, LogRecord, LogStream, Plugin as CorePlugin, PluginOptions, SharedPlugin, Signature,
+    Step, Value,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -108,17 +109,22 @@ struct Definition {
 struct HostState {
     options: HostOptions,
     definitions: RefCell<Vec<Definition>>,
-    /// Built from the definitions when a plugin is loaded; `define` clears it.
+    /// Built from the definitions when a plugin is loaded; `define` marks it stale, and the
+    /// next one shares its exposed plugins.
     host: RefCell<Option<Host>>,
+    stale: std::cell::Cell<bool>,
     on_log: RefCell<Option<Function>>,
 }
 
 impl HostState {
     fn host(self: &Rc<Self>) -> Host {
-        if let Some(h) = self.host.borrow().as_ref() {
+        if let (Some(h), false) = (self.host.borrow().as_ref(), self.stale.get()) {
             return h.clone();
         }
         let mut b = Host::builder().limits(self.options.limits.clone());
+        if let Some(previous) = self.host.borrow().as_ref() {
+            b = b.peers_of(previous);
+        }
         let weak = Rc::downgrade(self);
         b = b.on_log(move |r: &LogRecord| {
             if let Some(state) = weak.upgrade() {
@@ -137,6 +143,7 @@ impl HostState {
         }
         let h = b.build();
         *self.host.borrow_mut() = Some(h.clone());
+        self.stale.set(false);
         h
     }
 
@@ -313,6 +320,7 @@ impl RawHost {
                 options: HostOptions { limits },
                 definitions: RefCell::new(Vec::new()),
                 host: RefCell::new(None),
+                stale: std::cell::Cell::new(false),
                 on_log: RefCell::new(None),
             }),
         })
@@ -337,8 +345,27 @@ impl RawHost {
             f,
             signature,
         });
-        *self.state.host.borrow_mut() = None;
+        self.state.stale.set(true);
         Ok(())
+    }
+
+    /// Exposes a loaded plugin to the other plugins of this host: Lua plugins call it as
+    /// `plugins.<name>.<function>(…)`.
+    pub fn expose(&self, plugin: &RawPlugin) -> JsResult<()> {
+        let shared = plugin.shared().map_err(to_js_error)?;
+        self.state
+            .host()
+            .expose_shared(&shared)
+            .map_err(to_js_error)
+    }
+
+    /// Designates a loaded Lua plugin as the VM that runs nvim plugins' `lua_exec`/`lua_eval`.
+    #[wasm_bindgen(js_name = setLuaVm)]
+    pub fn set_lua_vm(&self, plugin: &RawPlugin) -> JsResult<()> {
+        let shared = plugin.shared().map_err(to_js_error)?;
+        let host = self.state.host();
+        host.expose_shared(&shared).map_err(to_js_error)?;
+        host.set_lua_vm(&shared).map_err(to_js_error)
     }
 
     /// Receives plugin output: `{ plugin, stream, message }` for stdout, stderr and log calls.
@@ -551,8 +578,9 @@ pub struct RawPlugin {
     name: String,
     abi: Abi,
     call: Rc<RefCell<InFlight>>,
-    /// The plugin is shared with the future that completes a pending host call.
-    shared: Rc<RefCell<Option<CorePlugin>>>,
+    /// The plugin, shared with the future that completes a pending host call and with the
+    /// other plugins it is exposed to; `None` once closed.
+    shared: Rc<RefCell<Option<SharedPlugin>>>,
 }
 
 impl std::fmt::Debug for RawPlugin {
@@ -570,12 +598,23 @@ impl RawPlugin {
             name: plugin.name().to_owned(),
             abi: plugin.abi(),
             call: Rc::new(RefCell::new(InFlight::default())),
-            shared: Rc::new(RefCell::new(Some(plugin))),
+            shared: Rc::new(RefCell::new(Some(SharedPlugin::new(plugin)))),
         }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut CorePlugin) -> Result<T, Error>) -> Result<T, Error> {
         with_plugin(&self.shared, f)
+    }
+
+    fn shared(&self) -> Result<SharedPlugin, Error> {
+        self.shared.borrow().clone().ok_or_else(closed)
+    }
+
+    /// Reads the plugin, if it is open and not in a call.
+    fn read<T>(&self, f: impl FnOnce(&CorePlugin) -> T) -> Option<T> {
+        let shared = self.shared.borrow().clone()?;
+        let p = shared.borrow().ok()?;
+        Some(f(&p))
     }
 }
 
@@ -587,16 +626,14 @@ fn closed() -> Error {
     .into()
 }
 
-/// Runs `f` on the plugin, if it is still open.
+/// Runs `f` on the plugin, if it is still open and not in a call.
 fn with_plugin<T>(
-    slot: &RefCell<Option<CorePlugin>>,
+    slot: &RefCell<Option<SharedPlugin>>,
     f: impl FnOnce(&mut CorePlugin) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let mut slot = slot
-        .try_borrow_mut()
-        .map_err(|_| Error::from(ErrorKind::Busy))?;
-    let p = slot.as_mut().ok_or_else(closed)?;
-    f(p)
+    let shared = slot.borrow().clone().ok_or_else(closed)?;
+    let mut p = shared.borrow_mut()?;
+    f(&mut p)
 }
 
 /// What `step` returns.
@@ -621,43 +658,34 @@ impl RawPlugin {
     /// `[{ name, signature }]`: the callable functions, with their signature where known.
     #[wasm_bindgen(getter)]
     pub fn exports(&self) -> Array {
-        let slot = self.shared.borrow();
-        let Some(p) = slot.as_ref() else {
-            return Array::new();
-        };
-        p.exports()
-            .iter()
-            .map(|e| {
-                let o = Object::new();
-                let _ = Reflect::set(&o, &"name".into(), &JsValue::from_str(&e.name));
-                let sig = e
-                    .signature
-                    .as_ref()
-                    .map_or(JsValue::NULL, |s| JsValue::from_str(&s.to_string()));
-                let _ = Reflect::set(&o, &"signature".into(), &sig);
-                JsValue::from(o)
-            })
-            .collect()
+        self.read(|p| {
+            p.exports()
+                .iter()
+                .map(|e| {
+                    let o = Object::new();
+                    let _ = Reflect::set(&o, &"name".into(), &JsValue::from_str(&e.name));
+                    let sig = e
+                        .signature
+                        .as_ref()
+                        .map_or(JsValue::NULL, |s| JsValue::from_str(&s.to_string()));
+                    let _ = Reflect::set(&o, &"signature".into(), &sig);
+                    JsValue::from(o)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// Fuel the last call used.
     #[wasm_bindgen(getter, js_name = fuelConsumed)]
     pub fn fuel_consumed(&self) -> f64 {
-        self.shared
-            .try_borrow()
-            .ok()
-            .and_then(|s| s.as_ref().map(|p| p.fuel_consumed() as f64))
-            .unwrap_or(0.0)
+        self.read(|p| p.fuel_consumed() as f64).unwrap_or(0.0)
     }
 
     /// Bytes of memory the plugin holds.
     #[wasm_bindgen(getter, js_name = memoryBytes)]
     pub fn memory_bytes(&self) -> f64 {
-        self.shared
-            .try_borrow()
-            .ok()
-            .and_then(|s| s.as_ref().map(|p| p.memory_bytes() as f64))
-            .unwrap_or(0.0)
+        self.read(|p| p.memory_bytes() as f64).unwrap_or(0.0)
     }
 
     /// Starts a call of `function` with one input value. Options: `signature` (for bincode
