@@ -174,6 +174,7 @@ fn host_import(
         return Err(ErrorKind::OutputTooLarge { len, max }.into());
     }
     let args = wasm::read_guest(&*caller, ptr, len)?;
+    wasm::charge_host_call(&mut *caller, args.len())?;
     let free = caller.data().free.ok_or(AbiViolation::NoMemory)?;
     wasm::nested_call(&mut *caller, free, &[Val::I64(packed)], &mut [])?;
     let f = caller

@@ -585,6 +585,8 @@ fn host_call(
         .get(ns, name)
         .cloned()
         .ok_or_else(|| link_error(HOST_MODULE, name, "host function disappeared"))?;
+    // The argument bytes were counted when the plugin stored them; the call itself costs.
+    wasm::charge_host_call(&mut *c, 0)?;
     let v = match f.invoke_json(args)? {
         Reply::Ready(v) => v,
         Reply::Later(future) => {

@@ -633,7 +633,8 @@ fn install_host_functions<'gc>(
                 .cloned()
                 .ok_or_else(|| piccolo::Error::from(anyhow_error(missing(&ns, &name))))?;
             let args = stack_values(&stack)?;
-            exec.fuel().consume(1);
+            // As for wasm plugins (RES-10): a host call costs the budget more than one step.
+            exec.fuel().consume(crate::wasm::HOST_CALL_FUEL as i32);
             let json = match args.len() {
                 0 => serde_json::Value::Null,
                 1 => serde_json::to_value(&args[0]).unwrap_or_default(),
@@ -673,7 +674,8 @@ fn install_host_functions<'gc>(
         let (ns, name) = (h.namespace.clone(), h.name.clone());
         let callback = Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
             let args = stack_values(&stack)?;
-            exec.fuel().consume(1);
+            // As for wasm plugins (RES-10): a host call costs the budget more than one step.
+            exec.fuel().consume(crate::wasm::HOST_CALL_FUEL as i32);
             let r = catch_unwind(AssertUnwindSafe(|| f(&plugin, args)))
                 .unwrap_or_else(|p| Err(format!("panicked: {}", crate::host::panic_message(&p))));
             match r {

@@ -15,14 +15,32 @@ use wasmi::{AsContext, AsContextMut, Func, Memory, Val};
 /// translation (an invalid body is rejected at load), strict limits against compile bombs,
 /// custom sections kept (we read `plugboard.signatures`).
 pub(crate) fn new_engine() -> wasmi::Engine {
+    wasmi::Engine::new(&engine_config())
+}
+
+/// The configuration of [`new_engine`] (also what the spec testsuite runs under).
+pub(crate) fn engine_config() -> wasmi::Config {
     let mut config = wasmi::Config::default();
     config
         .consume_fuel(true)
         .compilation_mode(wasmi::CompilationMode::Eager)
         .enforced_limits(wasmi::EnforcedLimits::strict())
+        // Every proposal spelled out (the spec testsuite runs these sets): wasm 2.0 and
+        // tail calls and extended constants; no multi-memory, custom page sizes or wide
+        // arithmetic (and no SIMD or memory64: those wasmi features are not compiled in).
+        .wasm_mutable_global(true)
+        .wasm_sign_extension(true)
+        .wasm_saturating_float_to_int(true)
+        .wasm_multi_value(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true)
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
         .wasm_multi_memory(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_wide_arithmetic(false)
         .set_max_recursion_depth(1024);
-    wasmi::Engine::new(&config)
+    config
 }
 
 /// What a plugin's store holds besides the engine's own state.
@@ -396,6 +414,19 @@ pub(crate) fn charge_fuel(
     }
     data.fuel_reserve -= rest;
     Ok(())
+}
+
+/// Fuel one host-function call costs the calling plugin, besides one unit per 8 bytes of its
+/// arguments: the host's copying and decoding are work the budget must see, or a plugin could
+/// call the host in a tight loop far past its budget (RELIABILITY.md RES-10).
+pub(crate) const HOST_CALL_FUEL: u64 = 64;
+
+/// Charges a host-function call with `arg_bytes` bytes of arguments to the call in flight.
+pub(crate) fn charge_host_call(
+    ctx: impl AsContextMut<Data = StoreData>,
+    arg_bytes: usize,
+) -> Result<(), Error> {
+    charge_fuel(ctx, HOST_CALL_FUEL + arg_bytes as u64 / 8)
 }
 
 /// Sets the store's fuel. Fuel metering is always on, so this cannot fail.
