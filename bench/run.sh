@@ -10,6 +10,8 @@ fi
 cargo bench -p plugboard-host-core --bench call_overhead --locked
 cargo bench -p plugboard-host-core --bench lua --locked
 cargo bench -p plugboard-host-core --bench abis --locked
+# RELIABILITY.md §6 latency goals (stop latency, longest slice over the hostile corpus, …).
+cargo bench -p plugboard-host-core --bench reliability --locked
 # Node's per-process figure varies by up to 2x with JIT and GC timing: five processes, one JSON
 # line each; the report takes their median and shows the range.
 : > target/extism-node.json

@@ -7,6 +7,7 @@ mod buffer_abi;
 mod conformance;
 mod fixed;
 mod host_functions;
+mod hostile;
 mod idl;
 mod kernel;
 mod limits;

@@ -1,0 +1,599 @@
+//! RELIABILITY.md §5 cases not covered by the per-ABI files: malformed-module encodings
+//! (MOD-06..10, 14..17), resource exhaustion (RES-04, RES-08, RES-10), host-function faults in
+//! Lua (HFN-11..13), re-entrancy across plugins (CON-03), suspended-call lifetimes (CON-06),
+//! independent hosts on threads (CON-07), and round trips (DAT-03, DAT-04, DAT-09). Each case
+//! asserts the error kind, then the canary answers on the same host.
+
+use crate::common::{assert_kind, buffer_wat, canary};
+use plugboard_host_core::{ErrorKind, Host, Limits, Step, Value};
+
+fn host() -> Host {
+    Host::builder()
+        .limits(Limits {
+            fuel: 10_000_000,
+            ..Limits::default()
+        })
+        .func("env", "log", |s: String| s.len() as u32)
+        .build()
+}
+
+const HEADER: &[u8] = b"\0asm\x01\0\0\0";
+
+fn module(sections: &[&[u8]]) -> Vec<u8> {
+    let mut m = HEADER.to_vec();
+    for s in sections {
+        m.extend_from_slice(s);
+    }
+    m
+}
+
+fn leb(mut n: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn section(id: u8, body: &[u8]) -> Vec<u8> {
+    let mut s = vec![id];
+    leb(body.len() as u64, &mut s);
+    s.extend_from_slice(body);
+    s
+}
+
+/// A module of `n` functions of type `() -> ()`, each with `body` (without its size prefix).
+fn functions(n: usize, locals: &[u8], code: &[u8]) -> Vec<u8> {
+    let types = section(1, &[1, 0x60, 0, 0]);
+    let mut funcs = Vec::new();
+    leb(n as u64, &mut funcs);
+    funcs.extend(std::iter::repeat_n(0u8, n));
+    let mut body = locals.to_vec();
+    body.extend_from_slice(code);
+    let mut entry = Vec::new();
+    leb(body.len() as u64, &mut entry);
+    entry.extend_from_slice(&body);
+    let mut codes = Vec::new();
+    leb(n as u64, &mut codes);
+    for _ in 0..n {
+        codes.extend_from_slice(&entry);
+    }
+    module(&[&types, &section(3, &funcs), &section(10, &codes)])
+}
+
+fn rejected(h: &Host, bytes: &[u8]) {
+    assert_kind(h.load_wasm(bytes), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
+    canary(h);
+}
+
+#[test]
+fn mod_06_leb128_overlong_and_overflowing_rejected() {
+    let h = host();
+    // A section size as a 6-byte LEB, one over 2^32, and an overlong function count.
+    rejected(
+        &h,
+        &module(&[&[1, 0x84, 0x80, 0x80, 0x80, 0x80, 0x00, 1, 0x60, 0, 0]]),
+    );
+    rejected(
+        &h,
+        &module(&[&[1, 0x80, 0x80, 0x80, 0x80, 0x10, 1, 0x60, 0, 0]]),
+    );
+    rejected(
+        &h,
+        &module(&[
+            &[1, 4, 1, 0x60, 0, 0],
+            &[3, 7, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00, 0],
+        ]),
+    );
+}
+
+#[test]
+fn mod_07_section_order_and_duplicates_rejected() {
+    let h = host();
+    let types = section(1, &[1, 0x60, 0, 0]);
+    let funcs = section(3, &[1, 0]);
+    let memory = section(5, &[1, 0, 1]);
+    rejected(&h, &module(&[&funcs, &types]));
+    rejected(&h, &module(&[&types, &memory, &memory]));
+    rejected(&h, &module(&[&types, &types]));
+}
+
+#[test]
+fn mod_08_huge_section_size_no_preallocation() {
+    let h = host();
+    let mut m = module(&[&[0x01, 0xff, 0xff, 0xff, 0xff, 0x0f]]);
+    m.resize(100, 0);
+    rejected(&h, &m);
+}
+
+#[test]
+fn mod_09_huge_vector_count_no_preallocation() {
+    let h = host();
+    // 0xFFFFFFF0 types, functions and code entries in a few bytes.
+    let count = [0xf0, 0xff, 0xff, 0xff, 0x0f];
+    for id in [1u8, 3, 10, 11] {
+        let mut body = count.to_vec();
+        body.extend_from_slice(&[0x60, 0, 0]);
+        rejected(&h, &module(&[&section(id, &body)]));
+    }
+}
+
+#[test]
+fn mod_10_custom_section_bomb_ignored() {
+    let h = host();
+    // A 4 MiB "name" section of 1M tiny entries in a module that is otherwise a valid plugin:
+    // accepted (custom sections are not parsed beyond our own) or rejected, quickly either way.
+    let mut names = Vec::new();
+    leb(1_000_000, &mut names);
+    for i in 0..1_000_000u32 {
+        leb(u64::from(i), &mut names);
+        names.extend_from_slice(&[1, b'x']);
+    }
+    let mut custom = vec![4];
+    custom.extend_from_slice(b"name");
+    custom.extend_from_slice(&names);
+    let mut m = buffer_wat("", "");
+    m.extend_from_slice(&section(0, &custom));
+    match h.load_wasm(&m) {
+        Ok(mut p) => assert_eq!(p.call_bytes("ping", Vec::new()).unwrap(), b"pong"),
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::InvalidModule { .. }), "{e:?}"),
+    }
+    canary(&h);
+}
+
+#[test]
+fn mod_14_min_avg_function_size_bomb() {
+    // 5,000 functions with 2-byte bodies (no locals, `end`): strict limits want 40 on average.
+    rejected(&host(), &functions(5_000, &[0], &[0x0b]));
+}
+
+#[test]
+fn mod_15_deeply_nested_blocks() {
+    let h = host();
+    let depth = 100_000;
+    let mut code = Vec::with_capacity(depth * 3 + 1);
+    for _ in 0..depth {
+        code.extend_from_slice(&[0x02, 0x40]);
+    }
+    code.extend(std::iter::repeat_n(0x0b, depth + 1));
+    // Validation error or a module; never a stack overflow.
+    match h.load_wasm(&functions(1, &[0], &code)) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
+            ),
+            "{e:?}"
+        ),
+    }
+    canary(&h);
+}
+
+#[test]
+fn mod_16_huge_br_table() {
+    let h = host();
+    // block; i32.const 0; br_table with 1M targets of depth 0; end; end.
+    let mut code = vec![0x02, 0x40, 0x41, 0x00, 0x0e];
+    leb(1_000_000, &mut code);
+    code.extend(std::iter::repeat_n(0u8, 1_000_001));
+    code.extend_from_slice(&[0x0b, 0x0b]);
+    match h.load_wasm(&functions(1, &[0], &code)) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
+            ),
+            "{e:?}"
+        ),
+    }
+    canary(&h);
+}
+
+#[test]
+fn mod_17_many_locals() {
+    let h = host();
+    // 50,000 i64 locals in each of 100 functions.
+    let mut locals = vec![1];
+    leb(50_000, &mut locals);
+    locals.push(0x7e);
+    match h.load_wasm(&functions(100, &locals, &[0x0b])) {
+        Ok(_) => {}
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
+            ),
+            "{e:?}"
+        ),
+    }
+    canary(&h);
+}
+
+#[test]
+fn res_04_wasm_recursion_with_big_frames() {
+    let h = host();
+    let locals: String = (0..1000).map(|_| " i64").collect();
+    let plugin = buffer_wat(
+        "",
+        &format!(
+            r#"(func $r (export "__run") (param i64) (result i64) (local{locals}) (call $r (local.get 0)))"#
+        ),
+    );
+    let mut p = h.load_wasm(&plugin).unwrap();
+    assert_kind(p.call_bytes("run", Vec::new()), |k| {
+        matches!(k, ErrorKind::StackOverflow | ErrorKind::OutOfFuel { .. })
+    });
+    canary(&h);
+}
+
+#[test]
+fn res_08_wasm_table_grow_to_cap() {
+    let h = host();
+    // table.grow by 10M answers -1 (the table limit), and the plugin reports what it got.
+    let plugin = buffer_wat(
+        "",
+        r#"(table $t 1 funcref)
+        (func (export "__run") (param i64) (result i64)
+          (i32.store (i32.const 32) (table.grow $t (ref.null func) (i32.const 10000000)))
+          (i64.or (i64.shl (i64.const 32) (i64.const 32)) (i64.const 4)))"#,
+    );
+    let mut p = h.load_wasm(&plugin).unwrap();
+    match p.call_bytes("run", Vec::new()) {
+        Ok(out) => assert_eq!(i32::from_le_bytes(out.try_into().unwrap()), -1),
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::MemoryLimit { .. }), "{e:?}"),
+    }
+    canary(&h);
+}
+
+#[test]
+fn res_10_host_call_amplification_charged() {
+    // A plugin that calls `env.log` with a 60 KiB string forever: each call costs the host a
+    // copy and a decode, so each is charged fuel, and the call stops within its budget.
+    let h = Host::builder()
+        .limits(Limits {
+            fuel: 2_000_000,
+            ..Limits::default()
+        })
+        .func("env", "log", |s: String| s.len() as u32)
+        .build();
+    let plugin = buffer_wat(
+        r#"(import "env" "__log" (func $log (param i64) (result i64)))"#,
+        r#"(func (export "__run") (param i64) (result i64)
+          (i64.store (i32.const 4096) (i64.const 60000))
+          (loop $l
+            (drop (call $log (i64.or (i64.shl (i64.const 4096) (i64.const 32)) (i64.const 60008))))
+            (br $l))
+          (i64.const 0))"#,
+    );
+    let mut p = h.load_wasm(&plugin).unwrap();
+    let e = assert_kind(p.call_bytes("run", Vec::new()), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
+    assert!(
+        p.fuel_consumed() <= 2_000_000 + 100_000,
+        "{e}: {} fuel",
+        p.fuel_consumed()
+    );
+    canary(&h);
+}
+
+fn lua_host() -> Host {
+    Host::builder()
+        .limits(Limits {
+            fuel: 2_000_000,
+            ..Limits::default()
+        })
+        .try_func("kv", "get", |key: String| {
+            if key == "secret" {
+                Err("denied".to_string())
+            } else {
+                Ok(key.len() as i64)
+            }
+        })
+        .func("kv", "boom", |_: Value| -> i64 {
+            panic!("host function bug")
+        })
+        .build()
+}
+
+#[test]
+fn hfn_11_lua_host_fn_error_is_catchable_and_says_nothing_internal() {
+    let h = lua_host();
+    let mut p = h
+        .load_lua(
+            "p",
+            r#"function go()
+                local ok, e = pcall(kv.get, "secret")
+                return {ok, tostring(e)}
+            end"#,
+        )
+        .unwrap();
+    let v = p.call_value("go", vec![]).unwrap();
+    let Value::List(items) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(items[0], Value::Bool(false));
+    let Value::String(msg) = &items[1] else {
+        panic!("{items:?}")
+    };
+    assert!(msg.contains("denied"), "{msg}");
+    assert!(
+        !msg.contains("0x") && !msg.contains("src/"),
+        "leaks internals: {msg}"
+    );
+    canary(&h);
+}
+
+#[test]
+fn hfn_12_lua_host_fn_bad_arg_types() {
+    let h = lua_host();
+    for arg in [
+        "{}",
+        "function() end",
+        "coroutine.create(function() end)",
+        "nil",
+        "0/0",
+        "math.maxinteger",
+        "1e308",
+    ] {
+        let mut p = h
+            .load_lua("p", &format!("function go() return kv.get({arg}) end"))
+            .unwrap();
+        match p.call_value("go", vec![]) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::LuaError { .. }
+                        | ErrorKind::HostFunction { .. }
+                        | ErrorKind::Decode(_)
+                ),
+                "{arg}: {e:?}"
+            ),
+        }
+    }
+    canary(&h);
+}
+
+#[test]
+fn hfn_13_lua_callback_panic_contained() {
+    let h = lua_host();
+    let mut p = h
+        .load_lua(
+            "p",
+            r#"function inside() local ok = pcall(kv.boom, 1) return ok end
+               function outside() return kv.boom(1) end
+               function fine() return 7 end"#,
+        )
+        .unwrap();
+    assert_eq!(p.call_value("inside", vec![]).unwrap(), Value::Bool(false));
+    let e = assert_kind(p.call_value("outside", vec![]), |k| {
+        matches!(
+            k,
+            ErrorKind::LuaError { .. } | ErrorKind::HostFunction { .. }
+        )
+    });
+    assert!(e.to_string().contains("host function bug"), "{e}");
+    assert_eq!(p.call_value("fine", vec![]).unwrap(), Value::Int(7));
+    canary(&h);
+}
+
+#[test]
+fn con_03_cross_plugin_cycle_detected() {
+    // a calls b, b calls a back: a is running, so the inner call is refused as busy (a cycle
+    // cannot run); a chain deeper than the re-entrancy limit is refused too.
+    let h = host();
+    let a = h
+        .load_lua(
+            "a",
+            "function go() return plugins.b.back() end function ping() return 1 end",
+        )
+        .unwrap();
+    let b = h
+        .load_lua("b", "function back() return plugins.a.ping() end")
+        .unwrap();
+    let a = h.expose(a).unwrap();
+    let _b = h.expose(b).unwrap();
+    let e = assert_kind(a.call_value("go", vec![]), |k| {
+        matches!(
+            k,
+            ErrorKind::LuaError { .. }
+                | ErrorKind::Busy
+                | ErrorKind::Peer { .. }
+                | ErrorKind::ReentrancyLimit { .. }
+        )
+    });
+    assert!(
+        e.to_string().to_lowercase().contains("busy") || e.to_string().contains("running"),
+        "{e}"
+    );
+    assert_eq!(a.call_value("ping", vec![]).unwrap(), Value::Int(1));
+    canary(&h);
+}
+
+#[test]
+fn con_06_drop_plugin_while_suspended() {
+    let h = Host::builder()
+        .limits(Limits {
+            fuel_slice: 10_000,
+            ..Limits::default()
+        })
+        .build();
+    for _ in 0..2_000 {
+        let mut p = h.load_wasm(plugboard_fixtures::PERF).unwrap();
+        p.start_call("sum", plugboard_host_core::encode(&u64::MAX).unwrap())
+            .unwrap();
+        assert!(matches!(p.resume().unwrap(), Step::Yielded));
+        drop(p);
+    }
+    canary(&h);
+}
+
+#[test]
+fn con_07_parallel_hosts_on_threads() {
+    // Hosts are per thread (not Send); many at once give the same answers and fuel.
+    let results: Vec<(u64, u64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    let h = host();
+                    let mut p = h.load_wasm(plugboard_fixtures::PERF).unwrap();
+                    let mut last = (0, 0);
+                    for _ in 0..50 {
+                        let sum: u64 = p.call("sum", &10_000u64).unwrap();
+                        last = (sum, p.fuel_consumed());
+                    }
+                    canary(&h);
+                    last
+                })
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert!(results.iter().all(|r| *r == results[0]), "{results:?}");
+    assert_eq!(results[0].0, 50_005_000);
+}
+
+#[test]
+fn dat_09_no_cross_call_leakage() {
+    // Call 1 leaves a secret in the Extism kernel's memory; call 2 cannot read it back:
+    // every block is dropped between calls, so the old handle is not a live block.
+    let h = host();
+    let wat = r#"(module
+      (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+      (import "extism:host/env" "store_u64" (func $st (param i64 i64)))
+      (import "extism:host/env" "load_u64" (func $ld (param i64) (result i64)))
+      (import "extism:host/env" "output_set" (func $out (param i64 i64)))
+      (memory (export "memory") 1)
+      (global $h (mut i64) (i64.const 0))
+      (func (export "write") (result i32)
+        (global.set $h (call $alloc (i64.const 8)))
+        (call $st (global.get $h) (i64.const 0x5ec2e7))
+        (i32.const 0))
+      (func (export "read") (result i32) (local $o i64)
+        (local.set $o (call $alloc (i64.const 8)))
+        (call $st (local.get $o) (call $ld (global.get $h)))
+        (call $out (local.get $o) (i64.const 8))
+        (i32.const 0)))"#;
+    let mut p = h.load_wasm(&wat::parse_str(wat).unwrap()).unwrap();
+    p.call_bytes("write", Vec::new()).unwrap();
+    match p.call_bytes("read", Vec::new()) {
+        Ok(out) => assert_ne!(
+            u64::from_le_bytes(out.try_into().unwrap()),
+            0x5ec2e7,
+            "secret leaked"
+        ),
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::AbiViolation(_)), "{e:?}"),
+    }
+    canary(&h);
+}
+
+/// DAT-04's documented lossy mapping: a Lua table cannot hold nil, so nulls inside lists and
+/// maps vanish (a list of nulls and a map of null values come back as empty lists).
+#[test]
+fn dat_04_lua_nulls_in_tables_vanish() {
+    let h = host();
+    let mut p = h.load_lua("echo", "function echo(x) return x end").unwrap();
+    for (input, output) in [
+        ("[null]", "[]"),
+        ("{\"a\":null}", "[]"),
+        ("[1,null]", "[1]"),
+        ("{\"a\":1,\"b\":null}", "{\"a\":1}"),
+    ] {
+        let back = p
+            .call_value("echo", vec![Value::from_json(input).unwrap()])
+            .unwrap();
+        assert_eq!(back.to_json(), output, "{input}");
+    }
+    canary(&h);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Values of every JSON shape; `nested_null`: whether lists and maps may hold nulls (Lua
+    /// tables cannot: see `dat_04_lua_nulls_in_tables_vanish`).
+    fn value(nested_null: bool) -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(if nested_null {
+                Value::Null
+            } else {
+                Value::Bool(true)
+            }),
+            any::<bool>().prop_map(Value::Bool),
+            prop_oneof![
+                Just(i64::MIN),
+                Just(-1i64),
+                Just(0i64),
+                Just(i64::MAX),
+                any::<i64>()
+            ]
+            .prop_map(Value::Int),
+            prop_oneof![
+                Just(0.5f64),
+                Just(-0.25),
+                Just(1e300),
+                any::<f64>().prop_filter("finite", |x| x.is_finite() && x.fract() != 0.0)
+            ]
+            .prop_map(Value::Float),
+            "\\PC{0,16}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 1..6).prop_map(Value::List),
+                prop::collection::btree_map("[a-z]{1,6}", inner, 1..6).prop_map(|m| Value::Map(
+                    m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// DAT-04: host → Lua → host keeps integers and floats apart, strings byte-exact,
+        /// lists as lists and string-keyed maps as maps.
+        #[test]
+        fn dat_04_lua_roundtrip(v in prop_oneof![Just(Value::Null), value(false)]) {
+            thread_local! {
+                static P: std::cell::RefCell<(Host, Option<plugboard_host_core::Plugin>)> =
+                    std::cell::RefCell::new((host(), None));
+            }
+            P.with(|cell| {
+                let mut cell = cell.borrow_mut();
+                let (h, p) = &mut *cell;
+                let p = p.get_or_insert_with(|| h.load_lua("echo", "function echo(x) return x end").unwrap());
+                let back = p.call_value("echo", vec![v.clone()]).unwrap();
+                prop_assert_eq!(back.to_json(), v.to_json());
+                Ok(())
+            })?;
+        }
+
+        /// DAT-03: a JSON value stored under an id by the host, read back by the Zig plugin's
+        /// echo through the nvim ABI, and read back again: equal.
+        #[test]
+        fn dat_03_json_by_id_roundtrip(v in value(true)) {
+            thread_local! {
+                static P: std::cell::RefCell<(Host, Option<plugboard_host_core::Plugin>)> =
+                    std::cell::RefCell::new((host(), None));
+            }
+            P.with(|cell| {
+                let mut cell = cell.borrow_mut();
+                let (h, p) = &mut *cell;
+                let p = p.get_or_insert_with(|| h.load_wasm_with(plugboard_fixtures::ZIG_NVIM_EXAMPLES, plugboard_host_core::PluginOptions::named("zig").stub_missing_imports()).unwrap());
+                let back = p.call_value("echo", vec![v.clone()]).unwrap();
+                prop_assert_eq!(back.to_json(), v.to_json());
+                Ok(())
+            })?;
+        }
+    }
+}
