@@ -69,6 +69,9 @@ mod codec;
 mod error;
 mod host;
 mod idl;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 mod limits;
 mod lua;
 mod manifest;

@@ -252,6 +252,12 @@ impl Kernel {
         }
     }
 
+    /// Bytes of kernel memory in use (blocks and the null byte).
+    #[cfg(feature = "internals")]
+    pub(crate) fn memory_len(&self) -> usize {
+        self.mem.len()
+    }
+
     pub(crate) fn into_persistent(self) -> Persistent {
         Persistent {
             vars: self.vars,
@@ -260,7 +266,7 @@ impl Kernel {
     }
 
     /// Drops every block and the call's input, output and error.
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.mem.truncate(1);
         self.mem.shrink_to(64 << 10);
         self.blocks.clear();
@@ -270,7 +276,7 @@ impl Kernel {
         self.alloc_denied = false;
     }
 
-    fn alloc(&mut self, n: u64) -> u64 {
+    pub(crate) fn alloc(&mut self, n: u64) -> u64 {
         if n == 0 {
             return 0;
         }
@@ -301,7 +307,7 @@ impl Kernel {
         at
     }
 
-    fn free(&mut self, h: u64) {
+    pub(crate) fn free(&mut self, h: u64) {
         if h == self.input {
             self.input = 0;
         }
@@ -319,7 +325,7 @@ impl Kernel {
         }
     }
 
-    fn length(&self, h: u64) -> u64 {
+    pub(crate) fn length(&self, h: u64) -> u64 {
         self.blocks.get(&h).filter(|b| b.live).map_or(0, |b| b.len)
     }
 
@@ -378,7 +384,7 @@ impl Kernel {
         h
     }
 
-    fn load(&self, off: u64, width: u64) -> Result<u64, AbiViolation> {
+    pub(crate) fn load(&self, off: u64, width: u64) -> Result<u64, AbiViolation> {
         let r = self.range(off, width)?;
         let mut a = [0u8; 8];
         if let (Some(dst), Some(src)) = (a.get_mut(..width as usize), self.mem.get(r)) {
@@ -387,7 +393,7 @@ impl Kernel {
         Ok(u64::from_le_bytes(a))
     }
 
-    fn store(&mut self, off: u64, width: u64, v: u64) -> Result<(), AbiViolation> {
+    pub(crate) fn store(&mut self, off: u64, width: u64, v: u64) -> Result<(), AbiViolation> {
         let r = self.range(off, width)?;
         if let Some(dst) = self.mem.get_mut(r) {
             dst.copy_from_slice(&v.to_le_bytes()[..width as usize]);
@@ -790,6 +796,7 @@ fn http_request(caller: &mut Caller<'_, StoreData>, req: u64, body: u64) -> Resu
             })
         })?;
     let encoded = crate::codec::to_bytes(&request)?;
+    wasm::charge_host_call(&mut *caller, encoded.len())?;
     let reply = match f.invoke(&encoded)? {
         HostReply::Ready(bytes) => bytes,
         HostReply::Later(future) => match caller.data_mut().defer(&f, future)? {
@@ -851,6 +858,7 @@ fn user_call(
         .get(ns, name)
         .cloned()
         .ok_or_else(|| link_error(USER_MODULE, name, "host function disappeared"))?;
+    wasm::charge_host_call(&mut *caller, parts.iter().map(Vec::len).sum())?;
     match f.invoke_raw(&parts)? {
         HostReply::Ready(bytes) => {
             let k = kernel(caller)?;
@@ -1112,106 +1120,8 @@ mod tests {
         assert!(!host_allowed(&format!("http://{}b", "a".repeat(60)), &evil));
     }
 
-    #[derive(Debug, Clone)]
-    enum Op {
-        Alloc(u64),
-        Free(usize, u64),
-        Store(usize, u64, u64),
-        Load(usize, u64),
-        Length(usize, u64),
-        Reset,
-    }
-
-    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
-        use proptest::prelude::*;
-        prop_oneof![
-            prop_oneof![0u64..64, Just(u64::MAX), Just(1 << 40), 4000u64..5000].prop_map(Op::Alloc),
-            (
-                any::<usize>(),
-                prop_oneof![Just(0u64), any::<u64>(), 0u64..8]
-            )
-                .prop_map(|(i, d)| Op::Free(i, d)),
-            (
-                any::<usize>(),
-                prop_oneof![0u64..72, any::<u64>()],
-                any::<u64>()
-            )
-                .prop_map(|(i, o, v)| Op::Store(i, o, v)),
-            (any::<usize>(), prop_oneof![0u64..72, any::<u64>()]).prop_map(|(i, o)| Op::Load(i, o)),
-            (
-                any::<usize>(),
-                prop_oneof![Just(0u64), 0u64..4, any::<u64>()]
-            )
-                .prop_map(|(i, d)| Op::Length(i, d)),
-            Just(Op::Reset),
-        ]
-    }
-
-    proptest::proptest! {
-        /// KRN-09: random kernel operations, adversarial arguments included, against a model
-        /// that knows only which blocks are live and what was written where.
-        #[test]
-        fn krn_09_kernel_op_sequence_matches_model(ops in proptest::collection::vec(op(), 1..200)) {
-            use proptest::prop_assert;
-            use proptest::prop_assert_eq;
-            let cap = 1 << 16;
-            let mut k = Kernel::new(KernelConfig::default(), cap, None);
-            // model: handle -> (len, bytes)
-            let mut live: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
-            let pick = |live: &BTreeMap<u64, Vec<u8>>, i: usize| live.keys().nth(i % live.len().max(1)).copied();
-            for op in ops {
-                match op {
-                    Op::Alloc(n) => {
-                        let h = k.alloc(n);
-                        if h == 0 {
-                            prop_assert!(n == 0 || n > cap as u64 / 2 || k.alloc_denied);
-                        } else {
-                            let end = h + n;
-                            prop_assert!(end <= k.mem.len() as u64, "block past memory");
-                            for (&o, b) in &live {
-                                prop_assert!(end <= o || h >= o + b.len() as u64, "overlaps a live block");
-                            }
-                            live.insert(h, vec![0; n as usize]);
-                        }
-                    }
-                    Op::Free(i, delta) => {
-                        // A live handle, or an arbitrary (interior, foreign, zero) one.
-                        let h = pick(&live, i).map_or(delta, |h| if delta % 3 == 0 { h } else { h.wrapping_add(delta) });
-                        k.free(h);
-                        live.remove(&h);
-                    }
-                    Op::Store(i, off, v) => {
-                        let base = pick(&live, i).unwrap_or(0);
-                        let at = base.wrapping_add(off);
-                        let inside = live.iter().any(|(&o, b)| at >= o && at.checked_add(8).is_some_and(|e| e <= o + b.len() as u64));
-                        prop_assert_eq!(k.store(at, 8, v).is_ok(), inside, "store at {}", at);
-                        if inside {
-                            let (&o, b) = live.range_mut(..=at).next_back().unwrap();
-                            let s = (at - o) as usize;
-                            b[s..s + 8].copy_from_slice(&v.to_le_bytes());
-                        }
-                    }
-                    Op::Load(i, off) => {
-                        let base = pick(&live, i).unwrap_or(0);
-                        let at = base.wrapping_add(off);
-                        let expected = live.range(..=at).next_back().and_then(|(&o, b)| {
-                            let s = usize::try_from(at - o).ok()?;
-                            b.get(s..s.checked_add(8)?).map(|w| u64::from_le_bytes(w.try_into().unwrap()))
-                        });
-                        prop_assert_eq!(k.load(at, 8).ok(), expected, "load at {}", at);
-                    }
-                    Op::Length(i, delta) => {
-                        let h = pick(&live, i).map_or(delta, |h| h.wrapping_add(delta));
-                        prop_assert_eq!(k.length(h), live.get(&h).map_or(0, |b| b.len() as u64));
-                    }
-                    Op::Reset => {
-                        k.reset();
-                        live.clear();
-                    }
-                }
-            }
-        }
-    }
+    // KRN-09 (random operation sequences against a reference model) is the `kernel_ops` fuzz
+    // target of crates/fuzz-targets, run there as a property test and over its corpus.
 
     #[test]
     fn kernel_blocks_and_bounds() {
