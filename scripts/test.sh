@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, lints, static checks, the native suites (unit, integration,
-# doctests, trybuild UI, CLI), the benches in test mode, the wasm32-unknown-unknown build, and
+# Runs every test: formatting, lints, static checks, the native suites (unit, integration with
+# the hostile-input suite, doctests, trybuild UI, CLI, the fuzz corpora and model properties),
+# the WebAssembly spec testsuite, the benches in test mode, the wasm32-unknown-unknown build, and
 # the npm package: its build, tsc on its declarations, Node, wasm-bindgen-test in Node and
 # headless Chromium, the package in Chromium (playwright-core) and in workerd.
 set -euo pipefail
@@ -11,6 +12,8 @@ step() { echo; echo "=== $*"; }
 
 step "format"
 cargo fmt --all --check
+cargo fmt --check --manifest-path crates/spec-tests/Cargo.toml
+cargo fmt --check --manifest-path fuzz/Cargo.toml
 
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -28,6 +31,9 @@ echo "ok"
 
 step "tests (native)"
 cargo test --workspace --locked
+
+step "WebAssembly spec testsuite (wasm-v2, tail-call, extended-const; fuel on and off; production's engine config)"
+cargo test --release --locked --manifest-path crates/spec-tests/Cargo.toml --target-dir target/spec-tests
 
 step "Extism differential (official @extism/extism in Node vs plugboard, same plugins and inputs)"
 cargo build -p plugboard-cli --locked
