@@ -516,6 +516,34 @@ fn dat_04_lua_nulls_in_tables_vanish() {
     canary(&h);
 }
 
+/// DAT-06 (native half): the fuel of the performance loop's first call is the figure the
+/// wasm32 build reports too (crates/web/tests/common: the same constant).
+#[test]
+fn dat_06_fuel_is_the_same_on_every_target() {
+    let h = host();
+    let expected = plugboard_fixtures::PERF_FUEL_SUM_10000;
+    let mut rust = h.load_wasm(plugboard_fixtures::PERF).unwrap();
+    assert_eq!(rust.call::<u64, u64>("sum", &10_000).unwrap(), 50_005_000);
+    let mut zig = h.load_wasm(plugboard_fixtures::ZIG_PERF).unwrap();
+    assert_eq!(
+        zig.call::<u64, u64>("for_loop", &10_000).unwrap(),
+        50_005_000
+    );
+    let mut lua = h
+        .load_lua(
+            "perf",
+            include_str!("../../../../plugins/lua/perf/main.lua"),
+        )
+        .unwrap();
+    assert_eq!(lua.call::<u64, u64>("sum", &10_000).unwrap(), 50_005_000);
+    let got = [
+        ("rust", rust.fuel_consumed()),
+        ("zig", zig.fuel_consumed()),
+        ("lua", lua.fuel_consumed()),
+    ];
+    assert_eq!(got, expected);
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -574,6 +602,52 @@ mod properties {
                 let p = p.get_or_insert_with(|| h.load_lua("echo", "function echo(x) return x end").unwrap());
                 let back = p.call_value("echo", vec![v.clone()]).unwrap();
                 prop_assert_eq!(back.to_json(), v.to_json());
+                Ok(())
+            })?;
+        }
+
+        /// DAT-05: the same value through the Lua ABI and the nvim ABI (and back) is the
+        /// same host value (nested nulls excepted: Lua tables cannot hold nil).
+        #[test]
+        fn dat_05_cross_abi_differential(v in value(false)) {
+            thread_local! {
+                static P: std::cell::RefCell<Option<(Host, plugboard_host_core::Plugin, plugboard_host_core::Plugin)>> =
+                    const { std::cell::RefCell::new(None) };
+            }
+            P.with(|cell| {
+                let mut cell = cell.borrow_mut();
+                let (_, lua, zig) = cell.get_or_insert_with(|| {
+                    let h = host();
+                    let lua = h.load_lua("echo", "function echo(x) return x end").unwrap();
+                    let zig = h.load_wasm_with(plugboard_fixtures::ZIG_NVIM_EXAMPLES, plugboard_host_core::PluginOptions::named("zig").stub_missing_imports()).unwrap();
+                    (h, lua, zig)
+                });
+                let through_lua = lua.call_value("echo", vec![v.clone()]).unwrap();
+                let through_nvim = zig.call_value("echo", vec![v.clone()]).unwrap();
+                prop_assert_eq!(&through_lua, &through_nvim);
+                prop_assert_eq!(through_lua.to_json(), v.to_json());
+                Ok(())
+            })?;
+        }
+
+        /// DAT-01: a list through the conformance plugin's `sort` (bincode 1.3.3 in the guest,
+        /// our codec in the host) comes back as Rust's own sort of it; `swap` swaps exactly.
+        #[test]
+        fn dat_01_bincode_roundtrip_through_the_guest(list in prop::collection::vec(any::<u32>(), 0..200), a in any::<u32>(), b in any::<u32>()) {
+            thread_local! {
+                static P: std::cell::RefCell<Option<(Host, plugboard_host_core::Plugin)>> = const { std::cell::RefCell::new(None) };
+            }
+            P.with(|cell| {
+                let mut cell = cell.borrow_mut();
+                let (_, p) = cell.get_or_insert_with(|| {
+                    let h = crate::conformance::builder(Default::default()).build();
+                    let p = h.load_wasm(plugboard_fixtures::CONFORMANCE).unwrap();
+                    (h, p)
+                });
+                let mut expected = list.clone();
+                expected.sort_unstable();
+                prop_assert_eq!(p.call::<Vec<u32>, Vec<u32>>("sort", &list).unwrap(), expected);
+                prop_assert_eq!(p.call::<(u32, u32), (u32, u32)>("swap", &(a, b)).unwrap(), (b, a));
                 Ok(())
             })?;
         }

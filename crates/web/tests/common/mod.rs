@@ -62,6 +62,33 @@ async fn lua_and_wasm_plugins_answer() {
     assert_eq!(out.as_f64(), Some(5050.0));
 }
 
+/// RELIABILITY.md DAT-06 (wasm32 half): the performance loop's first call uses exactly the fuel
+/// it uses natively (host-core's `dat_06_fuel_is_the_same_on_every_target`).
+#[wasm_bindgen_test]
+async fn dat_06_fuel_is_the_same_as_native() {
+    let host = RawHost::new(JsValue::UNDEFINED).unwrap();
+    let load = |bytes: &[u8]| {
+        host.load_wasm(js_sys::Uint8Array::from(bytes).into(), JsValue::UNDEFINED)
+            .unwrap()
+    };
+    let rust = load(plugboard_fixtures::PERF);
+    let zig = load(plugboard_fixtures::ZIG_PERF);
+    let lua = host
+        .load_lua(
+            "perf".into(),
+            include_str!("../../../../plugins/lua/perf/main.lua").into(),
+            JsValue::UNDEFINED,
+        )
+        .unwrap();
+    let mut got = Vec::new();
+    for (name, p, f) in [("rust", &rust, "sum"), ("zig", &zig, "for_loop"), ("lua", &lua, "sum")] {
+        let out = drive(p, f, JsValue::from_f64(10_000.0)).await.unwrap();
+        assert_eq!(out.as_f64(), Some(50_005_000.0));
+        got.push((name, p.fuel_consumed() as u64));
+    }
+    assert_eq!(got, plugboard_fixtures::PERF_FUEL_SUM_10000);
+}
+
 #[wasm_bindgen_test]
 async fn a_promise_from_a_host_function_suspends_the_call() {
     let host = RawHost::new(JsValue::UNDEFINED).unwrap();
