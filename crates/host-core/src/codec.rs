@@ -693,6 +693,12 @@ pub(crate) fn extism_output(out: Vec<u8>) -> Value {
 /// # Errors
 ///
 /// [`ErrorKind::Encode`] when the value does not fit the type.
+/// A type one of whose values is [`Value::Null`]: `Some(x)` of an `Option` of it must be told
+/// apart from `None` (found by the `bincode_decode` fuzz target: `Some(())` came back `None`).
+fn nullable(t: &Type) -> bool {
+    matches!(t, Type::Unit | Type::Option(_))
+}
+
 pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Result<(), Error> {
     fn mismatch(value: &Value, ty: &Type) -> Error {
         ErrorKind::Encode {
@@ -797,6 +803,12 @@ pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Resul
         },
         Type::Option(inner) => match value {
             Value::Null => out.push(0),
+            // `Some(x)` of a type that can itself be null is `[x]` (see `Value`).
+            Value::List(items) if nullable(inner) && items.len() == 1 => {
+                out.push(1);
+                encode_value(&items[0], inner, out)?;
+            }
+            v if nullable(inner) => return Err(mismatch(v, ty)),
             v => {
                 out.push(1);
                 encode_value(v, inner, out)?;
@@ -937,10 +949,12 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
                 .map(Value::List)
         })?,
         Type::Option(inner) => {
-            if d.option_tag()? {
-                nested(d, &mut |d| decode_with(d, inner))?
-            } else {
+            if !d.option_tag()? {
                 Value::Null
+            } else if nullable(inner) {
+                Value::List(vec![nested(d, &mut |d| decode_with(d, inner))?])
+            } else {
+                nested(d, &mut |d| decode_with(d, inner))?
             }
         }
         Type::Result(ok, err) => {

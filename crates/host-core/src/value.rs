@@ -10,7 +10,9 @@ use std::fmt;
 /// Where a wire format is not self-describing (bincode), a [`Type`](crate::Type) says how a
 /// `Value` maps onto it: tuples and fixed arrays are [`Value::List`], structs are maps with
 /// string keys, enums (and `Result`) are a one-entry map `{variant: payload}` (a unit variant is
-/// the bare string), `Option` is [`Value::Null`] or the inner value.
+/// the bare string), `Option` is [`Value::Null`] or the inner value — except where the inner
+/// type can itself be null (`Option<()>`, `Option<Option<T>>`): there `Some(x)` is the
+/// one-element list `[x]`, so `Some(None)` and `None` stay apart.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Null,
