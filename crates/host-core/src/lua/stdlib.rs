@@ -324,6 +324,22 @@ fn install_math_fixes<'gc>(ctx: Context<'gc>) {
 
 /// `a .. b`, as the rewrite ([`super::rewrite`]) calls it: strings and numbers, the result no
 /// larger than the memory cap, one fuel per 64 bytes.
+/// Whether a new string of `len` bytes fits under the memory cap on top of what the VM holds
+/// now (G10: the host's peak stays within the cap, not only the VM's memory after the step).
+pub(crate) fn string_fits(ctx: Context<'_>, cap: usize, len: usize) -> bool {
+    ctx.metrics().total_allocation().saturating_add(len) <= cap
+}
+
+/// A Lua string of the bytes built in `out`: large ones take over the buffer instead of being
+/// copied into an interned string, so building a string costs its length once, not twice.
+pub(crate) fn new_string<'gc>(ctx: Context<'gc>, out: Vec<u8>) -> piccolo::String<'gc> {
+    if out.len() < 4096 {
+        ctx.intern(&out)
+    } else {
+        piccolo::String::from_buffer(&ctx, out.into_boxed_slice())
+    }
+}
+
 fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     let cap = shared.limits.memory_bytes;
     set(
@@ -349,7 +365,7 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             let a = part(stack.get(0))?;
             let b = part(stack.get(1))?;
             let len = a.len() + b.len();
-            if len > cap {
+            if !string_fits(ctx, cap, len) {
                 return Err(Error::Runtime(super::anyhow_error(
                     crate::error::ErrorKind::MemoryLimit { cap }.into(),
                 )));
@@ -358,7 +374,7 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             let mut out = Vec::with_capacity(len);
             out.extend_from_slice(&a);
             out.extend_from_slice(&b);
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );
@@ -914,7 +930,11 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                         ))
                     }
                 };
-                if out.len() + item.len() + sep.len() > sh.limits.memory_bytes {
+                if !string_fits(
+                    ctx,
+                    sh.limits.memory_bytes,
+                    out.len() + item.len() + sep.len(),
+                ) {
                     return Err(lua_err(ctx, "resulting string too large"));
                 }
                 charge(&mut exec, item.len() + sep.len() + 16);
@@ -927,7 +947,7 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 }
                 k += 1;
             }
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );
@@ -1304,7 +1324,7 @@ fn install_utf8<'gc>(ctx: Context<'gc>) {
                 utf8_encode(c as u32, &mut out);
             }
             charge(&mut exec, out.len());
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );

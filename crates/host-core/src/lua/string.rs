@@ -131,7 +131,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 let s = check_bytes(ctx, &stack, 0, name)?;
                 charge(&mut exec, s.len());
                 let out: Vec<u8> = s.iter().map(f).collect();
-                stack.replace(ctx, ctx.intern(&out));
+                stack.replace(ctx, super::stdlib::new_string(ctx, out));
                 Ok(CallbackReturn::Return)
             }),
         );
@@ -144,7 +144,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             let s = check_bytes(ctx, &stack, 0, "reverse")?;
             charge(&mut exec, s.len());
             let out: Vec<u8> = s.iter().rev().copied().collect();
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, super::stdlib::new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );
@@ -165,7 +165,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 return Ok(CallbackReturn::Return);
             }
             let total = (s.len() as u128 + sep.len() as u128) * n as u128 - sep.len() as u128;
-            if total > cap as u128 {
+            if total > cap as u128 || !super::stdlib::string_fits(ctx, cap, total as usize) {
                 return Err(too_large(ctx));
             }
             charge(&mut exec, total as usize);
@@ -176,7 +176,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                     out.extend_from_slice(sep);
                 }
             }
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, super::stdlib::new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );
@@ -217,7 +217,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 out.push(b);
             }
             charge(&mut exec, out.len());
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, super::stdlib::new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );
@@ -228,7 +228,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
         Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
             let out = string_format(ctx, &stack, cap)?;
             charge(&mut exec, out.len());
-            stack.replace(ctx, ctx.intern(&out));
+            stack.replace(ctx, super::stdlib::new_string(ctx, out));
             Ok(CallbackReturn::Return)
         }),
     );

@@ -1,0 +1,151 @@
+//! RELIABILITY.md §6 G9–G11, measured with a counting global allocator (so this file is its own
+//! test binary, and its one test runs the cases in sequence):
+//!
+//! - G9: a wasm plugin's linear memory never exceeds its cap;
+//! - G10: for every memory case of the hostile Lua corpus, the host's peak allocation while
+//!   the case runs stays within the plugin's cap + 1 MiB — except unbounded recursion, marked
+//!   below: piccolo 0.3.3 grows its value stack by doubling one `Vec` inside a single step, so
+//!   the peak is up to 1.25 × cap (measured 10.0 MiB at an 8 MiB cap); that case is held to
+//!   RELIABILITY.md's interim goal, 1.25 × cap + 1 MiB;
+//! - G11: no single allocation triggered by plugin input exceeds max(cap, max_output) = 16 MiB.
+
+#![allow(unsafe_code, clippy::unwrap_used, clippy::print_stdout)]
+
+use plugboard_host_core::{ErrorKind, Host, Limits};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Relaxed) + layout.size();
+            PEAK.fetch_max(now, Relaxed);
+            LARGEST.fetch_max(layout.size(), Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let now =
+                    CURRENT.fetch_add(new_size - layout.size(), Relaxed) + new_size - layout.size();
+                PEAK.fetch_max(now, Relaxed);
+            } else {
+                CURRENT.fetch_sub(layout.size() - new_size, Relaxed);
+            }
+            LARGEST.fetch_max(new_size, Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const CAP: usize = 8 << 20;
+const MIB: usize = 1 << 20;
+
+/// Runs `f`, returning (peak above the start, largest single allocation) during it.
+fn measure(f: impl FnOnce()) -> (usize, usize) {
+    let start = CURRENT.load(Relaxed);
+    PEAK.store(start, Relaxed);
+    LARGEST.store(0, Relaxed);
+    f();
+    (PEAK.load(Relaxed) - start, LARGEST.load(Relaxed))
+}
+
+#[test]
+fn g9_g10_g11_memory_goals() {
+    let host = Host::builder()
+        .limits(Limits {
+            memory_bytes: CAP,
+            fuel: 50_000_000,
+            ..Limits::default()
+        })
+        .build();
+    // (name, body, piccolo's stack doubling applies: held to the interim goal)
+    let lua_cases = [
+        ("LUA-R4 recursion", "local function f(n) return f(n + 1) + 1 end return f(0)", true),
+        ("LUA-R5 table growth", "local t = {} local i = 0 while true do i = i + 1 t[i] = i end", false),
+        ("LUA-R6 s = s .. s", "local s = 'x' for i = 1, 40 do s = s .. s end return #s", false),
+        ("LUA-R7 unpack", "return table.unpack({}, 1, 1e8)", false),
+        ("LUA-R9 coroutines", "local t = {} while true do t[#t + 1] = coroutine.create(function() end) end", false),
+        ("string.rep past the cap", "return #string.rep('ab', 64 * 1024 * 1024)", false),
+        ("table.concat past the cap", "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 100) end return #table.concat(t)", false),
+        ("string.format padding", "return string.format('%099d', 1):rep(1)", false),
+    ];
+    let mut report = Vec::new();
+    for (name, body, doubling) in lua_cases {
+        let mut p = host
+            .load_lua("m", &format!("function run() {body} end"))
+            .unwrap();
+        let (peak, largest) = measure(|| {
+            let _ = p.call_value("run", vec![]);
+        });
+        report.push((name, peak, largest));
+        let allowed = if doubling {
+            CAP + CAP / 4 + MIB
+        } else {
+            CAP + MIB
+        };
+        assert!(
+            peak <= allowed,
+            "G10: {name} peaked at {peak} bytes over a {CAP}-byte cap"
+        );
+        assert!(
+            largest <= 16 * MIB,
+            "G11: {name} made a {largest}-byte allocation"
+        );
+        drop(p);
+    }
+    // G9: wasm memory grows to the cap and stops there.
+    let grow = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
+          (func (export "__alloc_buffer") (param i32) (result i32) (i32.const 1024))
+          (func (export "__free_buffer") (param i64))
+          (func (export "__run") (param i64) (result i64)
+            (loop $l (br_if $l (i32.ne (memory.grow (i32.const 7)) (i32.const -1))))
+            (i64.const 0)))"#,
+    )
+    .unwrap();
+    let mut p = host.load_wasm(&grow).unwrap();
+    let (peak, largest) = measure(|| {
+        let _ = p.call_bytes("run", Vec::new());
+    });
+    assert!(
+        p.memory_bytes() <= CAP,
+        "G9: {} bytes of linear memory",
+        p.memory_bytes()
+    );
+    assert!(
+        peak <= CAP + MIB && largest <= 16 * MIB,
+        "wasm growth: peak {peak}, largest {largest}"
+    );
+    report.push(("RES-05 memory.grow to the cap", peak, largest));
+    let e = host.load_wasm(&wat::parse_str(r#"(module (memory (export "memory") 300))"#).unwrap());
+    assert!(e.is_err_and(|e| matches!(
+        e.kind(),
+        ErrorKind::MemoryLimit { .. } | ErrorKind::AbiDetection { .. }
+    )));
+    for (name, peak, largest) in report {
+        println!(
+            "{name}: peak {:.2} MiB, largest allocation {:.2} MiB (cap {} MiB)",
+            peak as f64 / MIB as f64,
+            largest as f64 / MIB as f64,
+            CAP / MIB
+        );
+    }
+}
