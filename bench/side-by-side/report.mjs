@@ -31,7 +31,7 @@ const w3Extism = get("node", "W3", "@extism/extism (same plugin)") / get("node",
 const w3Wasmoon = get("node", "W3", "wasmoon (200 lines)") / get("node", "W3", "plugboard Lua (200 lines)");
 const verdict = (ok) => (ok ? "**met**" : "**not met**");
 md += `\nTargets (issue 7), from this run:\n
-- W1, Chromium: plugboard's wasm plugin at most as slow as wasmoon's Lua loop — plugboard/wasmoon = ${w1.toFixed(2)}× → ${verdict(w1 <= 1)}.
+- W1, Chromium: plugboard's wasm plugin at most as slow as wasmoon's Lua loop — plugboard/wasmoon = ${w1.toFixed(2)}× → ${verdict(w1 <= 1)}.${w1 <= 1 ? "" : " In the way: wasmoon is PUC Lua compiled to WebAssembly, which V8 compiles to machine code, so its Lua loop is one interpreter deep; plugboard's wasm plugin runs in wasmi, an interpreter V8 runs, with fuel metered on every instruction. A `+tail-call` build would roughly halve wasmi's time in V8 but overflows V8's stack under metering (TOOLCHAIN.md, issue 6)."}
 - W2: per-call cost ≥ 20× below @extism/extism (64-byte echo, Node: ${w2Extism.toFixed(2)}×) and wasmoon (\`add\`, Node, callSync: ${w2Wasmoon.toFixed(2)}×) → ${verdict(w2Extism >= 20 && w2Wasmoon >= 20)}. These are whole calls; an interpreter inside V8 pays ~20× wasmi's native speed on every guest instruction, so plugboard's call cannot be 20× cheaper than engines that run natively compiled code.
 - W3: cold start ≥ 5× faster than @extism/extism (${w3Extism.toFixed(2)}×) and faster than wasmoon (${w3Wasmoon.toFixed(2)}×) → ${verdict(w3Extism >= 5 && w3Wasmoon > 1)}. wasmi translates the whole module eagerly (lazy translation is ruled out: RELIABILITY RES-09), V8 compiles lazily.
 `;

@@ -15,7 +15,7 @@ use std::fmt;
 /// Nesting limit for decoded values (RELIABILITY.md §4.1.5: serde depth ≤ 64).
 pub(crate) const MAX_DEPTH: u32 = 64;
 
-/// Most elements a sequence of zero-sized values (`Vec<()>`) may claim.
+/// Most zero-sized values (`()` in `Vec<()>`, however nested) one decode may produce.
 const MAX_ZERO_SIZED: u64 = 1 << 20;
 
 /// Encodes a serde value.
@@ -29,10 +29,7 @@ pub(crate) fn to_bytes<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Erro
 
 /// Decodes a serde value, rejecting trailing bytes.
 pub(crate) fn from_bytes<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut d = Dec {
-        input: bytes,
-        depth: 0,
-    };
+    let mut d = Dec::new(bytes);
     let v = T::deserialize(&mut d).map_err(|e| e.into_error(false))?;
     if !d.input.is_empty() {
         return Err(DecodeError::TrailingBytes {
@@ -285,6 +282,33 @@ compound_struct!(SerializeStruct, SerializeStructVariant);
 struct Dec<'de> {
     input: &'de [u8],
     depth: u32,
+    /// Elements every sequence and map of this decode may still claim, together: one per input
+    /// byte (an element of a sized type takes at least one) plus [`MAX_ZERO_SIZED`]. Without it
+    /// nested sequences of zero-sized values (`Vec<Vec<()>>`) would multiply a few bytes of
+    /// length prefixes into billions of values.
+    elements_left: u64,
+}
+
+impl<'de> Dec<'de> {
+    fn new(input: &'de [u8]) -> Self {
+        Dec {
+            input,
+            depth: 0,
+            elements_left: (input.len() as u64).saturating_add(MAX_ZERO_SIZED),
+        }
+    }
+
+    /// Charges a sequence's `claimed` elements to the decode's budget.
+    fn claim(&mut self, claimed: u64) -> Result<(), DecodeError> {
+        if claimed > self.elements_left {
+            return Err(DecodeError::SizeLimit {
+                claimed,
+                available: self.elements_left,
+            });
+        }
+        self.elements_left -= claimed;
+        Ok(())
+    }
 }
 
 impl<'de> Dec<'de> {
@@ -319,6 +343,7 @@ impl<'de> Dec<'de> {
         if claimed.saturating_mul(min_elem as u64) > available {
             return Err(DecodeError::SizeLimit { claimed, available });
         }
+        self.claim(claimed)?;
         usize::try_from(claimed).map_err(|_| DecodeError::SizeLimit { claimed, available })
     }
 
@@ -331,6 +356,10 @@ impl<'de> Dec<'de> {
         if claimed > available && claimed > MAX_ZERO_SIZED {
             self.input = at;
             return Err(DecodeError::SizeLimit { claimed, available });
+        }
+        if let Err(e) = self.claim(claimed) {
+            self.input = at;
+            return Err(e);
         }
         usize::try_from(claimed).map_err(|_| DecodeError::SizeLimit { claimed, available })
     }
@@ -861,10 +890,7 @@ pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Resul
 ///
 /// [`ErrorKind::Decode`] on malformed or hostile data.
 pub(crate) fn decode_value(bytes: &[u8], ty: &Type) -> Result<Value, Error> {
-    let mut d = Dec {
-        input: bytes,
-        depth: 0,
-    };
+    let mut d = Dec::new(bytes);
     let v = decode_with(&mut d, ty)?;
     if !d.input.is_empty() {
         return Err(DecodeError::TrailingBytes {
@@ -1113,6 +1139,30 @@ mod tests {
             matches!(e.kind(), ErrorKind::Decode(DecodeError::DepthLimit { .. })),
             "{e}"
         );
+    }
+
+    #[test]
+    fn nested_zero_sized_sequences_share_one_budget() {
+        // 100 inner `Vec<()>` of 2^20 each would be 100M values from 808 bytes.
+        let mut bytes = 100u64.to_le_bytes().to_vec();
+        for _ in 0..100 {
+            bytes.extend((1u64 << 20).to_le_bytes());
+        }
+        let ty = Type::List(Box::new(Type::List(Box::new(Type::Unit))));
+        let e = decode_value(&bytes, &ty).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Decode(DecodeError::SizeLimit { .. })),
+            "{e:?}"
+        );
+        let e = from_bytes::<Vec<Vec<()>>>(&bytes).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::Decode(DecodeError::SizeLimit { .. })),
+            "{e:?}"
+        );
+        // One of them is fine.
+        let mut one = 1u64.to_le_bytes().to_vec();
+        one.extend((1u64 << 20).to_le_bytes());
+        assert_eq!(from_bytes::<Vec<Vec<()>>>(&one).unwrap()[0].len(), 1 << 20);
     }
 
     #[test]
