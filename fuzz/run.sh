@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --runs) limit=(-runs="$2"); shift 2 ;;
     --time) limit=(-max_total_time="$2"); shift 2 ;;
     --max-len) maxlen=(-max_len="$2"); shift 2 ;;
-    --no-asan) sanitizer=(-s none); shift ;;
+    --no-asan) sanitizer=(-s none --target-dir target/no-asan); shift ;;
     *) break ;;
   esac
 done

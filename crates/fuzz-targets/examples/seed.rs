@@ -1,8 +1,14 @@
-//! Writes the hand-made seeds of `fuzz/corpus/module_load`: one small module per ABI and per
-//! hostile shape (as WAT, compiled here), plus the fixture plugins under 64 KiB from
-//! `target/plugins`. Run once before fuzzing: `cargo run -p plugboard-fuzz-targets --example seed`.
+//! Writes the seeds that come from elsewhere in the repository: for `module_load` one small
+//! module per ABI and per hostile shape (as WAT, compiled here) and the fixture plugins under
+//! 64 KiB from `target/plugins`; for `lua_source` the Lua test scripts of `tests/lua`; for
+//! `dts` the `interface.d.ts` of `plugins/extism/idl_core`. Run once before fuzzing: `cargo run -p plugboard-fuzz-targets --example seed`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::panic
+)]
 
 use std::path::Path;
 
@@ -111,7 +117,18 @@ fn main() {
             n += 1;
         }
     }
-    println!("{n} seeds in {}", dir.display());
+    for (target, file) in [
+        ("lua_source", "tests/lua/language.lua"),
+        ("lua_source", "tests/lua/stdlib.lua"),
+        ("dts", "plugins/extism/idl_core/interface.d.ts"),
+    ] {
+        let to = root.join("fuzz/corpus").join(target);
+        std::fs::create_dir_all(&to).unwrap();
+        let name = file.replace('/', "-");
+        std::fs::copy(root.join(file), to.join(format!("seed-{name}"))).unwrap();
+        n += 1;
+    }
+    println!("{n} seeds written under {}", root.join("fuzz/corpus").display());
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -65,6 +65,21 @@ fn functions(n: usize, locals: &[u8], code: &[u8]) -> Vec<u8> {
     module(&[&types, &section(3, &funcs), &section(10, &codes)])
 }
 
+/// Either outcome is fine for a module at the edge of the limits, if it is a typed one and
+/// quick (no stack overflow, no huge allocation); the canary answers after it.
+fn loads_or_is_invalid(h: &Host, bytes: &[u8]) {
+    if let Err(e) = h.load_wasm(bytes) {
+        assert!(
+            matches!(
+                e.kind(),
+                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
+            ),
+            "{e:?}"
+        );
+    }
+    canary(h);
+}
+
 fn rejected(h: &Host, bytes: &[u8]) {
     assert_kind(h.load_wasm(bytes), |k| {
         matches!(k, ErrorKind::InvalidModule { .. })
@@ -163,17 +178,7 @@ fn mod_15_deeply_nested_blocks() {
     }
     code.extend(std::iter::repeat_n(0x0b, depth + 1));
     // Validation error or a module; never a stack overflow.
-    match h.load_wasm(&functions(1, &[0], &code)) {
-        Ok(_) => {}
-        Err(e) => assert!(
-            matches!(
-                e.kind(),
-                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
-            ),
-            "{e:?}"
-        ),
-    }
-    canary(&h);
+    loads_or_is_invalid(&h, &functions(1, &[0], &code));
 }
 
 #[test]
@@ -184,17 +189,7 @@ fn mod_16_huge_br_table() {
     leb(1_000_000, &mut code);
     code.extend(std::iter::repeat_n(0u8, 1_000_001));
     code.extend_from_slice(&[0x0b, 0x0b]);
-    match h.load_wasm(&functions(1, &[0], &code)) {
-        Ok(_) => {}
-        Err(e) => assert!(
-            matches!(
-                e.kind(),
-                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
-            ),
-            "{e:?}"
-        ),
-    }
-    canary(&h);
+    loads_or_is_invalid(&h, &functions(1, &[0], &code));
 }
 
 #[test]
@@ -204,17 +199,7 @@ fn mod_17_many_locals() {
     let mut locals = vec![1];
     leb(50_000, &mut locals);
     locals.push(0x7e);
-    match h.load_wasm(&functions(100, &locals, &[0x0b])) {
-        Ok(_) => {}
-        Err(e) => assert!(
-            matches!(
-                e.kind(),
-                ErrorKind::InvalidModule { .. } | ErrorKind::AbiDetection { .. }
-            ),
-            "{e:?}"
-        ),
-    }
-    canary(&h);
+    loads_or_is_invalid(&h, &functions(100, &locals, &[0x0b]));
 }
 
 #[test]

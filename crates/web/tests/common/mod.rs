@@ -21,6 +21,16 @@ async fn drive(p: &RawPlugin, f: &str, input: JsValue) -> Result<JsValue, JsValu
     }
 }
 
+/// The Lua performance-loop plugin (plugins/lua/perf).
+fn lua_perf(host: &RawHost) -> RawPlugin {
+    host.load_lua(
+        "perf".into(),
+        include_str!("../../../../plugins/lua/perf/main.lua").into(),
+        JsValue::UNDEFINED,
+    )
+    .unwrap()
+}
+
 fn options(json: &str) -> JsValue {
     js_sys::JSON::parse(json).unwrap()
 }
@@ -36,13 +46,7 @@ fn kind(e: &JsValue) -> String {
 #[wasm_bindgen_test]
 async fn lua_and_wasm_plugins_answer() {
     let host = RawHost::new(JsValue::UNDEFINED).unwrap();
-    let lua = host
-        .load_lua(
-            "perf".into(),
-            include_str!("../../../../plugins/lua/perf/main.lua").into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap();
+    let lua = lua_perf(&host);
     assert_eq!(lua.abi(), "lua");
     let out = drive(&lua, "sum", JsValue::from_f64(1000.0)).await.unwrap();
     assert_eq!(out.as_f64(), Some(500_500.0));
@@ -73,13 +77,7 @@ async fn dat_06_fuel_is_the_same_as_native() {
     };
     let rust = load(plugboard_fixtures::PERF);
     let zig = load(plugboard_fixtures::ZIG_PERF);
-    let lua = host
-        .load_lua(
-            "perf".into(),
-            include_str!("../../../../plugins/lua/perf/main.lua").into(),
-            JsValue::UNDEFINED,
-        )
-        .unwrap();
+    let lua = lua_perf(&host);
     let mut got = Vec::new();
     for (name, p, f) in [("rust", &rust, "sum"), ("zig", &zig, "for_loop"), ("lua", &lua, "sum")] {
         let out = drive(p, f, JsValue::from_f64(10_000.0)).await.unwrap();
