@@ -1460,12 +1460,69 @@ fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Module, Error> {
         }
         .into());
     }
-    Module::new(engine, bytes).map_err(|e| {
-        ErrorKind::InvalidModule {
+    empty_code_section_with_bytes(bytes)?;
+    // Defence in depth: a panic inside wasmi's parser is an invalid module, not a host crash
+    // (natively; on wasm32 a panic aborts, so the checks above must catch what we know of).
+    let parsed =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Module::new(engine, bytes)));
+    match parsed {
+        Ok(Ok(module)) => Ok(module),
+        Ok(Err(e)) => Err(ErrorKind::InvalidModule {
             reason: e.to_string(),
         }
-        .into()
-    })
+        .into()),
+        Err(panic) => Err(ErrorKind::InvalidModule {
+            reason: format!(
+                "the module crashed the parser: {}",
+                crate::host::panic_message(&panic)
+            ),
+        }
+        .into()),
+    }
+}
+
+/// wasmi 2.0 divides by a code section's function count when it checks the average function
+/// size, so a code section that declares no functions but holds bytes panics its parser
+/// (found by the `module_load` fuzz target). Such a section is malformed anyway: it is
+/// rejected here, before wasmi sees it. Anything this walk cannot read is left to wasmi.
+fn empty_code_section_with_bytes(bytes: &[u8]) -> Result<(), Error> {
+    fn leb(bytes: &[u8], at: &mut usize) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..35).step_by(7) {
+            let b = *bytes.get(*at)?;
+            *at += 1;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    let mut at = 8;
+    while at < bytes.len() {
+        let id = bytes[at];
+        at += 1;
+        let Some(size) = leb(bytes, &mut at) else {
+            return Ok(());
+        };
+        let Some(end) = usize::try_from(size).ok().and_then(|s| at.checked_add(s)) else {
+            return Ok(());
+        };
+        if id == 10 {
+            let mut body = at;
+            if leb(bytes, &mut body) == Some(0) && end > body {
+                return Err(ErrorKind::InvalidModule {
+                    reason: format!(
+                        "the code section declares no functions but holds {} more bytes",
+                        end - body
+                    ),
+                }
+                .into());
+            }
+        }
+        at = end;
+    }
+    Ok(())
 }
 
 fn read_signatures(module: &Module) -> Result<Vec<FunctionSignature>, Error> {

@@ -162,6 +162,15 @@ fn mod_10_custom_section_bomb_ignored() {
     canary(&h);
 }
 
+/// Found by the `module_load` fuzz target: a code section that declares no functions but
+/// holds bytes made wasmi 2.0 divide by zero (a panic natively, an abort on wasm32).
+#[test]
+fn code_section_without_functions_is_invalid_not_a_crash() {
+    let h = host();
+    rejected(&h, &module(&[&section(10, &[0; 2000])]));
+    rejected(&h, &module(&[&section(1, &[1, 0x60, 0, 0]), &section(10, &[0, 1, 2, 3])]));
+}
+
 #[test]
 fn mod_14_min_avg_function_size_bomb() {
     // 5,000 functions with 2-byte bodies (no locals, `end`): strict limits want 40 on average.
