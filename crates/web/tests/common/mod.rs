@@ -144,6 +144,14 @@ async fn limits_are_plugin_errors_and_the_plugin_recovers() {
         .load_wasm(js_sys::Uint8Array::from(&b"\0asm"[..]).into(), JsValue::UNDEFINED)
         .unwrap_err();
     assert_eq!(kind(&err), "invalidModule");
+    // A fuzz finding: this module made wasmi's parser divide by zero (an abort on wasm32).
+    let crasher = include_bytes!("../../../../fuzz/regressions/module_load/wasmi-empty-code-section-div-by-zero.wasm");
+    let err = host
+        .load_wasm(js_sys::Uint8Array::from(&crasher[..]).into(), JsValue::UNDEFINED)
+        .unwrap_err();
+    assert_eq!(kind(&err), "invalidModule");
+    let out = drive(&perf, "add", options("[1, 2]")).await.unwrap();
+    assert_eq!(out.as_f64(), Some(3.0));
     let err = host
         .load_lua("bad".into(), "function (".into(), JsValue::UNDEFINED)
         .unwrap_err();
