@@ -9,6 +9,10 @@
 //! - `a % b` → `__pb_mod(a, b)`: piccolo panics on `math.mininteger % -1` (LUA-05).
 //! - `a << b`, `a >> b` → `__pb_shl`, `__pb_shr`: piccolo panics (debug) or wraps the count
 //!   (release) on shifts of 64 or more (LUA-07).
+//! - `a & b`, `a | b`, `a ~ b`, `~a` → `__pb_band`, `__pb_bor`, `__pb_bxor`, `__pb_bnot`:
+//!   piccolo converts a string operand with an out-of-bounds index when it is `""`, `"-"`,
+//!   `"0"` or `"-0"` (a panic in the compiler's constant folding and in the VM; found by the
+//!   `lua_ast` fuzz target).
 //! - `a, b = b, a` → `do local __pb_1, __pb_2 = b, a a = __pb_1 b = __pb_2 end`: piccolo
 //!   assigns the targets one after the other, so a swap gives `2, 2`; Lua evaluates every
 //!   expression before assigning. (A first pass, before the operators.)
@@ -27,6 +31,10 @@ pub(crate) const IDIV: &str = "__pb_idiv";
 pub(crate) const MOD: &str = "__pb_mod";
 pub(crate) const SHL: &str = "__pb_shl";
 pub(crate) const SHR: &str = "__pb_shr";
+pub(crate) const BAND: &str = "__pb_band";
+pub(crate) const BOR: &str = "__pb_bor";
+pub(crate) const BXOR: &str = "__pb_bxor";
+pub(crate) const BNOT: &str = "__pb_bnot";
 
 /// The function a binary operator becomes, if it is one we take over.
 fn replacement(op: &BinOp) -> Option<&'static str> {
@@ -36,17 +44,42 @@ fn replacement(op: &BinOp) -> Option<&'static str> {
         BinOp::Percent(_) => MOD,
         BinOp::DoubleLessThan(_) => SHL,
         BinOp::DoubleGreaterThan(_) => SHR,
+        BinOp::Ampersand(_) => BAND,
+        BinOp::Pipe(_) => BOR,
+        BinOp::Tilde(_) => BXOR,
         _ => return None,
     })
 }
 
 /// Operators worth parsing for (a cheap first look at the bytes).
-const OPERATORS: [&[u8]; 5] = [b"..", b"//", b"%", b"<<", b">>"];
+const OPERATORS: [&[u8]; 7] = [b"..", b"//", b"%", b"<<", b">>", b"&", b"|"];
+
+/// `~` (binary xor and unary not) also starts `~=`, so it is looked for on its own.
+fn has_tilde_operator(src: &[u8]) -> bool {
+    src.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'~' && src.get(i + 1) != Some(&b'='))
+}
 
 struct Found(Vec<(&'static str, usize, usize, usize, usize)>);
 
 impl Visitor for Found {
     fn visit_expression(&mut self, e: &Expression) {
+        if let Expression::UnaryOperator {
+            unop: full_moon::ast::UnOp::Tilde(op),
+            expression,
+        } = e
+        {
+            if let (Some(b), Some(c), Some(d)) = (
+                op.start_position(),
+                op.end_position(),
+                expression.end_position(),
+            ) {
+                self.0
+                    .push((BNOT, b.bytes(), b.bytes(), c.bytes(), d.bytes()));
+            }
+            return;
+        }
         if let Expression::BinaryOperator { lhs, binop, rhs } = e {
             let Some(f) = replacement(binop) else {
                 return;
@@ -126,7 +159,17 @@ fn parse<'a>(file: &str, src: &'a [u8]) -> Result<(&'a str, full_moon::ast::Ast)
                 .into(),
         })
     })?;
-    let parsed = full_moon::parse_fallible(text, full_moon::LuaVersion::lua54());
+    // full_moon 3.0 panics (`unreachable!`) on a backtick outside a string or comment (found
+    // by the `lua_source` fuzz target). Parse a copy with `$` in its place: one byte too, just
+    // as invalid as a token, and the same inside strings and comments; edits use positions.
+    let backtick_free;
+    let text_for_parse = if text.contains('`') {
+        backtick_free = text.replace('`', "$");
+        backtick_free.as_str()
+    } else {
+        text
+    };
+    let parsed = full_moon::parse_fallible(text_for_parse, full_moon::LuaVersion::lua54());
     if let Some(e) = parsed.errors().first() {
         return Err(ErrorKind::LuaSyntax {
             plugin: String::new(),
@@ -206,6 +249,7 @@ fn rewrite_operators(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
     if !OPERATORS
         .iter()
         .any(|op| src.windows(op.len()).any(|w| w == *op))
+        && !has_tilde_operator(src)
     {
         return Ok(src.to_vec());
     }
@@ -217,7 +261,7 @@ fn rewrite_operators(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
     }
     // Edits: (position, order at that position, replaced length, text). At one position a
     // closing parenthesis (the end of one operand) goes before an opening call.
-    let opens: Vec<(&str, String)> = [CONCAT, IDIV, MOD, SHL, SHR]
+    let opens: Vec<(&str, String)> = [CONCAT, IDIV, MOD, SHL, SHR, BAND, BOR, BXOR]
         .iter()
         .map(|f| (*f, format!("{f}(")))
         .collect();
@@ -231,6 +275,12 @@ fn rewrite_operators(file: &str, src: &[u8]) -> Result<Vec<u8>, Error> {
     // call.
     let mut edits = Vec::with_capacity(found.0.len() * 3);
     for &(f, lhs, op, op_end, rhs_end) in &found.0 {
+        if f == BNOT {
+            // `~x` → `__pb_bnot(x)`: the operator becomes the call's opening.
+            edits.push((op, 2, op_end - op, format!("{BNOT}(")));
+            edits.push((rhs_end, 0, 0, ")".to_owned()));
+            continue;
+        }
         edits.push((lhs, 2, 0, open_of(f).to_owned()));
         edits.push((op, 1, op_end - op, ",".to_owned()));
         edits.push((rhs_end, 0, 0, ")".to_owned()));
@@ -253,6 +303,26 @@ mod tests {
 
     fn rw(s: &str) -> String {
         String::from_utf8(rewrite("t.lua", s.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn bitwise_operators_become_calls() {
+        assert_eq!(rw("return a & b"), "return __pb_band(a , b)");
+        assert_eq!(
+            rw("return a | b ~ c"),
+            "return __pb_bor(a , __pb_bxor(b , c))"
+        );
+        assert_eq!(rw("return ~x + 1"), "return __pb_bnot(x) + 1");
+        assert_eq!(rw("return ~~x"), "return __pb_bnot(__pb_bnot(x))");
+        assert_eq!(rw("return a ~= b"), "return a ~= b");
+        assert_eq!(rw("return ~'' == -1"), "return __pb_bnot('') == -1");
+    }
+
+    #[test]
+    fn a_backtick_is_a_syntax_error_not_a_panic() {
+        let e = rewrite("main.lua", b"x = 1 .. `y`").unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::LuaSyntax { .. }), "{e:?}");
+        assert_eq!(rw("x = '`' .. y -- `"), "x = __pb_concat('`' , y) -- `");
     }
 
     #[test]

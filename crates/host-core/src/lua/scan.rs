@@ -246,8 +246,10 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
                     (b'<', Some(b'<')) | (b'>', Some(b'>')) => 2,
                     _ => 1,
                 };
-                // `//`, `%`, `<<`, `>>` are rewritten into nested calls: they cost like brackets.
-                let rewritten = c == b'%'
+                // `//`, `%`, `<<`, `>>`, `&`, `|`, `~` are rewritten into nested calls: they cost
+                // like brackets.
+                let rewritten = matches!(c, b'%' | b'&' | b'|')
+                    || (c == b'~' && len == 1)
                     || (len == 2 && matches!(c, b'/' | b'<' | b'>') && src.get(i + 1) == Some(&c));
                 for _ in 0..if rewritten { NEST_COST } else { 1 } {
                     levels.bump(file, line)?;

@@ -487,6 +487,32 @@ fn install_arith<'gc>(ctx: Context<'gc>) {
             Ok(CallbackReturn::Return)
         }),
     );
+    for (name, op) in [
+        (super::rewrite::BAND, (|a, b| a & b) as fn(i64, i64) -> i64),
+        (super::rewrite::BOR, |a, b| a | b),
+        (super::rewrite::BXOR, |a, b| a ^ b),
+    ] {
+        set(
+            ctx,
+            g,
+            name,
+            Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+                let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
+                stack.replace(ctx, Value::Integer(op(a, b)));
+                Ok(CallbackReturn::Return)
+            }),
+        );
+    }
+    set(
+        ctx,
+        g,
+        super::rewrite::BNOT,
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let a = bits(ctx, stack.get(0))?;
+            stack.replace(ctx, Value::Integer(!a));
+            Ok(CallbackReturn::Return)
+        }),
+    );
     set(
         ctx,
         g,

@@ -168,7 +168,10 @@ fn mod_10_custom_section_bomb_ignored() {
 fn code_section_without_functions_is_invalid_not_a_crash() {
     let h = host();
     rejected(&h, &module(&[&section(10, &[0; 2000])]));
-    rejected(&h, &module(&[&section(1, &[1, 0x60, 0, 0]), &section(10, &[0, 1, 2, 3])]));
+    rejected(
+        &h,
+        &module(&[&section(1, &[1, 0x60, 0, 0]), &section(10, &[0, 1, 2, 3])]),
+    );
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn lua_01_globals_allowlist_exact() {
     let names = run(&h, "local g = {} for k in pairs(_G) do if k ~= 'f' and k ~= 'ok' then g[#g + 1] = k end end table.sort(g) return table.concat(g, ' ')").unwrap();
     assert_eq!(
         names,
-        Value::String("_G __pb_concat __pb_idiv __pb_mod __pb_shl __pb_shr assert collectgarbage coroutine error getmetatable host ipairs math next os pairs pcall plugins print rawequal rawget rawlen rawset require select setmetatable string table tonumber tostring type utf8 xpcall".into())
+        Value::String("_G __pb_band __pb_bnot __pb_bor __pb_bxor __pb_concat __pb_idiv __pb_mod __pb_shl __pb_shr assert collectgarbage coroutine error getmetatable host ipairs math next os pairs pcall plugins print rawequal rawget rawlen rawset require select setmetatable string table tonumber tostring type utf8 xpcall".into())
     );
     let libs = run(&h, "local out = {} for _, lib in ipairs({'string', 'table', 'os', 'utf8'}) do local g = {} for k in pairs(_G[lib]) do g[#g + 1] = k end table.sort(g) out[#out + 1] = lib .. ':' .. table.concat(g, ',') end return table.concat(out, ' ')").unwrap();
     assert_eq!(
@@ -330,6 +330,38 @@ fn lua_22_lexer_edges() {
         // A value or a clean error; never a crash.
         let _ = h.load_lua("lex", &src);
     }
+    canary(&h);
+}
+
+/// Found by the fuzz targets: piccolo indexes past the end of `""`, `"-"`, `"0"` and `"-0"`
+/// when a bitwise operator converts them (in constant folding and in the VM), and full_moon
+/// panics on a backtick. All are ordinary Lua results or errors now.
+#[test]
+fn bitwise_operators_on_short_strings_and_backticks() {
+    let h = host();
+    for (src, expected) in [
+        ("return 5 & 3", "1"),
+        ("return 5 | 3", "7"),
+        ("return 5 ~ 3", "6"),
+        ("return ~0", "-1"),
+        ("return '0' & 1", "0"),
+        ("return ~'-0'", "-1"),
+        ("return '12' | 1.0", "13"),
+    ] {
+        assert_eq!(run(&h, src).unwrap().to_json(), expected, "{src}");
+    }
+    for src in [
+        "return ~''",
+        "return '-' | 1",
+        "local s = '' return ~s",
+        "return 1.5 & 1",
+        "return {} | 1",
+    ] {
+        assert_kind(run(&h, src), |k| matches!(k, ErrorKind::LuaError { .. }));
+    }
+    assert_kind(h.load_lua("b", "return 1 .. `x`"), |k| {
+        matches!(k, ErrorKind::LuaSyntax { .. })
+    });
     canary(&h);
 }
 
