@@ -493,7 +493,7 @@ impl HostBuilder {
     /// Builds the host.
     pub fn build(self) -> Host {
         Host {
-            engine: crate::wasm::new_engine(),
+            engines: Rc::new(crate::wasm::Engines::new()),
             registry: Rc::new(self.registry),
             limits: self.limits,
             log: self.log,
@@ -552,7 +552,7 @@ fn host_failure(fq: &str, reason: HostFunctionFailure) -> Error {
 /// state (JS functions, in the browser).
 #[derive(Clone)]
 pub struct Host {
-    pub(crate) engine: wasmi::Engine,
+    pub(crate) engines: Rc<crate::wasm::Engines>,
     pub(crate) registry: Rc<Registry>,
     pub(crate) limits: Limits,
     pub(crate) log: Option<LogSink>,

@@ -181,10 +181,13 @@ impl Analysis {
                 .into());
             }
         }
-        let module = compile(&host.engine, bytes)?;
+        // One engine for the plugin's module, its dependencies and shims.
+        let total = bytes.len() + dep_bytes.iter().map(|(_, b)| b.len()).sum::<usize>();
+        let engine = host.engines.for_load(total);
+        let module = compile(&engine, bytes)?;
         let mut deps = Vec::with_capacity(dep_bytes.len());
         for (name, b) in dep_bytes {
-            deps.push((name.clone(), compile(&host.engine, b)?));
+            deps.push((name.clone(), compile(&engine, b)?));
         }
         let signatures = read_signatures(&module)?;
         let (abi, abi_reason) = match options.abi {
@@ -208,12 +211,12 @@ impl Analysis {
             };
             idl::validate(interface, &module)?;
             // The import shim is a dependency named `shim`; the export shim comes after.
-            let import_shim = compile(&host.engine, &idl::shim::import_shim(interface))?;
+            let import_shim = compile(&engine, &idl::shim::import_shim(interface))?;
             deps.insert(0, (idl::shim::IMPORT_SHIM.to_owned(), import_shim));
-            export_shim = Some(compile(&host.engine, &idl::shim::export_shim(interface))?);
+            export_shim = Some(compile(&engine, &idl::shim::export_shim(interface))?);
         }
         let allow = options.allow.as_deref();
-        let mut linker = Linker::new(&host.engine);
+        let mut linker = Linker::new(&engine);
         let mut imports = Vec::new();
         let mut link_errors = Vec::new();
         let dep_names: Vec<&str> = deps.iter().map(|(n, _)| n.as_str()).collect();
@@ -425,7 +428,7 @@ impl WasmPlugin {
         let name = options.name.unwrap_or_else(|| "plugin".to_owned());
         let wasi = options.wasi.unwrap_or_else(|| host.wasi.clone());
         let store = Store::new(
-            &host.engine,
+            a.module.engine(),
             placeholder_data(&name, &host.registry, &a.limits),
         );
         let mut plugin = WasmPlugin {

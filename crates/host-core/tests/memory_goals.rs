@@ -7,7 +7,8 @@
 //!   below: piccolo 0.3.3 grows its value stack by doubling one `Vec` inside a single step, so
 //!   the peak is up to 1.25 × cap (measured 10.0 MiB at an 8 MiB cap); that case is held to
 //!   RELIABILITY.md's interim goal, 1.25 × cap + 1 MiB;
-//! - G11: no single allocation triggered by plugin input exceeds max(cap, max_output) = 16 MiB.
+//! - G11: no single allocation triggered by plugin input exceeds max(cap, max_output) = 16 MiB;
+//! - RES-06: loading and dropping plugins over and over keeps the host's memory bounded.
 
 #![allow(unsafe_code, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -67,7 +68,38 @@ fn measure(f: impl FnOnce()) -> (usize, usize) {
     (PEAK.load(Relaxed) - start, LARGEST.load(Relaxed))
 }
 
+/// RES-06: loading and dropping plugins over and over keeps the host's memory bounded (wasmi
+/// keeps every compiled function of an engine until the engine is dropped: the host moves to a
+/// fresh engine as compiled bytes accumulate).
+fn res_06_load_churn_is_bounded() {
+    let host = Host::builder().build();
+    let module = plugboard_fixtures::PERF;
+    let start = CURRENT.load(Relaxed);
+    let mut after = Vec::new();
+    for round in 0..6 {
+        for _ in 0..100 {
+            let mut p = host.load_wasm(module).unwrap();
+            let _: u64 = p.call("sum", &10u64).unwrap();
+        }
+        after.push(CURRENT.load(Relaxed).saturating_sub(start));
+        println!(
+            "after {} loads of {} KiB: {:.1} MiB live",
+            (round + 1) * 100,
+            module.len() / 1024,
+            after[round] as f64 / MIB as f64
+        );
+    }
+    let most = *after.iter().max().unwrap();
+    assert!(most < 40 * MIB, "load churn grew the host to {most} bytes");
+}
+
+/// One test, so the counting allocator sees one case at a time.
 #[test]
+fn memory_goals() {
+    res_06_load_churn_is_bounded();
+    g9_g10_g11_memory_goals();
+}
+
 fn g9_g10_g11_memory_goals() {
     let host = Host::builder()
         .limits(Limits {
