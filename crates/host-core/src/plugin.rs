@@ -658,6 +658,7 @@ impl WasmPlugin {
         data.fuel_reserve = self.call_budget;
         data.log_bytes = 0;
         data.limiter.denied = false;
+        data.limiter.denials = 0;
         data.host_error = None;
         data.panic_message = None;
         self.fuel_consumed = 0;

@@ -91,6 +91,31 @@ fn res_06_load_churn_is_bounded() {
     }
     let most = *after.iter().max().unwrap();
     assert!(most < 40 * MIB, "load churn grew the host to {most} bytes");
+    // The same for Lua plugins: a VM per plugin, all of it freed with the plugin.
+    let start = CURRENT.load(Relaxed);
+    let source = include_str!("../../../plugins/lua/report/main.lua");
+    let mut lua_after = Vec::new();
+    for _ in 0..4 {
+        for _ in 0..100 {
+            let mut p = host
+                .load_lua(
+                    "perf",
+                    "function sum(n) local s = 0 for i = 1, n do s = s + i end return s end",
+                )
+                .unwrap();
+            let _: u64 = p.call("sum", &100u64).unwrap();
+            let _ = host.load_lua("report", source);
+        }
+        lua_after.push(CURRENT.load(Relaxed).saturating_sub(start));
+    }
+    println!(
+        "Lua load churn: {:?} bytes live after each 100 loads",
+        lua_after
+    );
+    assert!(
+        lua_after[3] <= lua_after[0] + MIB,
+        "Lua plugins leak: {lua_after:?}"
+    );
 }
 
 /// One test, so the counting allocator sees one case at a time.

@@ -125,6 +125,7 @@ impl StoreData {
             limiter: Limiter {
                 memory_cap: limits.memory_bytes,
                 denied: false,
+                denials: 0,
                 total: 0,
             },
             limits,
@@ -198,11 +199,33 @@ impl StoreData {
 pub(crate) struct Limiter {
     pub(crate) memory_cap: usize,
     pub(crate) denied: bool,
+    /// Growth requests refused in this call. wasmi 2.0's handler for a failed `memory.grow`
+    /// (and `table.grow`) does not tail-call the next instruction, so each failure leaves a
+    /// native stack frame until the call returns: a plugin failing to grow in an endless loop
+    /// overflowed the host's stack (found by the `module_load` fuzz target). The first
+    /// [`MAX_DENIED_GROWS`] failures answer -1 as WebAssembly says; after that the call ends
+    /// with `MemoryLimit`.
+    pub(crate) denials: u32,
     /// Bytes of all linear memories of the store together (the cap is for all of them).
     pub(crate) total: usize,
 }
 
 const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// Failed growth requests one call may make before it ends (see [`Limiter::denials`]).
+pub(crate) const MAX_DENIED_GROWS: u32 = 64;
+
+impl Limiter {
+    /// A refused growth: -1 for the plugin, or the end of the call after too many.
+    fn refuse(&mut self) -> Result<bool, wasmi_core::LimiterError> {
+        self.denied = true;
+        self.denials += 1;
+        if self.denials > MAX_DENIED_GROWS {
+            return Err(wasmi_core::LimiterError::ResourceLimiterDeniedAllocation);
+        }
+        Ok(false)
+    }
+}
 
 impl wasmi::ResourceLimiter for Limiter {
     fn memory_growing(
@@ -212,12 +235,11 @@ impl wasmi::ResourceLimiter for Limiter {
         _max: Option<usize>,
     ) -> Result<bool, wasmi_core::LimiterError> {
         let total = self.total.saturating_sub(current).saturating_add(desired);
-        let ok = total <= self.memory_cap;
-        if ok {
-            self.total = total;
+        if total > self.memory_cap {
+            return self.refuse();
         }
-        self.denied |= !ok;
-        Ok(ok)
+        self.total = total;
+        Ok(true)
     }
     fn table_growing(
         &mut self,
@@ -225,7 +247,10 @@ impl wasmi::ResourceLimiter for Limiter {
         desired: usize,
         _max: Option<usize>,
     ) -> Result<bool, wasmi_core::LimiterError> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        if desired > MAX_TABLE_ELEMENTS {
+            return self.refuse();
+        }
+        Ok(true)
     }
     fn instances(&self) -> usize {
         16

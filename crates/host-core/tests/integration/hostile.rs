@@ -231,6 +231,33 @@ fn res_04_wasm_recursion_with_big_frames() {
     canary(&h);
 }
 
+/// Found by the `module_load` fuzz target: `memory.grow` in an endless loop (failing at the
+/// cap, or growing by 0) overflowed the native stack (wasmi 2.0's `memory.grow` handler does
+/// not tail-call the next instruction), aborting the host. The 65th refused growth of a call
+/// ends it with `MemoryLimit`; growing by 0 forever runs out of fuel.
+#[test]
+fn memory_grow_in_an_endless_loop_is_out_of_fuel() {
+    let h = host();
+    for delta in [1, 0] {
+        let plugin = buffer_wat(
+            "",
+            &format!(
+                r#"(func (export "__run") (param i64) (result i64)
+                  (loop $l (drop (memory.grow (i32.const {delta}))) (br $l))
+                  (i64.const 0))"#
+            ),
+        );
+        let mut p = h.load_wasm(&plugin).unwrap();
+        assert_kind(p.call_bytes("run", Vec::new()), |k| {
+            matches!(
+                k,
+                ErrorKind::OutOfFuel { .. } | ErrorKind::MemoryLimit { .. }
+            )
+        });
+    }
+    canary(&h);
+}
+
 #[test]
 fn res_08_wasm_table_grow_to_cap() {
     let h = host();
