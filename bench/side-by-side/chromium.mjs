@@ -6,17 +6,6 @@ const mounts = [["/pkg/", "target/npm/plugboard/"], ["/plugins/", "target/plugin
 const server = await serve(0, mounts);
 const browser = await launchChromium();
 try {
-    res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream" }).end(await readFile(join(root, dir, rel)));
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
-try {
   const page = await browser.newPage();
   page.on("console", (m) => process.stderr.write(`[chromium] ${m.text()}\n`));
   const rounds = Number(process.env.ROUNDS ?? 15);

@@ -128,7 +128,10 @@ fn main() {
         std::fs::copy(root.join(file), to.join(format!("seed-{name}"))).unwrap();
         n += 1;
     }
-    println!("{n} seeds written under {}", root.join("fuzz/corpus").display());
+    println!(
+        "{n} seeds written under {}",
+        root.join("fuzz/corpus").display()
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
