@@ -609,6 +609,34 @@ mod properties {
         })
     }
 
+    /// The echo plugins of the round-trip properties, loaded once per test thread.
+    struct Echoes {
+        _host: Host,
+        lua: plugboard_host_core::Plugin,
+        zig: plugboard_host_core::Plugin,
+    }
+
+    thread_local! {
+        static ECHOES: std::cell::RefCell<Option<Echoes>> = const { std::cell::RefCell::new(None) };
+    }
+
+    fn with_echoes<R>(f: impl FnOnce(&mut Echoes) -> R) -> R {
+        ECHOES.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            f(cell.get_or_insert_with(|| {
+                let h = host();
+                let lua = h.load_lua("echo", "function echo(x) return x end").unwrap();
+                let zig = h
+                    .load_wasm_with(
+                        plugboard_fixtures::ZIG_NVIM_EXAMPLES,
+                        plugboard_host_core::PluginOptions::named("zig").stub_missing_imports(),
+                    )
+                    .unwrap();
+                Echoes { _host: h, lua, zig }
+            }))
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -616,15 +644,8 @@ mod properties {
         /// lists as lists and string-keyed maps as maps.
         #[test]
         fn dat_04_lua_roundtrip(v in prop_oneof![Just(Value::Null), value(false)]) {
-            thread_local! {
-                static P: std::cell::RefCell<(Host, Option<plugboard_host_core::Plugin>)> =
-                    std::cell::RefCell::new((host(), None));
-            }
-            P.with(|cell| {
-                let mut cell = cell.borrow_mut();
-                let (h, p) = &mut *cell;
-                let p = p.get_or_insert_with(|| h.load_lua("echo", "function echo(x) return x end").unwrap());
-                let back = p.call_value("echo", vec![v.clone()]).unwrap();
+            with_echoes(|e| {
+                let back = e.lua.call_value("echo", vec![v.clone()]).unwrap();
                 prop_assert_eq!(back.to_json(), v.to_json());
                 Ok(())
             })?;
@@ -634,20 +655,9 @@ mod properties {
         /// same host value (nested nulls excepted: Lua tables cannot hold nil).
         #[test]
         fn dat_05_cross_abi_differential(v in value(false)) {
-            thread_local! {
-                static P: std::cell::RefCell<Option<(Host, plugboard_host_core::Plugin, plugboard_host_core::Plugin)>> =
-                    const { std::cell::RefCell::new(None) };
-            }
-            P.with(|cell| {
-                let mut cell = cell.borrow_mut();
-                let (_, lua, zig) = cell.get_or_insert_with(|| {
-                    let h = host();
-                    let lua = h.load_lua("echo", "function echo(x) return x end").unwrap();
-                    let zig = h.load_wasm_with(plugboard_fixtures::ZIG_NVIM_EXAMPLES, plugboard_host_core::PluginOptions::named("zig").stub_missing_imports()).unwrap();
-                    (h, lua, zig)
-                });
-                let through_lua = lua.call_value("echo", vec![v.clone()]).unwrap();
-                let through_nvim = zig.call_value("echo", vec![v.clone()]).unwrap();
+            with_echoes(|e| {
+                let through_lua = e.lua.call_value("echo", vec![v.clone()]).unwrap();
+                let through_nvim = e.zig.call_value("echo", vec![v.clone()]).unwrap();
                 prop_assert_eq!(&through_lua, &through_nvim);
                 prop_assert_eq!(through_lua.to_json(), v.to_json());
                 Ok(())
@@ -680,15 +690,8 @@ mod properties {
         /// echo through the nvim ABI, and read back again: equal.
         #[test]
         fn dat_03_json_by_id_roundtrip(v in value(true)) {
-            thread_local! {
-                static P: std::cell::RefCell<(Host, Option<plugboard_host_core::Plugin>)> =
-                    std::cell::RefCell::new((host(), None));
-            }
-            P.with(|cell| {
-                let mut cell = cell.borrow_mut();
-                let (h, p) = &mut *cell;
-                let p = p.get_or_insert_with(|| h.load_wasm_with(plugboard_fixtures::ZIG_NVIM_EXAMPLES, plugboard_host_core::PluginOptions::named("zig").stub_missing_imports()).unwrap());
-                let back = p.call_value("echo", vec![v.clone()]).unwrap();
+            with_echoes(|e| {
+                let back = e.zig.call_value("echo", vec![v.clone()]).unwrap();
                 prop_assert_eq!(back.to_json(), v.to_json());
                 Ok(())
             })?;
