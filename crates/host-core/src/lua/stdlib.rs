@@ -330,6 +330,14 @@ pub(crate) fn string_fits(ctx: Context<'_>, cap: usize, len: usize) -> bool {
     ctx.metrics().total_allocation().saturating_add(len) <= cap
 }
 
+/// The error for a string that would fit the cap but not the room left under it: the plugin
+/// ran out of memory (`MemoryLimit`), not into a size rule of Lua's.
+pub(crate) fn out_of_room<'gc>(cap: usize) -> Error<'gc> {
+    Error::Runtime(super::anyhow_error(
+        crate::error::ErrorKind::MemoryLimit { cap }.into(),
+    ))
+}
+
 /// A Lua string of the bytes built in `out`: large ones take over the buffer instead of being
 /// copied into an interned string, so building a string costs its length once, not twice.
 pub(crate) fn new_string<'gc>(ctx: Context<'gc>, out: Vec<u8>) -> piccolo::String<'gc> {
@@ -366,9 +374,7 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             let b = part(stack.get(1))?;
             let len = a.len() + b.len();
             if !string_fits(ctx, cap, len) {
-                return Err(Error::Runtime(super::anyhow_error(
-                    crate::error::ErrorKind::MemoryLimit { cap }.into(),
-                )));
+                return Err(out_of_room(cap));
             }
             charge(&mut exec, len);
             let mut out = Vec::with_capacity(len);
@@ -961,7 +967,7 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                     sh.limits.memory_bytes,
                     out.len() + item.len() + sep.len(),
                 ) {
-                    return Err(lua_err(ctx, "resulting string too large"));
+                    return Err(out_of_room(sh.limits.memory_bytes));
                 }
                 charge(&mut exec, item.len() + sep.len() + 16);
                 out.extend_from_slice(&item);

@@ -165,8 +165,11 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 return Ok(CallbackReturn::Return);
             }
             let total = (s.len() as u128 + sep.len() as u128) * n as u128 - sep.len() as u128;
-            if total > cap as u128 || !super::stdlib::string_fits(ctx, cap, total as usize) {
+            if total > cap as u128 {
                 return Err(too_large(ctx));
+            }
+            if !super::stdlib::string_fits(ctx, cap, total as usize) {
+                return Err(super::stdlib::out_of_room(cap));
             }
             charge(&mut exec, total as usize);
             let mut out = Vec::with_capacity(total as usize);
