@@ -89,12 +89,7 @@ impl Gen<'_, '_> {
             }
             11 => format!("pcall(f, {})", self.expr(depth + 1)?),
             12 => {
-                let mut body = Gen {
-                    u: &mut *self.u,
-                    out: String::new(),
-                };
-                body.block(depth + 1, 3)?;
-                let inner = body.out;
+                let inner = self.sub_block(depth + 1, 3)?;
                 format!(
                     "(function(a) {inner} return {} end)({})",
                     self.expr(depth + 1)?,
@@ -149,46 +144,30 @@ impl Gen<'_, '_> {
             ),
             4 => {
                 let cond = self.expr(depth)?;
-                let mut body = Gen {
-                    u: &mut *self.u,
-                    out: String::new(),
-                };
-                body.block(depth + 1, 3)?;
+                let body = self.sub_block(depth + 1, 3)?;
                 format!(
                     "if {cond} then\n{}else\n{} = {}\nend\n",
-                    body.out,
+                    body,
                     self.var()?,
                     self.expr(depth)?
                 )
             }
             5 => {
                 let (from, to) = (self.expr(depth)?, self.expr(depth)?);
-                let mut body = Gen {
-                    u: &mut *self.u,
-                    out: String::new(),
-                };
-                body.block(depth + 1, 3)?;
-                format!("for i = {from}, {to} do\n{}end\n", body.out)
+                let body = self.sub_block(depth + 1, 3)?;
+                format!("for i = {from}, {to} do\n{}end\n", body)
             }
             6 => {
                 let cond = self.expr(depth)?;
-                let mut body = Gen {
-                    u: &mut *self.u,
-                    out: String::new(),
-                };
-                body.block(depth + 1, 3)?;
-                format!("while {cond} do\n{}end\n", body.out)
+                let body = self.sub_block(depth + 1, 3)?;
+                format!("while {cond} do\n{}end\n", body)
             }
             7 => {
                 let t = self.var()?;
-                let mut body = Gen {
-                    u: &mut *self.u,
-                    out: String::new(),
-                };
-                body.block(depth + 1, 2)?;
+                let body = self.sub_block(depth + 1, 2)?;
                 format!(
                     "if type({t}) == 'table' then for k, v in pairs({t}) do\n{}end end\n",
-                    body.out
+                    body
                 )
             }
             8 => format!(
@@ -205,6 +184,16 @@ impl Gen<'_, '_> {
         };
         self.out.push_str(&s);
         Ok(())
+    }
+
+    /// A nested block of statements, as text.
+    fn sub_block(&mut self, depth: u32, max: usize) -> Result<String> {
+        let mut body = Gen {
+            u: &mut *self.u,
+            out: String::new(),
+        };
+        body.block(depth, max)?;
+        Ok(body.out)
     }
 
     fn block(&mut self, depth: u32, max: usize) -> Result<()> {
