@@ -43,6 +43,14 @@ console.log(`\nOverhead ratio: ${(mid(theirs) / ours).toFixed(1)}× (${(tlo / ou
 console.log(`\nFloor: a plain wasmi call of a \`() -> i32\` export: ${ns(median("extism64", "raw_wasmi_floor"))}; plain \`(i32, i32) -> i32\`: ${ns(median("small_call", "wasmi_plain_i32_add"))}.`);
 console.log(`Performance loop (sum 1..=3,000,000, perf.wasm) through \`plugin.call\`: ${ns(median("perf_loop", "plugboard_sum_3M"))}.`);
 
+console.log("\nCold start natively: load the 160 KB Extism plugin and make its first call, against raw wasmi doing the same (host, module, instance, call):\n");
+console.log("| | time | vs plugboard |\n|---|---|---|");
+const cold = median("cold_start", "plugboard");
+for (const [name, bench] of [["raw wasmi, eager translation (its default)", "raw_wasmi_eager"], ["raw wasmi, lazy translation", "raw_wasmi_lazy_translation"], ["plugboard (lazy translation, ABI detection, kernel)", "plugboard"]]) {
+  const t = median("cold_start", bench);
+  console.log(`| ${name} | ${ns(t)} | ${(t / cold).toFixed(2)}× |`);
+}
+
 console.log("\nLua plugins: plugboard against raw piccolo 0.3.3 doing the same work (target ≤ 1.10× on the loop), and PUC Lua 5.4 (mlua, vendored) as a reference:\n");
 console.log("| workload | raw piccolo | plugboard | plugboard / piccolo | PUC Lua 5.4 | plugboard / PUC |\n|---|---|---|---|---|---|");
 for (const [name, group] of [["perf loop `sum(3,000,000)`", "lua_perf_loop"], ["small call `add(2, 40)`", "lua_small_call"]]) {

@@ -192,6 +192,45 @@ fn extism_call(c: &mut Criterion) {
     g.finish();
 }
 
+/// Cold start: load the 160 KB Extism plugin and make its first call (`noop`), against raw
+/// wasmi compiling the same module eagerly (its default) and with lazy translation (what
+/// plugboard does), instantiating it and calling `code`.
+fn cold_start(c: &mut Criterion) {
+    let bytes = plugboard_fixtures::EXTISM_KITCHEN;
+    let raw = |mode: wasmi::CompilationMode| {
+        move || {
+            let mut config = wasmi::Config::default();
+            config.consume_fuel(true).compilation_mode(mode);
+            let engine = Engine::new(&config);
+            let module = Module::new(&engine, bytes).unwrap();
+            let linker = stub_linker(&engine, &module);
+            let mut store = Store::new(&engine, ());
+            store.set_fuel(u64::MAX).unwrap();
+            let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+            let code = instance.get_typed_func::<(), i32>(&store, "code").unwrap();
+            code.call(&mut store, ()).unwrap()
+        }
+    };
+    let mut g = c.benchmark_group("cold_start");
+    g.bench_function("raw_wasmi_eager", |b| {
+        b.iter(raw(wasmi::CompilationMode::Eager))
+    });
+    g.bench_function("raw_wasmi_lazy_translation", |b| {
+        b.iter(raw(wasmi::CompilationMode::LazyTranslation))
+    });
+    g.bench_function("plugboard", |b| {
+        b.iter(|| {
+            let host = Host::builder()
+                .func("env", "shout", |s: String| s)
+                .func("env", "add", |v: serde_json::Value| v)
+                .build();
+            let mut plugin = host.load_wasm(black_box(bytes)).unwrap();
+            plugin.call_bytes("noop", Vec::new()).unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn perf_loop(c: &mut Criterion) {
     let host = Host::builder().build();
     let mut plugin = host.load_wasm(plugboard_fixtures::PERF).unwrap();
@@ -210,6 +249,6 @@ fn perf_loop(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = small_call, string_round_trip, extism_call, perf_loop
+    targets = small_call, string_round_trip, extism_call, cold_start, perf_loop
 }
 criterion_main!(benches);

@@ -1,5 +1,5 @@
 //! RELIABILITY.md §5 cases not covered by the per-ABI files: malformed-module encodings
-//! (MOD-06..10, 14..17), resource exhaustion (RES-04, RES-08, RES-10), host-function faults in
+//! (MOD-06..10, 14..17), resource exhaustion (RES-04, RES-08, RES-09, RES-10), host-function faults in
 //! Lua (HFN-11..13), re-entrancy across plugins (CON-03), suspended-call lifetimes (CON-06),
 //! independent hosts on threads (CON-07), and round trips (DAT-03, DAT-04, DAT-09). Each case
 //! asserts the error kind, then the canary answers on the same host.
@@ -227,6 +227,67 @@ fn res_04_wasm_recursion_with_big_frames() {
     let mut p = h.load_wasm(&plugin).unwrap();
     assert_kind(p.call_bytes("run", Vec::new()), |k| {
         matches!(k, ErrorKind::StackOverflow | ErrorKind::OutOfFuel { .. })
+    });
+    canary(&h);
+}
+
+/// RES-09: bodies are translated when first called (validated at load, MOD-18). 9,000
+/// functions called once each through a table, with a fuel slice far smaller than the
+/// translation of the module: the call completes slice by slice, translation is not charged
+/// (wasmi would end the call if it ran out of fuel mid-translation, so it is free and bounded
+/// by one pass over the module, as an eager load), fuel is the same on the first run and the
+/// second, and a budget below the instructions' own fuel stops it with `OutOfFuel`.
+#[test]
+fn res_09_lazy_translation_bounded() {
+    const N: usize = 9_000;
+    let funcs: String = (0..N)
+        // k ^ m, eight times over (even): 40+ bytes a body (strict limits reject tinier averages).
+        .map(|k| {
+            let mut body = format!("(i64.const {k})");
+            for _ in 0..8 {
+                body = format!("(i64.xor {body} (i64.const 123456789))");
+            }
+            format!("(func $f{k} (result i64) {body})\n")
+        })
+        .collect();
+    let elems: String = (0..N).map(|k| format!(" $f{k}")).collect();
+    let expected: u64 = (0..N as u64).sum();
+    let plugin = buffer_wat(
+        "",
+        &format!(
+            r#"(type $t (func (result i64)))
+            (table {N} funcref)
+            (elem (i32.const 0) func{elems})
+            {funcs}
+            (func (export "__run") (param i64) (result i64) (local $i i32) (local $sum i64)
+              (loop $l
+                (local.set $sum (i64.add (local.get $sum) (call_indirect (type $t) (local.get $i))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (i32.const {N}))))
+              (if (i64.ne (local.get $sum) (i64.const {expected})) (then unreachable))
+              (i64.const 0))"#
+        ),
+    );
+    let slices = |fuel: u64| {
+        Host::builder()
+            .limits(Limits {
+                fuel,
+                fuel_slice: 1_000,
+                ..Limits::default()
+            })
+            .build()
+    };
+    let h = slices(10_000_000);
+    let mut p = h.load_wasm(&plugin).unwrap();
+    p.call_bytes("run", Vec::new()).unwrap();
+    let first = p.fuel_consumed();
+    p.call_bytes("run", Vec::new()).unwrap();
+    assert_eq!(p.fuel_consumed(), first, "the second run costs the same");
+    assert!(first > N as u64 * 5, "{first}");
+    let h = slices(first / 2);
+    let mut p = h.load_wasm(&plugin).unwrap();
+    assert_kind(p.call_bytes("run", Vec::new()), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
     });
     canary(&h);
 }
