@@ -106,6 +106,10 @@ test("host functions: sync, async (fetch), with signatures for bincode plugins",
     host.define("env", "import_half", async (x) => x / 2, { params: ["u32"], returns: "u32" });
     const lua = await host.loadLua("web", "function get(p) return 'lua ' .. net.get(p) end");
     assert.equal(await lua.call("get", "/a"), "lua fetched /a");
+    // main.lua itself awaits fetch while loading.
+    const configured = await host.loadLua("configured", "local config = net.get('/config')\nfunction config_of() return config end");
+    assert.equal(await configured.call("config_of"), "fetched /config");
+    assert.deepEqual(configured.exports.map((e) => e.name), ["config_of"]);
     const zig = await host.loadWasm(ZIG);
     assert.equal(await zig.call("hostAdd", [40, 2]), 42);
     const c = await host.loadWasm(CONFORMANCE, { stubMissingImports: true });
@@ -174,6 +178,22 @@ test("calls yield to the event loop between fuel slices", async () => {
     assert.equal(result, 2_000_001_000_000);
     assert.ok(ticks > 0, `${p.abi}: timers ran during the call (${ticks})`);
   }
+});
+
+test("main.lua runs in fuel slices too: the event loop goes on; its failures reject the load", async () => {
+  const host = new PluginHost({ fuelSlice: 200_000 });
+  host.define("cfg", "fail", async () => {
+    throw new Error("no config");
+  });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const p = await host.loadLua("slow", "local n = 0 for i = 1, 1000000 do n = n + i end\nfunction total() return n end");
+  clearInterval(timer);
+  assert.ok(ticks > 0, `timers ran while main.lua ran (${ticks})`);
+  assert.equal(await p.call("total"), 500_000_500_000);
+  await rejects(host.loadLua("down", "local c = cfg.fail()\nfunction f() end"), "hostFunction");
+  await rejects(host.loadLua("spin", "while true do end"), "outOfFuel");
+  assert.equal(await p.call("total"), 500_000_500_000);
 });
 
 test("an AbortSignal cancels between slices; the plugin answers the next call", async () => {
@@ -271,7 +291,8 @@ test("close and Symbol.dispose unload; values map exactly (JSN-07)", async () =>
 test("a runtime crash rebuilds the runtime and reloads the plugins (HFN-03)", async () => {
   const host = new PluginHost();
   host.define("math", "add", (a, b) => a + b);
-  const lua = await host.loadLua("calc", "count = 0\nfunction bump() count = count + 1 return math.add(count, 100) end");
+  host.define("cfg", "start", async () => 0);
+  const lua = await host.loadLua("calc", "count = cfg.start()\nfunction bump() count = count + 1 return math.add(count, 100) end");
   const perf = await host.loadWasm(PERF);
   assert.equal(await lua.call("bump"), 101);
   assert.equal(await lua.call("bump"), 102);

@@ -81,6 +81,33 @@ function yieldToEventLoop() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+const lost = () =>
+  pluginError("runtimeCrashed", "the runtime crashed during the call and was rebuilt; its plugins were reloaded");
+
+/**
+ * Runs the call (or Lua `main.lua`) in flight on `rawPlugin()` to its end: one fuel slice per
+ * `step`, the event loop between slices, async host functions awaited. Resolves when `step`
+ * says done; throws the plugin's error, `cancelled` on `signal`, or `runtimeCrashed` if the
+ * runtime was rebuilt meanwhile.
+ */
+async function drive(rawPlugin, signal) {
+  const started = generation;
+  for (;;) {
+    if (generation !== started) throw lost();
+    if (signal && signal.aborted) {
+      enter(() => rawPlugin().cancel());
+      throw pluginError("cancelled", "the call was cancelled");
+    }
+    const step = enter(() => rawPlugin().step());
+    if (step === 0) return;
+    if (step === 1) {
+      await yieldToEventLoop();
+    } else {
+      await enter(() => rawPlugin().awaitHost());
+    }
+  }
+}
+
 function toBytes(bytes) {
   if (bytes instanceof Uint8Array) return bytes.slice();
   if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes.slice(0));
@@ -123,10 +150,15 @@ export class PluginHost {
     return this.#load({ kind: "wasm", bytes: toBytes(bytes), options: { ...options } });
   }
 
-  /** Loads a Lua plugin from its `main.lua` source or an object of files. */
+  /**
+   * Loads a Lua plugin from its `main.lua` source or an object of files. `main.lua` runs in
+   * fuel slices like a call, so it may await async host functions.
+   */
   async loadLua(name, files, options = {}) {
     const copy = typeof files === "string" ? files : { ...files };
-    return this.#load({ kind: "lua", name: String(name), files: copy, options: { ...options } });
+    const recipe = { kind: "lua", name: String(name), files: copy, options: { ...options } };
+    if (this.#closed) throw pluginError("peer", "the host was closed");
+    return this.#adopt(recipe, await this.#startLua(recipe));
   }
 
   /** Loads an Extism manifest (object or JSON text) with modules given as `data`. */
@@ -176,15 +208,26 @@ export class PluginHost {
     this.close();
   }
 
+  /** A wasm plugin (Lua and manifest plugins load asynchronously). */
   #open(recipe) {
-    switch (recipe.kind) {
-      case "wasm":
-        return this.#raw.loadWasm(recipe.bytes, recipe.options);
-      case "lua":
-        return this.#raw.loadLua(recipe.name, recipe.files, recipe.options);
-      default:
-        throw pluginError("manifest", "a manifest plugin is reloaded asynchronously");
+    return this.#raw.loadWasm(recipe.bytes, recipe.options);
+  }
+
+  /** The raw Lua plugin with its `main.lua` run (awaiting host functions as it goes). */
+  async #startLua(recipe) {
+    const rawHost = this.#raw;
+    const rawPlugin = enter(() => rawHost.startLua(recipe.name, recipe.files, recipe.options));
+    try {
+      await drive(() => rawPlugin);
+    } catch (e) {
+      try {
+        rawPlugin.close();
+      } catch {
+        // gone with a crashed runtime
+      }
+      throw e;
     }
+    return rawPlugin;
   }
 
   #load(recipe) {
@@ -212,28 +255,24 @@ export class PluginHost {
         p._reopen(this.#raw.loadManifest(p._recipe.text));
         continue;
       }
+      if (p._recipe.kind === "lua") {
+        p._reopen(this.#startLua(p._recipe));
+        continue;
+      }
       try {
         p._reopen(this.#open(p._recipe));
       } catch (e) {
         p._reopen(null, e);
       }
     }
+    // Exposed plugins are exposed again once reloaded; if one failed to reload, calls to it
+    // fail with its error.
+    const rawHost = this.#raw;
     for (const p of this.#exposed) {
-      if (!p.closed) {
-        try {
-          this.#raw.expose(p._raw());
-        } catch {
-          // it failed to reload: calls to it fail with its error
-        }
-      }
+      if (!p.closed) p._whenReopened(() => rawHost.expose(p._raw()));
     }
-    if (this.#luaVm && !this.#luaVm.closed) {
-      try {
-        this.#raw.setLuaVm(this.#luaVm._raw());
-      } catch {
-        // as above
-      }
-    }
+    const vm = this.#luaVm;
+    if (vm && !vm.closed) vm._whenReopened(() => rawHost.setLuaVm(vm._raw()));
   }
 }
 
@@ -289,24 +328,10 @@ export class Plugin {
     const callOptions = { signature: options.signature ?? null };
     if (signal && signal.aborted) throw pluginError("cancelled", "the call was cancelled");
     const started = generation;
-    const lost = () =>
-      pluginError("runtimeCrashed", "the runtime crashed during the call and was rebuilt; its plugins were reloaded");
     enter(() => this.#live().start(fn, input, callOptions));
-    for (;;) {
-      if (generation !== started) throw lost();
-      if (signal && signal.aborted) {
-        enter(() => this.#live().cancel());
-        throw pluginError("cancelled", "the call was cancelled");
-      }
-      const step = enter(() => this.#live().step());
-      if (step === 0) return enter(() => this.#live().result());
-      if (step === 1) {
-        await yieldToEventLoop();
-      } else {
-        const settled = enter(() => this.#live().awaitHost());
-        await settled;
-      }
-    }
+    await drive(() => this.#live(), signal);
+    if (generation !== started) throw lost();
+    return enter(() => this.#live().result());
   }
 
   /** Calls `fn` to its end without yielding; async host functions fail the call. */
@@ -343,6 +368,19 @@ export class Plugin {
     if (this.#broken) throw this.#broken;
     if (!this.#raw) throw pluginError("runtimeCrashed", "the plugin is being reloaded");
     return this.#raw;
+  }
+
+  /** Runs `f` once the plugin is reloaded after a crash (now, if it is not reloading). */
+  _whenReopened(f) {
+    const run = () => {
+      try {
+        f();
+      } catch {
+        // it failed to reload: calls to it fail with its error
+      }
+    };
+    if (this.#reopening) this.#reopening.then(run);
+    else run();
   }
 
   /** After a crash: the reloaded raw plugin (or the promise of one, or why it failed). */

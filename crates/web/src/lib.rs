@@ -386,7 +386,16 @@ impl RawHost {
     /// sources (`require` finds the others). Options: `allow` and limits.
     #[wasm_bindgen(js_name = loadLua)]
     pub fn load_lua(&self, name: String, files: JsValue, options: JsValue) -> JsResult<RawPlugin> {
-        self.load_lua_now(&name, &files, &options)
+        self.load_lua_now(&name, &files, &options, false)
+            .map_err(to_js_error)
+    }
+
+    /// As `loadLua`, but returns with `main.lua` started, not run: drive it with `step` and
+    /// `awaitHost` like a call (so it may await async host functions); when `step` returns
+    /// 0 the plugin is loaded. A failure of `main.lua` throws from `step`.
+    #[wasm_bindgen(js_name = startLua)]
+    pub fn start_lua(&self, name: String, files: JsValue, options: JsValue) -> JsResult<RawPlugin> {
+        self.load_lua_now(&name, &files, &options, true)
             .map_err(to_js_error)
     }
 
@@ -462,6 +471,7 @@ impl RawHost {
         name: &str,
         files: &JsValue,
         options: &JsValue,
+        start: bool,
     ) -> Result<RawPlugin, Error> {
         let mut map: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         match convert::from_js(files)? {
@@ -496,7 +506,11 @@ impl RawHost {
         let host = self.state.host();
         let mut o = plugin_options(options, host.limits())?;
         o.name = Some(name.to_owned());
-        let plugin = host.load_lua_files(map, o)?;
+        let plugin = if start {
+            host.start_lua_files(map, o)?
+        } else {
+            host.load_lua_files(map, o)?
+        };
         Ok(RawPlugin::wrap(plugin))
     }
 }

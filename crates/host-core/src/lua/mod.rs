@@ -105,6 +105,17 @@ pub(crate) struct LuaPlugin {
     exports: Vec<crate::plugin::ExportInfo>,
     /// The last call's result as a value (its JSON is what `Step::Done` carries).
     result: Option<Value>,
+    /// Set while `main.lua` runs in a fresh VM: its exports are known when it ends.
+    main: Option<MainChunk>,
+}
+
+/// A fresh VM's `main.lua` in flight.
+struct MainChunk {
+    /// Globals the libraries define (not the plugin's exports).
+    library: Vec<String>,
+    /// The call that asked for the VM (rebuilt after a cancel or a failure), started when
+    /// `main.lua` has run.
+    then: Option<(String, Vec<Value>)>,
 }
 
 /// Everything needed to build a plugin's VM.
@@ -124,10 +135,22 @@ impl LuaPlugin {
     /// Checks the sources, builds the VM and runs `main.lua`. Errors name the plugin.
     pub(crate) fn load(src: LuaSource) -> Result<Self, Error> {
         let name = src.name.clone();
-        Self::load_unnamed(src).map_err(|e| e.in_plugin(&name))
+        Self::prepare(src)
+            .and_then(|mut p| p.instantiate().map(|()| p))
+            .map_err(|e| e.in_plugin(&name))
     }
 
-    fn load_unnamed(src: LuaSource) -> Result<Self, Error> {
+    /// Checks the sources and builds the VM with `main.lua` started, not run: the plugin is
+    /// busy with it until [`resume`](LuaPlugin::resume) returns `Done` (so `main.lua` may
+    /// await an async host function where the embedder cannot block). Errors name the plugin.
+    pub(crate) fn start_load(src: LuaSource) -> Result<Self, Error> {
+        let name = src.name.clone();
+        Self::prepare(src)
+            .and_then(|mut p| p.start_main(None).map(|()| p))
+            .map_err(|e| e.in_plugin(&name))
+    }
+
+    fn prepare(src: LuaSource) -> Result<Self, Error> {
         if !src.files.contains_key(ENTRY) {
             return Err(ErrorKind::LuaSyntax {
                 plugin: String::new(),
@@ -155,7 +178,7 @@ impl LuaPlugin {
             let text = rewrite::rewrite(&file, &text)?;
             files.insert(file, text);
         }
-        let mut p = LuaPlugin {
+        Ok(LuaPlugin {
             name: src.name,
             files: Rc::new(files),
             registry: src.registry,
@@ -172,9 +195,8 @@ impl LuaPlugin {
             peers: src.peers,
             exports: Vec::new(),
             result: None,
-        };
-        p.instantiate()?;
-        Ok(p)
+            main: None,
+        })
     }
 
     /// Global functions defined by the plugin (not the libraries), sorted.
@@ -190,10 +212,19 @@ impl LuaPlugin {
         self.running.is_some()
     }
 
-    /// A fresh VM with the libraries, the host functions and `main.lua` run.
+    /// A fresh VM with the libraries, the host functions and `main.lua` run (a host function
+    /// it awaits is awaited here).
     fn instantiate(&mut self) -> Result<(), Error> {
+        self.start_main(None)?;
+        crate::call::run_blocking(self).map(drop)
+    }
+
+    /// A fresh VM with the libraries and the host functions, and `main.lua` started; `then`
+    /// is the call to start when it has run.
+    fn start_main(&mut self, then: Option<(String, Vec<Value>)>) -> Result<(), Error> {
         self.vm = None;
         self.running = None;
+        self.main = None;
         let shared = Rc::new(Shared {
             plugin: self.name.clone(),
             log: self.log.clone(),
@@ -241,8 +272,12 @@ impl LuaPlugin {
             started: None,
             awaiting: false,
         });
-        // The main chunk runs to its end; a host function it awaits is awaited here.
-        crate::call::run_blocking(self)?;
+        self.main = Some(MainChunk { library, then });
+        Ok(())
+    }
+
+    /// `main.lua` has run: the plugin's exports are the global functions it defined.
+    fn main_ran(&mut self, library: &[String]) {
         if let Some(vm) = self.vm.as_mut() {
             let mut names = vm.lua.enter(|ctx| global_functions(ctx.globals()));
             names.retain(|n| !library.contains(n));
@@ -254,7 +289,6 @@ impl LuaPlugin {
                 })
                 .collect();
         }
-        Ok(())
     }
 
     /// Starts a call of the global function `name` with `args`.
@@ -268,8 +302,9 @@ impl LuaPlugin {
             return Err(ErrorKind::Busy.into());
         }
         if self.vm.is_none() {
+            // A fresh VM runs `main.lua` first, as part of this call (it may await).
             self.reinstantiations += 1;
-            self.instantiate()?;
+            return self.start_main(Some((name.to_owned(), args)));
         }
         let vm = self.vm.as_mut().ok_or(ErrorKind::NoCallInFlight)?;
         *vm.shared.log_bytes.borrow_mut() = 0;
@@ -456,13 +491,29 @@ impl LuaPlugin {
                 }
             });
             self.running = None;
-            return match result {
-                Ok(v) => {
+            return match (result, self.main.take()) {
+                (Ok(_), Some(main)) => {
+                    self.main_ran(&main.library);
+                    match main.then {
+                        Some((name, args)) => {
+                            self.start_call_unnamed(&name, args)?;
+                            Ok(Step::Yielded)
+                        }
+                        None => Ok(Step::Done(Value::Null.to_json().into_bytes())),
+                    }
+                }
+                (Ok(v), None) => {
                     let json = v.to_json().into_bytes();
                     self.result = Some(v);
                     Ok(Step::Done(json))
                 }
-                Err(e) => Err(e),
+                (Err(e), main) => {
+                    // A VM whose `main.lua` failed is not used again.
+                    if main.is_some() {
+                        self.vm = None;
+                    }
+                    Err(e)
+                }
             };
         }
         if run.fuel_left == 0 {
@@ -496,6 +547,7 @@ impl LuaPlugin {
         if self.running.is_some() {
             self.running = None;
             self.vm = None;
+            self.main = None;
         }
     }
 
@@ -503,7 +555,8 @@ impl LuaPlugin {
     /// consistent between steps); a panic or the memory cap drops it.
     fn fail(&mut self, e: Error, drop_vm: bool) -> Error {
         self.running = None;
-        if drop_vm {
+        // Nor is a VM whose `main.lua` did not finish.
+        if drop_vm || self.main.take().is_some() {
             self.vm = None;
         }
         e
@@ -891,12 +944,51 @@ impl crate::host::Host {
         self.load_lua_with_handles(files, options, Rc::from(Vec::new()))
     }
 
+    /// Loads a Lua plugin as [`Host::load_lua_files`] does, but returns with `main.lua`
+    /// started, not run: the plugin is busy with it, and [`Plugin::resume`](crate::Plugin::resume)
+    /// / [`Plugin::complete`](crate::Plugin::complete) drive it exactly like a call until
+    /// `Step::Done` (its output is `null`); then its exports are known and it takes calls.
+    /// This lets `main.lua` await an async host function where the embedder cannot block
+    /// (the npm package's `loadLua`). If `main.lua` fails, the error comes from `resume` and
+    /// the plugin cannot be called.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Host::load_lua`](crate::Host::load_lua) that are found before `main.lua`
+    /// runs: syntax, size, file count.
+    pub fn start_lua_files<K, V>(
+        &self,
+        files: impl IntoIterator<Item = (K, V)>,
+        options: crate::PluginOptions,
+    ) -> Result<crate::Plugin, Error>
+    where
+        K: Into<String>,
+        V: Into<Vec<u8>>,
+    {
+        let src = self.lua_source(files, options, Rc::from(Vec::new()))?;
+        Ok(crate::Plugin::from_lua(LuaPlugin::start_load(src)?))
+    }
+
     pub(crate) fn load_lua_with_handles<K, V>(
         &self,
         files: impl IntoIterator<Item = (K, V)>,
         options: crate::PluginOptions,
         handles: Rc<[Handle]>,
     ) -> Result<crate::Plugin, Error>
+    where
+        K: Into<String>,
+        V: Into<Vec<u8>>,
+    {
+        let src = self.lua_source(files, options, handles)?;
+        Ok(crate::Plugin::from_lua(LuaPlugin::load(src)?))
+    }
+
+    fn lua_source<K, V>(
+        &self,
+        files: impl IntoIterator<Item = (K, V)>,
+        options: crate::PluginOptions,
+        handles: Rc<[Handle]>,
+    ) -> Result<LuaSource, Error>
     where
         K: Into<String>,
         V: Into<Vec<u8>>,
@@ -914,7 +1006,7 @@ impl crate::host::Host {
             }
             map.insert(k.into().replace('\\', "/"), v.into());
         }
-        let plugin = LuaPlugin::load(LuaSource {
+        Ok(LuaSource {
             name: options.name.unwrap_or_else(|| "plugin".to_owned()),
             files: map,
             registry: self.registry.clone(),
@@ -924,8 +1016,7 @@ impl crate::host::Host {
             log: self.log.clone(),
             env: options.wasi.unwrap_or_else(|| self.wasi.clone()),
             peers: self.peers.clone(),
-        })?;
-        Ok(crate::Plugin::from_lua(plugin))
+        })
     }
 
     /// Loads a Lua plugin folder natively: every `.lua` file under `dir` (relative paths with

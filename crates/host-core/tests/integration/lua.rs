@@ -122,6 +122,96 @@ fn host_functions_live_in_namespace_tables() {
     );
 }
 
+/// Drives the plugin's call (or `main.lua`) to its end, completing async host calls at once;
+/// returns the output and the names of the host functions awaited.
+fn drive(p: &mut Plugin) -> Result<(Vec<u8>, Vec<String>), plugboard_host_core::Error> {
+    let mut awaited = Vec::new();
+    loop {
+        match p.resume()? {
+            Step::Done(out) => return Ok((out, awaited)),
+            Step::Yielded => {}
+            Step::Pending(call) => {
+                awaited.push(call.name().to_owned());
+                let r = ready(call);
+                p.complete(r)?;
+            }
+        }
+    }
+}
+
+#[test]
+fn main_lua_awaits_an_async_host_function_when_started() {
+    let h = Host::builder()
+        .func_async("net", "get", |url: String| async move {
+            Ok::<_, String>(format!("config from {url}"))
+        })
+        .build();
+    let src = "local config = net.get('cfg'); function f() return config end";
+    let mut p = h
+        .start_lua_files([("main.lua", src)], PluginOptions::named("t"))
+        .unwrap();
+    assert!(p.is_busy(), "main.lua is in flight");
+    assert_kind(p.call_value("f", vec![]), |k| matches!(k, ErrorKind::Busy));
+    let (out, awaited) = drive(&mut p).unwrap();
+    assert_eq!(out, b"null");
+    assert_eq!(awaited, ["get"]);
+    assert!(!p.is_busy());
+    let names: Vec<&str> = p.exports().iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["f"]);
+    assert_eq!(
+        p.call_value("f", vec![]).unwrap(),
+        Value::from("config from cfg")
+    );
+    // A cancelled call drops the VM; the next call runs main.lua (awaiting again) first.
+    p.start_call("f", vec![]).unwrap();
+    p.cancel();
+    p.start_call("f", vec![]).unwrap();
+    let (out, awaited) = drive(&mut p).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), r#""config from cfg""#);
+    assert_eq!(awaited, ["get"]);
+    assert_eq!(p.reinstantiations(), 1);
+}
+
+#[test]
+fn main_lua_that_fails_when_started_leaves_no_half_built_vm() {
+    let h = Host::builder()
+        .func_async("net", "get", |url: String| async move {
+            if url == "bad" {
+                Err("unreachable host".to_owned())
+            } else {
+                Ok(url)
+            }
+        })
+        .build();
+    let mut p = h
+        .start_lua_files(
+            [("main.lua", "x = net.get('bad'); function f() return x end")],
+            PluginOptions::named("t"),
+        )
+        .unwrap();
+    assert_kind(drive(&mut p).map(|_| ()), |k| {
+        matches!(
+            k,
+            ErrorKind::HostFunction { .. } | ErrorKind::LuaError { .. }
+        )
+    });
+    assert!(!p.is_busy());
+    // A later call runs main.lua again, and fails the same way: never `f` on a half-run VM.
+    assert_kind(p.call_value("f", vec![]), |k| {
+        matches!(
+            k,
+            ErrorKind::HostFunction { .. } | ErrorKind::LuaError { .. }
+        )
+    });
+    // Syntax errors are found before anything runs.
+    assert_kind(
+        h.start_lua_files([("main.lua", "function (")], PluginOptions::named("s"))
+            .map(drop),
+        |k| matches!(k, ErrorKind::LuaSyntax { .. }),
+    );
+    canary(&h);
+}
+
 #[test]
 fn async_host_functions_suspend_the_call() {
     let h = Host::builder()
