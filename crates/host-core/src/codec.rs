@@ -717,17 +717,17 @@ pub(crate) fn extism_output(out: Vec<u8>) -> Value {
 
 // ---------------------------------------------------------------- Value <-> bytes by Type
 
-/// Encodes a dynamic value as `ty`.
-///
-/// # Errors
-///
-/// [`ErrorKind::Encode`] when the value does not fit the type.
 /// A type one of whose values is [`Value::Null`]: `Some(x)` of an `Option` of it must be told
 /// apart from `None` (found by the `bincode_decode` fuzz target: `Some(())` came back `None`).
 fn nullable(t: &Type) -> bool {
     matches!(t, Type::Unit | Type::Option(_))
 }
 
+/// Encodes a dynamic value as `ty`.
+///
+/// # Errors
+///
+/// [`ErrorKind::Encode`] when the value does not fit the type.
 pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Result<(), Error> {
     fn mismatch(value: &Value, ty: &Type) -> Error {
         ErrorKind::Encode {

@@ -110,6 +110,10 @@ export class Plugin implements Disposable {
    * Calls `fn` with one input value (Lua: an array is spread into the arguments; bincode ABIs:
    * an array for several parameters; Extism: a string as text, bytes as bytes, else JSON) and
    * resolves to the result. Yields to the event loop between fuel slices.
+   *
+   * Bincode `Option<T>`: `None` is `null` and `Some(x)` is `x` — except when `T` can itself be
+   * `null` (`Option<()>`, `Option<Option<U>>`), where `Some(x)` is `[x]` both ways, so that
+   * `Some(None)` (`[null]`) stays distinct from `None` (`null`).
    */
   call<T = any>(fn: string, input?: PluginValue, options?: CallOptions): Promise<T>;
   /** Runs the call to its end without yielding; async host functions fail it. */
@@ -129,6 +133,7 @@ export class PluginHost implements Disposable {
   ): void;
   onLog(listener: ((event: LogEvent) => void) | null): void;
   loadWasm(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: WasmOptions): Promise<Plugin>;
+  /** `main.lua` runs in fuel slices like a call, so it may await async host functions. */
   loadLua(name: string, files: string | Record<string, string | Uint8Array>, options?: LoadOptions): Promise<Plugin>;
   loadManifest(manifest: string | object): Promise<Plugin>;
   /** Lets this host's Lua plugins call `plugin` as `plugins.<name>.<function>(…)`. */
