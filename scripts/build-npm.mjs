@@ -41,6 +41,27 @@ const wasmOptArgs = process.argv.includes("--no-wasm-opt") ? [] : config["wasm-o
 const version = readFileSync(join(crateDir, "Cargo.toml"), "utf8").match(/^version\s*=\s*"([^"]+)"/m)?.[1]
   ?? readFileSync("Cargo.toml", "utf8").match(/\[workspace\.package\][^[]*?version\s*=\s*"([^"]+)"/s)[1];
 
+// The toolchain, crate features and extra rustflags of wasm-pack.toml. Rustflags go through
+// CARGO_TARGET_<triple>_RUSTFLAGS, which replaces .cargo/config.toml's for the target: its
+// flags (the getrandom backend cfg) are repeated first.
+const configFlags = [...readFileSync(".cargo/config.toml", "utf8").matchAll(/^rustflags\s*=\s*\[(.*)\]\s*$/gm)]
+  .flatMap((m) => [...m[1].matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"/g)].map((t) => t[1] ?? JSON.parse(`"${t[2]}"`)));
+const targetDir = pkg["target-dir"] ?? "target";
+const cargoArgs = [...(pkg.toolchain ? [`+${pkg.toolchain}`] : []), "build", "--locked", "-p", "plugboard-web",
+  "--target", "wasm32-unknown-unknown", "--profile", pkg.profile, "--target-dir", targetDir,
+  ...(pkg.features?.length ? ["--features", pkg.features.join(",")] : [])];
+const rustflags = [...configFlags, ...(pkg.rustflags ?? [])];
+// `--env`: the same build configuration as shell exports, for `wasm-pack test` of the shipped
+// configuration (scripts/test.sh evaluates them), then exit.
+if (process.argv.includes("--env")) {
+  const q = (v) => `'${v.replace(/'/g, "'\\''")}'`;
+  if (pkg.toolchain) console.log(`export RUSTUP_TOOLCHAIN=${q(pkg.toolchain)}`);
+  console.log(`export CARGO_TARGET_DIR=${q(targetDir)}`);
+  console.log(`export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=${q(rustflags.join(" "))}`);
+  console.log(`export PLUGBOARD_WASM_FEATURES=${q((pkg.features ?? []).join(","))}`);
+  process.exit(0);
+}
+
 function newest(paths) {
   let t = 0;
   for (const p of paths) {
@@ -56,11 +77,11 @@ function newest(paths) {
   return t;
 }
 
-const inputs = ["wasm-pack.toml", "Cargo.toml", "Cargo.lock", "crates/host-core/src", "crates/host-core/Cargo.toml",
+const inputs = ["wasm-pack.toml", ".cargo/config.toml", "Cargo.toml", "Cargo.lock", "crates/host-core/src", "crates/host-core/Cargo.toml",
   join(crateDir, "src"), join(crateDir, "Cargo.toml"), join(crateDir, "js/wrapper.js"), join(crateDir, "js/index.d.ts"),
   join(crateDir, "README.md"), "scripts/build-npm.mjs"];
 const stamp = join(out, ".built");
-const stampText = JSON.stringify({ wasmOptArgs }) + "\n";
+const stampText = JSON.stringify({ wasmOptArgs, toolchain: pkg.toolchain, features: pkg.features, rustflags: pkg.rustflags }) + "\n";
 const fresh = existsSync(stamp) && statSync(stamp).mtimeMs >= newest(inputs) && readFileSync(stamp, "utf8") === stampText;
 if (fresh && !process.argv.includes("--force")) {
   console.log(`[build-npm] ${out} is up to date`);
@@ -73,8 +94,9 @@ const run = (cmd, args, opts = {}) => {
   execFileSync(cmd, args, { stdio: "inherit", ...opts });
 };
 
-run("cargo", ["build", "--locked", "-p", "plugboard-web", "--target", "wasm32-unknown-unknown", "--profile", pkg.profile]);
-const wasm = `target/wasm32-unknown-unknown/${pkg.profile}/plugboard_web.wasm`;
+console.log(`[build-npm] CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=${JSON.stringify(rustflags.join(" "))}`);
+run("cargo", cargoArgs, { env: { ...process.env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS: rustflags.join(" ") } });
+const wasm = `${targetDir}/wasm32-unknown-unknown/${pkg.profile}/plugboard_web.wasm`;
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });

@@ -14,6 +14,14 @@ for target in wasm32-wasip1 wasm32-unknown-unknown; do
   fi
 done
 
+# The npm package's wasm is built with a pinned nightly (wasm-pack.toml: wasmi's guaranteed tail
+# calls need `become`); minimal profile plus the wasm32 target, from static.rust-lang.org.
+NIGHTLY=$(sed -n 's/^toolchain = "\(.*\)"$/\1/p' wasm-pack.toml)
+if [ -n "$NIGHTLY" ] && ! rustup target list --installed --toolchain "$NIGHTLY" 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "rustup toolchain install $NIGHTLY (the npm package's wasm build)"
+  rustup toolchain install "$NIGHTLY" --profile minimal --target wasm32-unknown-unknown
+fi
+
 for component in rustfmt clippy; do
   if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
     log "rustup component add $component"
@@ -75,4 +83,4 @@ if [ ! -x crates/web/js/node_modules/.bin/wasm-opt ] || [ crates/web/js/package-
   (cd crates/web/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-log "toolchain ready: $(rustc --version), node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}, $(wasm-bindgen --version), $(wasm-pack --version)"
+log "toolchain ready: $(rustc --version), ${NIGHTLY:+$NIGHTLY for the npm wasm, }node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}, $(wasm-bindgen --version), $(wasm-pack --version)"

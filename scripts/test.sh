@@ -62,11 +62,15 @@ echo "ok"
 step "npm package in Node (node --test)"
 (cd tests/node && node --test)
 
-step "JS binding: wasm-bindgen-test in Node"
-wasm-pack test --node crates/web --test node
+# The binding's tests run the configuration the package ships (wasm-pack.toml: the pinned
+# nightly, wasmi's guaranteed tail calls, wasm tail-call instructions), whose 10-million-
+# iteration metered loop is the condition for shipping it (TOOLCHAIN.md).
+step "JS binding: wasm-bindgen-test in Node (the package's tail-call build)"
+(eval "$(node scripts/build-npm.mjs --env)" && wasm-pack test --node crates/web --test node --features "$PLUGBOARD_WASM_FEATURES")
 
-step "JS binding: wasm-bindgen-test in headless Chromium"
-CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" wasm-pack test --headless --chrome crates/web --test browser
+step "JS binding: wasm-bindgen-test in headless Chromium (the package's tail-call build)"
+(eval "$(node scripts/build-npm.mjs --env)" && CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
+  wasm-pack test --headless --chrome crates/web --test browser --features "$PLUGBOARD_WASM_FEATURES")
 
 step "npm package in headless Chromium (playwright-core, Debian's chromium)"
 node tests/browser/run.mjs
