@@ -47,18 +47,22 @@ const version = readFileSync(join(crateDir, "Cargo.toml"), "utf8").match(/^versi
 const configFlags = [...readFileSync(".cargo/config.toml", "utf8").matchAll(/^rustflags\s*=\s*\[(.*)\]\s*$/gm)]
   .flatMap((m) => [...m[1].matchAll(/'([^']*)'|"((?:[^"\\]|\\.)*)"/g)].map((t) => t[1] ?? JSON.parse(`"${t[2]}"`)));
 const targetDir = pkg["target-dir"] ?? "target";
+const buildStd = pkg["build-std"]?.length ? [`-Zbuild-std=${pkg["build-std"].join(",")}`] : [];
 const cargoArgs = [...(pkg.toolchain ? [`+${pkg.toolchain}`] : []), "build", "--locked", "-p", "plugboard-web",
   "--target", "wasm32-unknown-unknown", "--profile", pkg.profile, "--target-dir", targetDir,
-  ...(pkg.features?.length ? ["--features", pkg.features.join(",")] : [])];
+  ...(pkg.features?.length ? ["--features", pkg.features.join(",")] : []), ...buildStd];
 const rustflags = [...configFlags, ...(pkg.rustflags ?? [])];
 // `--env`: the same build configuration as shell exports, for `wasm-pack test` of the shipped
-// configuration (scripts/test.sh evaluates them), then exit.
+// configuration (scripts/test.sh evaluates them; they are for tests), then exit.
 if (process.argv.includes("--env")) {
   const q = (v) => `'${v.replace(/'/g, "'\\''")}'`;
   if (pkg.toolchain) console.log(`export RUSTUP_TOOLCHAIN=${q(pkg.toolchain)}`);
   console.log(`export CARGO_TARGET_DIR=${q(targetDir)}`);
-  console.log(`export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=${q(rustflags.join(" "))}`);
+  // Test harnesses built with an aborting panic strategy need rustc's -Zpanic_abort_tests.
+  const testFlags = rustflags.some((f) => /^-Cpanic=/.test(f)) ? ["-Zpanic_abort_tests"] : [];
+  console.log(`export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS=${q([...rustflags, ...testFlags].join(" "))}`);
   console.log(`export PLUGBOARD_WASM_FEATURES=${q((pkg.features ?? []).join(","))}`);
+  console.log(`export PLUGBOARD_TEST_CARGO_ARGS=${q(buildStd.join(" "))}`);
   process.exit(0);
 }
 
@@ -81,7 +85,7 @@ const inputs = ["wasm-pack.toml", ".cargo/config.toml", "Cargo.toml", "Cargo.loc
   join(crateDir, "src"), join(crateDir, "Cargo.toml"), join(crateDir, "js/wrapper.js"), join(crateDir, "js/index.d.ts"),
   join(crateDir, "README.md"), "scripts/build-npm.mjs"];
 const stamp = join(out, ".built");
-const stampText = JSON.stringify({ wasmOptArgs, toolchain: pkg.toolchain, features: pkg.features, rustflags: pkg.rustflags }) + "\n";
+const stampText = JSON.stringify({ wasmOptArgs, toolchain: pkg.toolchain, features: pkg.features, rustflags: pkg.rustflags, buildStd }) + "\n";
 const fresh = existsSync(stamp) && statSync(stamp).mtimeMs >= newest(inputs) && readFileSync(stamp, "utf8") === stampText;
 if (fresh && !process.argv.includes("--force")) {
   console.log(`[build-npm] ${out} is up to date`);

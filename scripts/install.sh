@@ -15,11 +15,13 @@ for target in wasm32-wasip1 wasm32-unknown-unknown; do
 done
 
 # The npm package's wasm is built with a pinned nightly (wasm-pack.toml: wasmi's guaranteed tail
-# calls need `become`); minimal profile plus the wasm32 target, from static.rust-lang.org.
+# calls need `become`, the immediate-abort std needs build-std): minimal profile, the wasm32
+# target and the std sources, from static.rust-lang.org.
 NIGHTLY=$(sed -n 's/^toolchain = "\(.*\)"$/\1/p' wasm-pack.toml)
-if [ -n "$NIGHTLY" ] && ! rustup target list --installed --toolchain "$NIGHTLY" 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+if [ -n "$NIGHTLY" ] && { ! rustup target list --installed --toolchain "$NIGHTLY" 2>/dev/null | grep -qx wasm32-unknown-unknown \
+    || ! rustup component list --installed --toolchain "$NIGHTLY" 2>/dev/null | grep -q '^rust-src'; }; then
   log "rustup toolchain install $NIGHTLY (the npm package's wasm build)"
-  rustup toolchain install "$NIGHTLY" --profile minimal --target wasm32-unknown-unknown
+  rustup toolchain install "$NIGHTLY" --profile minimal --target wasm32-unknown-unknown --component rust-src
 fi
 
 for component in rustfmt clippy; do

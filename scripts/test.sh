@@ -66,11 +66,11 @@ step "npm package in Node (node --test)"
 # nightly, wasmi's guaranteed tail calls, wasm tail-call instructions), whose 10-million-
 # iteration metered loop is the condition for shipping it (TOOLCHAIN.md).
 step "JS binding: wasm-bindgen-test in Node (the package's tail-call build)"
-(eval "$(node scripts/build-npm.mjs --env)" && wasm-pack test --node crates/web --test node --features "$PLUGBOARD_WASM_FEATURES")
+(eval "$(node scripts/build-npm.mjs --env)" && wasm-pack test --node crates/web --test node --features "$PLUGBOARD_WASM_FEATURES" $PLUGBOARD_TEST_CARGO_ARGS)
 
 step "JS binding: wasm-bindgen-test in headless Chromium (the package's tail-call build)"
 (eval "$(node scripts/build-npm.mjs --env)" && CHROMEDRIVER="${CHROMEDRIVER:-$(command -v chromedriver)}" \
-  wasm-pack test --headless --chrome crates/web --test browser --features "$PLUGBOARD_WASM_FEATURES")
+  wasm-pack test --headless --chrome crates/web --test browser --features "$PLUGBOARD_WASM_FEATURES" $PLUGBOARD_TEST_CARGO_ARGS)
 
 step "npm package in headless Chromium (playwright-core, Debian's chromium)"
 node tests/browser/run.mjs
