@@ -194,9 +194,25 @@ fn extism_call(c: &mut Criterion) {
 
 /// Cold start: load the 160 KB Extism plugin and make its first call (`noop`), against raw
 /// wasmi compiling the same module eagerly (its default) and with lazy translation (what
-/// plugboard does), instantiating it and calling `code`.
+/// plugboard does), instantiating it and calling `code`. plugboard twice: bytes it has not
+/// seen (the plugin with a counter in a custom section), and the same bytes again (its
+/// module cache).
 fn cold_start(c: &mut Criterion) {
     let bytes = plugboard_fixtures::EXTISM_KITCHEN;
+    let mut fresh = 0u32;
+    let mut new_bytes = move || {
+        fresh += 1;
+        let mut b = bytes.to_vec();
+        b.extend_from_slice(&[0, 8, 3, b't', b'a', b'g']);
+        b.extend_from_slice(&fresh.to_le_bytes());
+        b
+    };
+    let host = || {
+        Host::builder()
+            .func("env", "shout", |s: String| s)
+            .func("env", "add", |v: serde_json::Value| v)
+            .build()
+    };
     let raw = |mode: wasmi::CompilationMode| {
         move || {
             let mut config = wasmi::Config::default();
@@ -218,13 +234,19 @@ fn cold_start(c: &mut Criterion) {
     g.bench_function("raw_wasmi_lazy_translation", |b| {
         b.iter(raw(wasmi::CompilationMode::LazyTranslation))
     });
-    g.bench_function("plugboard", |b| {
+    g.bench_function("plugboard_new_bytes", |b| {
+        b.iter_batched(
+            &mut new_bytes,
+            |bytes| {
+                let mut plugin = host().load_wasm(&bytes).unwrap();
+                plugin.call_bytes("noop", Vec::new()).unwrap()
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("plugboard_same_bytes", |b| {
         b.iter(|| {
-            let host = Host::builder()
-                .func("env", "shout", |s: String| s)
-                .func("env", "add", |v: serde_json::Value| v)
-                .build();
-            let mut plugin = host.load_wasm(black_box(bytes)).unwrap();
+            let mut plugin = host().load_wasm(black_box(bytes)).unwrap();
             plugin.call_bytes("noop", Vec::new()).unwrap()
         })
     });

@@ -493,7 +493,7 @@ impl HostBuilder {
     /// Builds the host.
     pub fn build(self) -> Host {
         Host {
-            engines: Rc::new(crate::wasm::Engines::new()),
+            engines: crate::wasm::Engines::of_this_thread(),
             registry: Rc::new(self.registry),
             limits: self.limits,
             log: self.log,

@@ -181,10 +181,10 @@ impl Analysis {
                 .into());
             }
         }
-        // One engine for the plugin's module, its dependencies and shims.
-        let total = bytes.len() + dep_bytes.iter().map(|(_, b)| b.len()).sum::<usize>();
-        let engine = host.engines.for_load(total);
-        let module = compile(&engine, bytes)?;
+        // One engine for the plugin's module, its dependencies and shims; the main module
+        // validated once per engine and bytes (wasm::Engines).
+        let more = dep_bytes.iter().map(|(_, b)| b.len()).sum::<usize>();
+        let (engine, module) = host.engines.load(bytes, more, compile)?;
         let mut deps = Vec::with_capacity(dep_bytes.len());
         for (name, b) in dep_bytes {
             deps.push((name.clone(), compile(&engine, b)?));

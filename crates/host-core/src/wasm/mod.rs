@@ -57,13 +57,83 @@ pub(crate) fn engine_config() -> wasmi::Config {
     config
 }
 
-/// The engines a host compiles plugins on. wasmi 2.0 never frees the compiled functions of
-/// dropped modules (its code map only grows), so a host that keeps loading plugins — one per
-/// request in an edge worker — would grow without bound (found by the `module_load` fuzz
-/// target: 2.4 GB after 470k loads). After [`ENGINE_RENEWAL_BYTES`] of modules compiled,
-/// the next load starts a fresh engine; the old one is freed with the last plugin on it.
+/// The engines the hosts of a thread compile plugins on, and the modules compiled on the
+/// current one.
+///
+/// wasmi 2.0 never frees the compiled functions of dropped modules (its code map only grows),
+/// so a thread that keeps loading plugins — one per request in an edge worker — would grow
+/// without bound (found by the `module_load` fuzz target: 2.4 GB after 470k loads). After
+/// [`ENGINE_RENEWAL_BYTES`] of modules compiled, the next load starts a fresh engine; the old
+/// one is freed with the last plugin on it.
+///
+/// Loading the same bytes again (the same tenant plugin on every request, a plugin reloaded,
+/// another host of the thread) reuses the validated module instead of validating it again,
+/// which is most of a load: like V8, which keeps the native module of identical wire bytes.
+/// Only modules of the current engine are kept, so they stay within the renewal bound.
 pub(crate) struct Engines {
     current: std::cell::RefCell<(wasmi::Engine, usize)>,
+    cache: std::cell::RefCell<ModuleCache>,
+}
+
+thread_local! {
+    static THREAD_ENGINES: Rc<Engines> = Rc::new(Engines::new());
+}
+
+/// The validated modules of the current engine, by their bytes (most recently used last).
+#[derive(Default)]
+struct ModuleCache {
+    entries: std::collections::VecDeque<CachedModule>,
+}
+
+struct CachedModule {
+    hash: u64,
+    bytes: Box<[u8]>,
+    module: wasmi::Module,
+}
+
+/// Modules kept at most. A lookup compares hashes, then all bytes of a match: a collision
+/// costs a comparison, never a wrong module.
+const MODULE_CACHE_ENTRIES: usize = 64;
+
+impl ModuleCache {
+    fn get(&mut self, hash: u64, bytes: &[u8]) -> Option<wasmi::Module> {
+        let at = self
+            .entries
+            .iter()
+            .position(|e| e.hash == hash && *e.bytes == *bytes)?;
+        let entry = self.entries.remove(at)?;
+        let module = entry.module.clone();
+        self.entries.push_back(entry);
+        Some(module)
+    }
+
+    fn insert(&mut self, hash: u64, bytes: &[u8], module: wasmi::Module) {
+        if self.entries.len() == MODULE_CACHE_ENTRIES {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(CachedModule {
+            hash,
+            bytes: bytes.into(),
+            module,
+        });
+    }
+}
+
+/// A fast hash of module bytes (8 bytes a step; not for adversaries: equal hashes are
+/// confirmed by comparing the bytes).
+fn module_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    h
 }
 
 /// Module bytes compiled on one engine before loads move to a fresh one. Compiled code takes
@@ -72,20 +142,55 @@ pub(crate) struct Engines {
 pub(crate) const ENGINE_RENEWAL_BYTES: usize = 8 << 20;
 
 impl Engines {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             current: std::cell::RefCell::new((new_engine(), 0)),
+            cache: std::cell::RefCell::new(ModuleCache::default()),
         }
     }
 
+    /// The engines of this thread, shared by its hosts.
+    pub(crate) fn of_this_thread() -> Rc<Self> {
+        THREAD_ENGINES.with(Rc::clone)
+    }
+
     /// The engine to compile `bytes` more bytes of modules (one plugin's, all on one engine).
-    pub(crate) fn for_load(&self, bytes: usize) -> wasmi::Engine {
+    fn for_load(&self, bytes: usize) -> wasmi::Engine {
         let mut current = self.current.borrow_mut();
         if current.1 > 0 && current.1.saturating_add(bytes) > ENGINE_RENEWAL_BYTES {
             *current = (new_engine(), 0);
+            self.cache.borrow_mut().entries.clear();
         }
         current.1 = current.1.saturating_add(bytes);
         current.0.clone()
+    }
+
+    /// The engine for a plugin whose main module is `bytes` and whose other modules (to be
+    /// compiled on the same engine) have `more` bytes, and its main module: the cached one if
+    /// these bytes were compiled on that engine before, else `compile`d (and cached).
+    pub(crate) fn load(
+        &self,
+        bytes: &[u8],
+        more: usize,
+        compile: impl Fn(&wasmi::Engine, &[u8]) -> Result<wasmi::Module, Error>,
+    ) -> Result<(wasmi::Engine, wasmi::Module), Error> {
+        let hash = module_hash(bytes);
+        let cached = self.cache.borrow_mut().get(hash, bytes);
+        if let Some(module) = cached {
+            let engine = self.for_load(more);
+            if wasmi::Engine::same(module.engine(), &engine) {
+                return Ok((engine, module));
+            }
+            // `more` moved loads to a fresh engine: compile again there.
+            self.current.borrow_mut().1 += bytes.len();
+            let module = compile(&engine, bytes)?;
+            self.cache.borrow_mut().insert(hash, bytes, module.clone());
+            return Ok((engine, module));
+        }
+        let engine = self.for_load(bytes.len().saturating_add(more));
+        let module = compile(&engine, bytes)?;
+        self.cache.borrow_mut().insert(hash, bytes, module.clone());
+        Ok((engine, module))
     }
 }
 
@@ -587,4 +692,81 @@ pub(crate) fn fmt_sig(params: &[wasmi::ValType], results: &[wasmi::ValType]) -> 
             .join(", ")
     };
     format!("({}) -> ({})", list(params), list(results))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<wasmi::Module, Error> {
+        wasmi::Module::new(engine, bytes).map_err(|e| {
+            ErrorKind::InvalidModule {
+                reason: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    /// A valid module whose bytes differ by `tag` (a custom section).
+    fn module(tag: u32) -> Vec<u8> {
+        let mut m = wasm_encoder::Module::new();
+        m.section(&wasm_encoder::CustomSection {
+            name: "tag".into(),
+            data: tag.to_le_bytes().as_slice().into(),
+        });
+        m.finish()
+    }
+
+    #[test]
+    fn same_bytes_reuse_the_module_and_a_hash_collision_is_not_a_hit() {
+        let engines = Engines::new();
+        let (e1, a) = engines.load(&module(1), 0, compile).unwrap();
+        let (e2, again) = engines.load(&module(1), 0, compile).unwrap();
+        assert!(wasmi::Engine::same(&e1, &e2));
+        let custom = |m: &wasmi::Module| m.custom_sections().next().map(|s| s.data().to_vec());
+        assert_eq!(custom(&a), custom(&again));
+        assert_eq!(engines.cache.borrow().entries.len(), 1);
+        // An entry with the same hash but other bytes is never returned for them.
+        let other = module(2);
+        engines
+            .cache
+            .borrow_mut()
+            .insert(module_hash(&module(3)), &module(3), a.clone());
+        let (_, b) = engines.load(&other, 0, compile).unwrap();
+        assert_eq!(custom(&b), Some(2u32.to_le_bytes().to_vec()));
+        assert!(engines
+            .cache
+            .borrow_mut()
+            .get(module_hash(&module(3)), &other)
+            .is_none());
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_emptied_when_the_engine_is_renewed() {
+        let engines = Engines::new();
+        for tag in 0..(MODULE_CACHE_ENTRIES as u32 + 10) {
+            engines.load(&module(tag), 0, compile).unwrap();
+        }
+        assert_eq!(engines.cache.borrow().entries.len(), MODULE_CACHE_ENTRIES);
+        // The oldest went first.
+        let oldest = module(0);
+        assert!(engines
+            .cache
+            .borrow_mut()
+            .get(module_hash(&oldest), &oldest)
+            .is_none());
+        // Loads beyond the renewal bound move to a fresh engine, without the old modules.
+        let (before, cached) = engines.load(&module(100), 0, compile).unwrap();
+        let (after, _) = engines
+            .load(&module(101), ENGINE_RENEWAL_BYTES, compile)
+            .unwrap();
+        assert!(!wasmi::Engine::same(&before, &after));
+        assert_eq!(engines.cache.borrow().entries.len(), 1);
+        // A hit whose other modules renew the engine is compiled again on the new one.
+        let (renewed, recompiled) = engines
+            .load(&module(101), ENGINE_RENEWAL_BYTES, compile)
+            .unwrap();
+        assert!(wasmi::Engine::same(recompiled.engine(), &renewed));
+        assert!(!wasmi::Engine::same(cached.engine(), &renewed));
+    }
 }

@@ -292,6 +292,43 @@ fn res_09_lazy_translation_bounded() {
     canary(&h);
 }
 
+/// Hosts of a thread share validated modules (wasm::Engines): loading the same bytes in two
+/// hosts, or twice in one, gives plugins that share nothing but code — each its own memory,
+/// globals and limits — and bytes that differ anywhere are another module.
+#[test]
+fn the_same_bytes_loaded_twice_share_no_state() {
+    let counter = buffer_wat(
+        "",
+        r#"(global $n (mut i64) (i64.const 0))
+        (func (export "__bump") (param i64) (result i64)
+          (global.set $n (i64.add (global.get $n) (i64.const 1)))
+          (i64.store (i32.const 64) (global.get $n))
+          (i64.or (i64.shl (i64.const 64) (i64.const 32)) (i64.const 8)))"#,
+    );
+    let bump = |p: &mut plugboard_host_core::Plugin| -> u64 {
+        let out = p.call_bytes("bump", Vec::new()).unwrap();
+        u64::from_le_bytes(out.try_into().unwrap())
+    };
+    let (h1, h2) = (host(), host());
+    let mut a = h1.load_wasm(&counter).unwrap();
+    let mut b = h1.load_wasm(&counter).unwrap();
+    let mut c = h2.load_wasm(&counter).unwrap();
+    assert_eq!([bump(&mut a), bump(&mut a), bump(&mut a)], [1, 2, 3]);
+    assert_eq!(bump(&mut b), 1);
+    assert_eq!(bump(&mut c), 1);
+    drop(h1);
+    assert_eq!(bump(&mut c), 2);
+    // Other bytes (an export renamed) are another module, with its own exports.
+    let renamed = buffer_wat(
+        "",
+        r#"(func (export "__bumq") (param i64) (result i64) (i64.const 0))"#,
+    );
+    let d = h2.load_wasm(&renamed).unwrap();
+    assert!(d.exports().iter().any(|e| e.name == "bumq"));
+    assert!(!d.exports().iter().any(|e| e.name == "bump"));
+    canary(&h2);
+}
+
 /// Found by the `module_load` fuzz target: `memory.grow` in an endless loop (failing at the
 /// cap, or growing by 0) overflowed the native stack (wasmi 2.0's `memory.grow` handler does
 /// not tail-call the next instruction), aborting the host. The 65th refused growth of a call
