@@ -32,6 +32,18 @@ async function rejects(promise, kind) {
   assert.fail(`expected a ${kind} rejection`);
 }
 
+test("init checks that the engine runs WebAssembly tail calls", async () => {
+  await init(); // Node 20 does
+  const validate = WebAssembly.validate;
+  WebAssembly.validate = () => false;
+  try {
+    await rejects(init(), "runtimeUnsupported");
+  } finally {
+    WebAssembly.validate = validate;
+  }
+  assert.ok(WebAssembly.validate(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 6, 1, 4, 0, 18, 0, 11])));
+});
+
 test("lua and wasm plugins take and return plain JS values", async () => {
   const host = new PluginHost();
   const lua = await host.loadLua("perf", LUA_PERF);

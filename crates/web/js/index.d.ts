@@ -29,7 +29,9 @@ export type ErrorKind =
   | "abiViolation" | "decode" | "encode" | "inputTooLarge" | "outputTooLarge" | "hostFunction"
   | "reentrancyLimit" | "busy" | "noCallInFlight" | "exit" | "callFailed" | "capabilityDenied"
   | "manifest" | "timeout" | "interface" | "luaSyntax" | "luaError" | "enginePanic"
-  | "resourceLimit" | "peer" | "cancelled" | "runtimeCrashed";
+  | "resourceLimit" | "peer" | "cancelled" | "runtimeCrashed"
+  /** `init`: the JavaScript engine cannot run WebAssembly tail calls. */
+  | "runtimeUnsupported";
 
 /** What every rejection and throw of the package is: `err.name === "PluginError"`. */
 export interface PluginError extends Error {

@@ -407,13 +407,32 @@ export class Plugin {
   }
 }
 
+// The smallest module using a tail call (`return_call`): the runtime is built with them.
+const TAIL_CALL_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 6, 1, 4, 0, 18, 0, 11]);
+
+/** Throws a clear error where the JavaScript engine cannot run the runtime's wasm. */
+function requireTailCalls() {
+  if (typeof WebAssembly !== "object" || !WebAssembly.validate(TAIL_CALL_PROBE)) {
+    throw pluginError(
+      "runtimeUnsupported",
+      "this JavaScript engine does not support WebAssembly tail calls, which plugboard's runtime uses (Chrome/Edge >= 112, Firefox >= 121, Safari >= 18.2, Node >= 20, Deno, workerd)",
+    );
+  }
+}
+
 /** Initialises the runtime where that is asynchronous (web target); elsewhere it is ready. */
 export default function init(input) {
+  try {
+    requireTailCalls();
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return typeof raw.default === "function" ? raw.default(input) : Promise.resolve();
 }
 
 /** Initialises the runtime synchronously from a compiled module or bytes (workers). */
 export function initSync(input) {
+  requireTailCalls();
   if (typeof raw.initSync === "function") raw.initSync(input);
 }
 
