@@ -944,7 +944,7 @@ impl crate::host::Host {
         self.load_lua_with_handles(files, options, Rc::from(Vec::new()))
     }
 
-    /// Loads a Lua plugin as [`Host::load_lua_files`] does, but returns with `main.lua`
+    /// Loads a Lua plugin as [`Host::load_lua_files`](crate::Host::load_lua_files) does, but returns with `main.lua`
     /// started, not run: the plugin is busy with it, and [`Plugin::resume`](crate::Plugin::resume)
     /// / [`Plugin::complete`](crate::Plugin::complete) drive it exactly like a call until
     /// `Step::Done` (its output is `null`); then its exports are known and it takes calls.
