@@ -212,6 +212,31 @@ fn mod_17_many_locals() {
     leb(50_000, &mut locals);
     locals.push(0x7e);
     loads_or_is_invalid(&h, &functions(100, &locals, &[0x0b]));
+    // Translated when first called (lazy translation): a body within the validator's limits
+    // but over wasmi's translator's (40,000 locals; wasmi 2.0) fails that call as an invalid
+    // module and the plugin's other functions still answer; past the validator's (70,000) the
+    // load fails.
+    let big = |n: usize| {
+        buffer_wat(
+            "",
+            &format!(
+                r#"(func (export "__big") (param i64) (result i64) (local {}) (i64.const 0))"#,
+                vec!["i64"; n].join(" ")
+            ),
+        )
+    };
+    let mut p = h.load_wasm(&big(1_000)).unwrap();
+    assert_eq!(p.call_bytes("big", Vec::new()).unwrap(), b"");
+    let mut p = h.load_wasm(&big(40_000)).unwrap();
+    assert_kind(
+        p.call_bytes("big", Vec::new()),
+        |k| matches!(k, ErrorKind::InvalidModule { reason } if reason.contains("when first called")),
+    );
+    assert_eq!(p.call_bytes("ping", Vec::new()).unwrap(), b"pong");
+    assert_kind(h.load_wasm(&big(70_000)).map(drop), |k| {
+        matches!(k, ErrorKind::InvalidModule { .. })
+    });
+    canary(&h);
 }
 
 #[test]
