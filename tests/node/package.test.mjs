@@ -205,6 +205,10 @@ test("main.lua runs in fuel slices too: the event loop goes on; its failures rej
   assert.equal(await p.call("total"), 500_000_500_000);
   await rejects(host.loadLua("down", "local c = cfg.fail()\nfunction f() end"), "hostFunction");
   await rejects(host.loadLua("spin", "while true do end"), "outOfFuel");
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 5);
+  await rejects(host.loadLua("spin", "while true do end", { signal: ac.signal }), "cancelled");
+  await rejects(host.loadLua("spin", "x = 1", { signal: AbortSignal.abort() }), "cancelled");
   assert.equal(await p.call("total"), 500_000_500_000);
 });
 

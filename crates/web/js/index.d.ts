@@ -135,8 +135,15 @@ export class PluginHost implements Disposable {
   ): void;
   onLog(listener: ((event: LogEvent) => void) | null): void;
   loadWasm(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, options?: WasmOptions): Promise<Plugin>;
-  /** `main.lua` runs in fuel slices like a call, so it may await async host functions. */
-  loadLua(name: string, files: string | Record<string, string | Uint8Array>, options?: LoadOptions): Promise<Plugin>;
+  /**
+   * `main.lua` runs in fuel slices like a call, so it may await async host functions; `signal`
+   * cancels the load between slices (kind "cancelled").
+   */
+  loadLua(
+    name: string,
+    files: string | Record<string, string | Uint8Array>,
+    options?: LoadOptions & { signal?: AbortSignal },
+  ): Promise<Plugin>;
   loadManifest(manifest: string | object): Promise<Plugin>;
   /** Lets this host's Lua plugins call `plugin` as `plugins.<name>.<function>(…)`. */
   expose(plugin: Plugin): void;

@@ -156,9 +156,11 @@ export class PluginHost {
    */
   async loadLua(name, files, options = {}) {
     const copy = typeof files === "string" ? files : { ...files };
-    const recipe = { kind: "lua", name: String(name), files: copy, options: { ...options } };
+    const { signal, ...rest } = options;
+    const recipe = { kind: "lua", name: String(name), files: copy, options: rest };
     if (this.#closed) throw pluginError("peer", "the host was closed");
-    return this.#adopt(recipe, await this.#startLua(recipe));
+    if (signal && signal.aborted) throw pluginError("cancelled", "the load was cancelled");
+    return this.#adopt(recipe, await this.#startLua(recipe, signal));
   }
 
   /** Loads an Extism manifest (object or JSON text) with modules given as `data`. */
@@ -214,11 +216,11 @@ export class PluginHost {
   }
 
   /** The raw Lua plugin with its `main.lua` run (awaiting host functions as it goes). */
-  async #startLua(recipe) {
+  async #startLua(recipe, signal) {
     const rawHost = this.#raw;
     const rawPlugin = enter(() => rawHost.startLua(recipe.name, recipe.files, recipe.options));
     try {
-      await drive(() => rawPlugin);
+      await drive(() => rawPlugin, signal);
     } catch (e) {
       try {
         rawPlugin.close();
