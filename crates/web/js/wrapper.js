@@ -90,13 +90,13 @@ const lost = () =>
  * says done; throws the plugin's error, `cancelled` on `signal`, or `runtimeCrashed` if the
  * runtime was rebuilt meanwhile.
  */
-async function drive(rawPlugin, signal) {
+async function drive(rawPlugin, signal, what = "call") {
   const started = generation;
   for (;;) {
     if (generation !== started) throw lost();
     if (signal && signal.aborted) {
       enter(() => rawPlugin().cancel());
-      throw pluginError("cancelled", "the call was cancelled");
+      throw pluginError("cancelled", `the ${what} was cancelled`);
     }
     const step = enter(() => rawPlugin().step());
     if (step === 0) return;
@@ -220,7 +220,7 @@ export class PluginHost {
     const rawHost = this.#raw;
     const rawPlugin = enter(() => rawHost.startLua(recipe.name, recipe.files, recipe.options));
     try {
-      await drive(() => rawPlugin, signal);
+      await drive(() => rawPlugin, signal, "load");
     } catch (e) {
       try {
         rawPlugin.close();

@@ -172,22 +172,19 @@ impl Engines {
         &self,
         bytes: &[u8],
         more: usize,
-        compile: impl Fn(&wasmi::Engine, &[u8]) -> Result<wasmi::Module, Error>,
+        compile: impl FnOnce(&wasmi::Engine, &[u8]) -> Result<wasmi::Module, Error>,
     ) -> Result<(wasmi::Engine, wasmi::Module), Error> {
         let hash = module_hash(bytes);
         let cached = self.cache.borrow_mut().get(hash, bytes);
+        let new_bytes = if cached.is_some() { 0 } else { bytes.len() };
+        let engine = self.for_load(new_bytes.saturating_add(more));
         if let Some(module) = cached {
-            let engine = self.for_load(more);
             if wasmi::Engine::same(module.engine(), &engine) {
                 return Ok((engine, module));
             }
             // `more` moved loads to a fresh engine: compile again there.
             self.current.borrow_mut().1 += bytes.len();
-            let module = compile(&engine, bytes)?;
-            self.cache.borrow_mut().insert(hash, bytes, module.clone());
-            return Ok((engine, module));
         }
-        let engine = self.for_load(bytes.len().saturating_add(more));
         let module = compile(&engine, bytes)?;
         self.cache.borrow_mut().insert(hash, bytes, module.clone());
         Ok((engine, module))
