@@ -78,6 +78,20 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   fi
 fi
 
+# PUC Lua 5.4 from Debian: the reference the Lua test-suite harness (crates/lua-testes) compares
+# plugboard's Lua engine with.
+if ! command -v lua5.4 >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    log "apt-get install lua5.4"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends lua5.4 >/dev/null
+  else
+    echo "lua5.4 not found: install PUC Lua 5.4 (Debian: apt-get install lua5.4)" >&2
+    exit 1
+  fi
+fi
+
 # npm tools of the JS side (wasm-opt from binaryen's JS build, TypeScript, workerd), pinned in
 # crates/web/js/package-lock.json.
 if [ ! -x crates/web/js/node_modules/.bin/wasm-opt ] || [ crates/web/js/package-lock.json -nt crates/web/js/node_modules/.package-lock.json ]; then
@@ -85,4 +99,4 @@ if [ ! -x crates/web/js/node_modules/.bin/wasm-opt ] || [ crates/web/js/package-
   (cd crates/web/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-log "toolchain ready: $(rustc --version), ${NIGHTLY:+$NIGHTLY for the npm wasm, }node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}, $(wasm-bindgen --version), $(wasm-pack --version)"
+log "toolchain ready: $(rustc --version), ${NIGHTLY:+$NIGHTLY for the npm wasm, }node $(node --version), zig ${ZIG:-$(python3 -m ziglang version)}, $(wasm-bindgen --version), $(wasm-pack --version), $(lua5.4 -v 2>&1 | awk '{print $1, $2}')"

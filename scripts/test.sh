@@ -33,6 +33,9 @@ echo "ok"
 step "tests (native)"
 cargo test --workspace --locked
 
+step "Lua: PUC-Rio's test suite (../shared/lua-testes) through plugboard and PUC Lua 5.4, against each file's floor"
+cargo run -p plugboard-lua-testes --locked -- --check crates/lua-testes/floors.txt
+
 step "WebAssembly spec testsuite (wasm-v2, tail-call, extended-const; fuel on and off; production's engine config)"
 cargo test --release --locked --manifest-path crates/spec-tests/Cargo.toml --target-dir target/spec-tests
 

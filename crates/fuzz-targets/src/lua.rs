@@ -1,5 +1,5 @@
 //! `lua_source`: raw bytes as the `main.lua` of a Lua plugin: loaded (size cap, nesting
-//! pre-scan, the `..` rewrite, compile, the main chunk under the instantiation budget), then
+//! pre-scan, parse, lowering, compile, the main chunk under the instantiation budget), then
 //! each global function it defines called with no arguments. Oracle: typed errors only (a
 //! contained engine panic counts as typed); the canary answers afterwards.
 

@@ -10,11 +10,12 @@
 //! Natively every step runs under `catch_unwind`: a VM panic drops that plugin's VM (it is
 //! rebuilt from its sources before the next call) and becomes [`ErrorKind::EnginePanic`].
 
+pub(crate) mod compile;
 pub(crate) mod convert;
 pub(crate) mod format;
+pub(crate) mod lower;
 pub(crate) mod manager;
 pub(crate) mod pattern;
-pub(crate) mod rewrite;
 pub(crate) mod scan;
 pub(crate) mod stdlib;
 pub(crate) mod string;
@@ -25,7 +26,7 @@ use crate::host::{LogSink, Registry, Reply};
 use crate::limits::Limits;
 use crate::value::Value;
 use piccolo::{
-    Callback, CallbackReturn, Closure, Context, Executor, Fuel, Lua, Sequence, SequencePoll,
+    Callback, CallbackReturn, Context, Executor, Fuel, Lua, Sequence, SequencePoll,
     StashedExecutor, Table, Value as LuaValue, Variadic,
 };
 use std::cell::RefCell;
@@ -59,8 +60,10 @@ pub(crate) struct Shared {
     pub(crate) pending: RefCell<Option<PendingHostCall>>,
     /// Its result, delivered by `complete`.
     pub(crate) reply: RefCell<Option<Result<Value, Error>>>,
-    /// The plugin's sources, for `require`.
-    pub(crate) files: Rc<BTreeMap<String, Vec<u8>>>,
+    /// The functions lowered operators call ([`lower::HELPERS`]), set by [`stdlib::install`].
+    pub(crate) helpers: RefCell<Option<piccolo::StashedTable>>,
+    /// The plugin's files, compiled, for `require`.
+    pub(crate) files: Rc<BTreeMap<String, Rc<compile::Compiled>>>,
     pub(crate) limits: Limits,
     /// Bytes printed in the current call (bounded by `max_log_bytes`).
     pub(crate) log_bytes: RefCell<usize>,
@@ -88,7 +91,7 @@ struct Running {
 /// One loaded Lua plugin.
 pub(crate) struct LuaPlugin {
     pub(crate) name: String,
-    files: Rc<BTreeMap<String, Vec<u8>>>,
+    files: Rc<BTreeMap<String, Rc<compile::Compiled>>>,
     registry: Rc<Registry>,
     allow: Option<Vec<String>>,
     handles: Rc<[Handle]>,
@@ -174,9 +177,8 @@ impl LuaPlugin {
         }
         let mut files = BTreeMap::new();
         for (file, text) in src.files {
-            scan::check(&file, &text)?;
-            let text = rewrite::rewrite(&file, &text)?;
-            files.insert(file, text);
+            let compiled = compile::compile(&file, &text)?;
+            files.insert(file, Rc::new(compiled));
         }
         Ok(LuaPlugin {
             name: src.name,
@@ -254,14 +256,13 @@ impl LuaPlugin {
         })?;
         let (lua, library) = lua;
         let mut vm = Vm { lua, shared };
-        let entry = self.files.get(ENTRY).cloned().unwrap_or_default();
+        let entry = self.files.get(ENTRY).cloned();
         let executor = guarded(|| {
-            vm.lua
-                .try_enter(|ctx| {
-                    let closure = Closure::load(ctx, Some(ENTRY), &entry[..])?;
-                    Ok(ctx.stash(Executor::start(ctx, closure.into(), ())))
-                })
-                .map_err(|e| syntax_error(ENTRY, &e))
+            vm.lua.enter(|ctx| {
+                let entry = entry.ok_or(ErrorKind::NoCallInFlight)?;
+                let closure = entry.closure(ctx, helpers(ctx, &vm.shared))?;
+                Ok::<_, Error>(ctx.stash(Executor::start(ctx, closure.into(), ())))
+            })
         })?;
         self.vm = Some(vm);
         self.running = Some(Running {
@@ -381,15 +382,14 @@ impl LuaPlugin {
         }
         let vm = self.vm.as_mut().ok_or(ErrorKind::NoCallInFlight)?;
         *vm.shared.log_bytes.borrow_mut() = 0;
+        let shared = vm.shared.clone();
         let compile = |lua: &mut Lua, text: &[u8]| -> Result<StashedExecutor, Error> {
-            scan::check(FILE, text)?;
-            let text = rewrite::rewrite(FILE, text)?;
+            let compiled = compile::compile(FILE, text)?;
             guarded(|| {
-                lua.try_enter(|ctx| {
-                    let closure = Closure::load(ctx, Some(FILE), &text[..])?;
+                lua.enter(|ctx| {
+                    let closure = compiled.closure(ctx, helpers(ctx, &shared))?;
                     Ok(ctx.stash(Executor::start(ctx, closure.into(), ())))
                 })
-                .map_err(|e| syntax_error(FILE, &e))
             })
         };
         let as_expression = match chunk {
@@ -574,6 +574,14 @@ impl crate::call::Resumable for LuaPlugin {
 }
 
 /// Runs `f` natively under `catch_unwind`: a piccolo panic becomes an error.
+/// The table of the functions lowered operators call, in this VM.
+pub(crate) fn helpers<'gc>(ctx: Context<'gc>, shared: &Shared) -> Table<'gc> {
+    match &*shared.helpers.borrow() {
+        Some(stashed) => ctx.fetch(stashed),
+        None => Table::new(&ctx),
+    }
+}
+
 fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
         Err(ErrorKind::EnginePanic {
@@ -605,34 +613,6 @@ fn global_functions(globals: Table<'_>) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// A compile error as [`ErrorKind::LuaSyntax`] with its line.
-pub(crate) fn syntax_error(file: &str, e: &dyn std::fmt::Display) -> Error {
-    let text = e.to_string();
-    // piccolo's messages: "… error at line N: …".
-    let line = text
-        .split("at line ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok());
-    let message = text
-        .split_once(": ")
-        .map(|(_, m)| m)
-        .unwrap_or(&text)
-        .trim_start_matches("runtime error: ")
-        .to_owned();
-    let message = match message.split_once(": ") {
-        Some((head, tail)) if head.contains("at line") => tail.to_owned(),
-        _ => message,
-    };
-    ErrorKind::LuaSyntax {
-        plugin: String::new(),
-        file: file.to_owned(),
-        line,
-        message,
-    }
-    .into()
 }
 
 /// A Lua error leaving the plugin: our own error if a host function raised it, else

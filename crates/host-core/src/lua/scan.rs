@@ -6,10 +6,10 @@
 
 use crate::error::{Error, ErrorKind};
 
-/// The deepest nesting accepted, counted as the compilers (piccolo's, and full_moon's for the
-/// `..` rewrite) recurse: each suffix of a chain (`.x`, `[e]`, `(…)`, `:m()`), each operator of
+/// The deepest nesting accepted, counted as piccolo's compiler (and our lowering of its tree)
+/// recurse: each suffix of a chain (`.x`, `[e]`, `(…)`, `:m()`), each operator of
 /// a chain (`a + b + …`, `and`, `or`, unary `-`/`not`) costs 1; each open bracket or block
-/// (`function`, `if`, `do`, `repeat`) and each `..` (rewritten into a nested call) costs
+/// (`function`, `if`, `do`, `repeat`) and each `..` (lowered into a nested call) costs
 /// [`NEST_COST`]; summed over everything enclosing.
 /// Measured on a 1 MiB stack: about 150 chained `+` fit, but only 40–60 nested brackets, calls,
 /// table constructors, `if` blocks or functions (piccolo 0.3.3 uses ~17 KiB of stack per level).
@@ -172,7 +172,7 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
                     i += 3;
                     after_operand = true;
                 } else {
-                    // The rewrite turns each `..` into a nested call: it costs like a bracket.
+                    // Lowering turns each `..` into a nested call: it costs like a bracket.
                     i += 2;
                     for _ in 0..NEST_COST {
                         levels.bump(file, line)?;

@@ -7,7 +7,7 @@
 use super::convert;
 use super::Shared;
 use piccolo::{
-    BoxSequence, Callback, CallbackReturn, Closure, Context, Error, Execution, Function, IntoValue,
+    BoxSequence, Callback, CallbackReturn, Context, Error, Execution, Function, IntoValue,
     Sequence, SequencePoll, Stack, Table, Value,
 };
 use std::rc::Rc;
@@ -228,8 +228,11 @@ fn set<'gc>(ctx: Context<'gc>, t: Table<'gc>, name: &'static str, v: impl IntoVa
 /// Installs our libraries into the VM.
 pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     set(ctx, ctx.globals(), "_G", ctx.globals());
-    install_concat(ctx, shared);
-    install_arith(ctx);
+    // The functions lowered operators call: not globals, the upvalues of every compiled chunk.
+    let helpers = Table::new(&ctx);
+    install_concat(ctx, shared, helpers);
+    install_arith(ctx, helpers);
+    *shared.helpers.borrow_mut() = Some(ctx.stash(helpers));
     install_base(ctx, shared);
     super::string::install(ctx, shared);
     install_table(ctx, shared);
@@ -322,7 +325,7 @@ fn install_math_fixes<'gc>(ctx: Context<'gc>) {
     );
 }
 
-/// `a .. b`, as the rewrite ([`super::rewrite`]) calls it: strings and numbers, the result no
+/// `a .. b`, as the lowered tree ([`super::lower`]) calls it: strings and numbers, the result no
 /// larger than the memory cap, one fuel per 64 bytes.
 /// Whether a new string of `len` bytes fits under the memory cap on top of what the VM holds
 /// now (G10: the host's peak stays within the cap, not only the VM's memory after the step).
@@ -348,12 +351,12 @@ pub(crate) fn new_string<'gc>(ctx: Context<'gc>, out: Vec<u8>) -> piccolo::Strin
     }
 }
 
-fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
+fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>, helpers: Table<'gc>) {
     let cap = shared.limits.memory_bytes;
     set(
         ctx,
-        ctx.globals(),
-        super::rewrite::CONCAT,
+        helpers,
+        super::lower::CONCAT,
         Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
             let part = |v: Value<'gc>| -> Result<std::borrow::Cow<'gc, [u8]>, Error<'gc>> {
                 Ok(match v {
@@ -430,14 +433,13 @@ fn shift_left(a: i64, b: i64) -> i64 {
     }
 }
 
-/// `//`, `%`, `<<`, `>>` with Lua 5.4's semantics, as the rewrite ([`super::rewrite`]) calls
+/// `//`, `%`, `<<`, `>>` with Lua 5.4's semantics, as the lowered tree ([`super::lower`]) calls
 /// them (piccolo 0.3.3 truncates `//`, and panics or wraps on `minint % -1` and wide shifts).
-fn install_arith<'gc>(ctx: Context<'gc>) {
-    let g = ctx.globals();
+fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
     set(
         ctx,
         g,
-        super::rewrite::IDIV,
+        super::lower::IDIV,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
             let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
                 (Num::Int(_), Num::Int(0)) => {
@@ -460,7 +462,7 @@ fn install_arith<'gc>(ctx: Context<'gc>) {
     set(
         ctx,
         g,
-        super::rewrite::MOD,
+        super::lower::MOD,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
             let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
                 (Num::Int(_), Num::Int(0)) => {
@@ -486,7 +488,7 @@ fn install_arith<'gc>(ctx: Context<'gc>) {
     set(
         ctx,
         g,
-        super::rewrite::SHL,
+        super::lower::SHL,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
             let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
             stack.replace(ctx, shift_left(a, b));
@@ -494,9 +496,9 @@ fn install_arith<'gc>(ctx: Context<'gc>) {
         }),
     );
     for (name, op) in [
-        (super::rewrite::BAND, (|a, b| a & b) as fn(i64, i64) -> i64),
-        (super::rewrite::BOR, |a, b| a | b),
-        (super::rewrite::BXOR, |a, b| a ^ b),
+        (super::lower::BAND, (|a, b| a & b) as fn(i64, i64) -> i64),
+        (super::lower::BOR, |a, b| a | b),
+        (super::lower::BXOR, |a, b| a ^ b),
     ] {
         set(
             ctx,
@@ -512,7 +514,7 @@ fn install_arith<'gc>(ctx: Context<'gc>) {
     set(
         ctx,
         g,
-        super::rewrite::BNOT,
+        super::lower::BNOT,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
             let a = bits(ctx, stack.get(0))?;
             stack.replace(ctx, Value::Integer(!a));
@@ -522,10 +524,21 @@ fn install_arith<'gc>(ctx: Context<'gc>) {
     set(
         ctx,
         g,
-        super::rewrite::SHR,
+        super::lower::SHR,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
             let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
             stack.replace(ctx, shift_left(a, b.checked_neg().unwrap_or(64)));
+            Ok(CallbackReturn::Return)
+        }),
+    );
+    // `(f())`: the first value only.
+    set(
+        ctx,
+        g,
+        super::lower::FIRST,
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let first = stack.get(0);
+            stack.replace(ctx, first);
             Ok(CallbackReturn::Return)
         }),
     );
@@ -794,7 +807,7 @@ fn install_require<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
         }
         let path = name.replace('.', "/");
         let candidates = [format!("{path}.lua"), format!("{path}/init.lua")];
-        let Some((file, source)) = candidates
+        let Some((_, source)) = candidates
             .iter()
             .find_map(|c| sh.files.get(c).map(|s| (c.clone(), s.clone())))
         else {
@@ -806,10 +819,11 @@ fn install_require<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 ),
             ));
         };
-        charge(&mut exec, source.len());
-        // `files` holds the sources as checked and rewritten at load.
-        let closure = Closure::load(ctx, Some(file.as_str()), &source[..])
-            .map_err(|e| Error::Runtime(super::anyhow_error(super::syntax_error(&file, &e))))?;
+        charge(&mut exec, source.source_len);
+        // `files` holds the sources as compiled at load.
+        let closure = source
+            .closure(ctx, super::helpers(ctx, &sh))
+            .map_err(|e| Error::Runtime(super::anyhow_error(e)))?;
         stack.clear();
         stack.push_back(Value::String(ctx.intern(name.as_bytes())));
         Ok(CallbackReturn::Call {

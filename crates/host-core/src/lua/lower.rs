@@ -1,0 +1,442 @@
+//! What piccolo 0.3.3's compiler gets wrong or dangerous, lowered on its own syntax tree: the
+//! source is parsed by piccolo's parser exactly as written (bytes, every statement Lua 5.4
+//! has that piccolo parses), then these nodes are replaced by calls of our functions before
+//! piccolo compiles the tree. Nothing is done to the text, so nothing can change what parses,
+//! and line numbers are the source's.
+//!
+//! - `a .. b` → `__pb_concat(a, b)`: piccolo concatenates with no size limit and no fuel per
+//!   byte, so `s = s .. s` forty times asks for a terabyte in one VM step, between two memory
+//!   checks (RELIABILITY.md LUA-R6). Ours checks the size against the memory cap first.
+//! - `a // b` → `__pb_idiv(a, b)`: piccolo truncates integer division (`-7 // 2` is -3; Lua
+//!   says -4).
+//! - `a % b` → `__pb_mod(a, b)`: piccolo panics on `math.mininteger % -1` (LUA-05).
+//! - `a << b`, `a >> b` → `__pb_shl`, `__pb_shr`: piccolo panics (debug) or wraps the count
+//!   (release) on shifts of 64 or more (LUA-07).
+//! - `a & b`, `a | b`, `a ~ b`, `~a` → `__pb_band`, `__pb_bor`, `__pb_bxor`, `__pb_bnot`:
+//!   piccolo converts a string operand with an out-of-bounds index when it is `""`, `"-"`,
+//!   `"0"` or `"-0"` (a panic in the compiler's constant folding and in the VM).
+//! - `t1[k1], x = e1, e2` → `do local t, k, v1, v2 = t1, k1, e1, e2; x = v2; t[k] = v1 end`:
+//!   piccolo assigns the targets one after the other, so a swap gives `2, 2`; Lua evaluates
+//!   the targets' tables and keys, then every value, and only then assigns (right to left, as
+//!   PUC Lua does).
+//! - `(f())` and `(...)` as the last of a list → `__pb_first(f())`: piccolo's compiler keeps
+//!   every value of a parenthesised call or vararg; Lua keeps the first.
+//!
+//! The `__pb_*` names are locals of a wrapper around the chunk ([`lower`]), not globals.
+
+use piccolo::compiler::parser::{
+    AssignmentStatement, AssignmentTarget, BinaryOperator, Block, CallSuffix, Chunk,
+    ConstructorField, Expression, FieldSuffix, ForStatement, FunctionDefinition, HeadExpression,
+    LineAnnotated, LocalStatement, PrimaryExpression, RecordKey, ReturnStatement, SimpleExpression,
+    Statement, SuffixPart, SuffixedExpression, UnaryOperator,
+};
+use piccolo::compiler::{LineNumber, StringInterner};
+
+/// The functions the lowered tree calls (locals of the chunk's wrapper).
+pub(crate) const CONCAT: &str = "__pb_concat";
+pub(crate) const IDIV: &str = "__pb_idiv";
+pub(crate) const MOD: &str = "__pb_mod";
+pub(crate) const SHL: &str = "__pb_shl";
+pub(crate) const SHR: &str = "__pb_shr";
+pub(crate) const BAND: &str = "__pb_band";
+pub(crate) const BOR: &str = "__pb_bor";
+pub(crate) const BXOR: &str = "__pb_bxor";
+pub(crate) const BNOT: &str = "__pb_bnot";
+pub(crate) const FIRST: &str = "__pb_first";
+/// Every function the lowered tree calls, in the order [`lower`] declares them as locals of the
+/// chunk's wrapper (the local `HELPERS[i]` is register `i`).
+pub(crate) const HELPERS: [&str; 10] = [CONCAT, IDIV, MOD, SHL, SHR, BAND, BOR, BXOR, BNOT, FIRST];
+/// Locals of a lowered multiple assignment: `__pb_1`, `__pb_2`, … (scoped to its `do` block).
+const TEMP: &str = "__pb_";
+
+/// The function a binary operator becomes, if it is one we take over.
+fn replacement(op: BinaryOperator) -> Option<&'static str> {
+    Some(match op {
+        BinaryOperator::Concat => CONCAT,
+        BinaryOperator::IDiv => IDIV,
+        BinaryOperator::Mod => MOD,
+        BinaryOperator::ShiftLeft => SHL,
+        BinaryOperator::ShiftRight => SHR,
+        BinaryOperator::BitAnd => BAND,
+        BinaryOperator::BitOr => BOR,
+        BinaryOperator::BitXor => BXOR,
+        _ => return None,
+    })
+}
+
+/// Lowers a parsed chunk in place; `interner` makes the names the new nodes use.
+///
+/// The chunk becomes `local <HELPERS> return function(...) <chunk> end`: the functions the
+/// lowered nodes call are locals of a wrapper, never globals, so a plugin can neither see nor
+/// replace them and a chunk with its own `_ENV` still concatenates. The wrapper itself never
+/// runs: [`super::compile::Compiled::closure`] makes the inner function's closure directly,
+/// with the helpers as its upvalues.
+pub(crate) fn lower<I: StringInterner>(chunk: &mut Chunk<I::String>, interner: &mut I) {
+    Lower {
+        interner: &mut *interner,
+    }
+    .block(&mut chunk.block);
+    let closed_on = chunk.block.closed_on;
+    let body = std::mem::replace(
+        &mut chunk.block,
+        Block {
+            statements: Vec::new(),
+            return_statement: None,
+            closed_on,
+        },
+    );
+    let start = LineNumber(0);
+    let names = HELPERS
+        .iter()
+        .map(|h| interner.intern(h.as_bytes()))
+        .collect();
+    chunk.block.statements.push(LineAnnotated::new(
+        start,
+        Statement::LocalStatement(LocalStatement {
+            names,
+            values: Vec::new(),
+        }),
+    ));
+    chunk.block.return_statement = Some(LineAnnotated::new(
+        start,
+        ReturnStatement {
+            returns: vec![simple(SimpleExpression::Function(FunctionDefinition {
+                parameters: Vec::new(),
+                has_varargs: true,
+                body,
+            }))],
+        },
+    ));
+}
+
+struct Lower<'a, I> {
+    interner: &'a mut I,
+}
+
+fn name_expression<S>(name: S) -> SuffixedExpression<S> {
+    SuffixedExpression {
+        primary: PrimaryExpression::Name(name),
+        suffixes: Vec::new(),
+    }
+}
+
+fn simple<S>(s: SimpleExpression<S>) -> Expression<S> {
+    Expression {
+        head: Box::new(HeadExpression::Simple(s)),
+        tail: Vec::new(),
+    }
+}
+
+/// Whether an expression may stand for several values: a call or `...`, alone, possibly in
+/// parentheses.
+fn is_multi<S>(e: &Expression<S>) -> bool {
+    if !e.tail.is_empty() {
+        return false;
+    }
+    match &*e.head {
+        HeadExpression::Simple(SimpleExpression::VarArgs) => true,
+        HeadExpression::Simple(SimpleExpression::Suffixed(s)) => match s.suffixes.last() {
+            Some(SuffixPart::Call(_)) => true,
+            Some(SuffixPart::Field(_)) => false,
+            None => match &s.primary {
+                PrimaryExpression::GroupedExpression(inner) => is_multi(inner),
+                PrimaryExpression::Name(_) => false,
+            },
+        },
+        _ => false,
+    }
+}
+
+/// A parenthesised call or vararg, alone: `(f())`, `((...))`.
+fn is_grouped_multi<S>(e: &Expression<S>) -> bool {
+    if !e.tail.is_empty() {
+        return false;
+    }
+    matches!(
+        &*e.head,
+        HeadExpression::Simple(SimpleExpression::Suffixed(SuffixedExpression {
+            primary: PrimaryExpression::GroupedExpression(inner),
+            suffixes,
+        })) if suffixes.is_empty() && is_multi(inner)
+    )
+}
+
+impl<I: StringInterner> Lower<'_, I> {
+    fn name(&mut self, name: &str) -> I::String {
+        self.interner.intern(name.as_bytes())
+    }
+
+    fn call(&mut self, f: &str, args: Vec<Expression<I::String>>) -> Expression<I::String> {
+        let f = self.name(f);
+        simple(SimpleExpression::Suffixed(SuffixedExpression {
+            primary: PrimaryExpression::Name(f),
+            suffixes: vec![SuffixPart::Call(CallSuffix::Function(args))],
+        }))
+    }
+
+    fn block(&mut self, block: &mut Block<I::String>) {
+        let statements = std::mem::take(&mut block.statements);
+        block.statements = statements
+            .into_iter()
+            .map(|s| {
+                let line = s.line_number;
+                LineAnnotated::new(line, self.statement(s.inner, line))
+            })
+            .collect();
+        if let Some(r) = &mut block.return_statement {
+            self.list(&mut r.inner.returns);
+        }
+    }
+
+    fn statement(
+        &mut self,
+        statement: Statement<I::String>,
+        line: LineNumber,
+    ) -> Statement<I::String> {
+        let mut statement = statement;
+        match &mut statement {
+            Statement::If(s) => {
+                self.expression(&mut s.if_part.0);
+                self.block(&mut s.if_part.1);
+                for (c, b) in &mut s.else_if_parts {
+                    self.expression(c);
+                    self.block(b);
+                }
+                if let Some(b) = &mut s.else_part {
+                    self.block(b);
+                }
+            }
+            Statement::While(s) => {
+                self.expression(&mut s.condition);
+                self.block(&mut s.block);
+            }
+            Statement::Do(b) => self.block(b),
+            Statement::For(ForStatement::Numeric {
+                initial,
+                limit,
+                step,
+                body,
+                ..
+            }) => {
+                self.expression(initial);
+                self.expression(limit);
+                if let Some(step) = step {
+                    self.expression(step);
+                }
+                self.block(body);
+            }
+            Statement::For(ForStatement::Generic {
+                arguments, body, ..
+            }) => {
+                self.list(arguments);
+                self.block(body);
+            }
+            Statement::Repeat(s) => {
+                self.block(&mut s.body);
+                self.expression(&mut s.until);
+            }
+            Statement::Function(s) => self.function(&mut s.definition),
+            Statement::LocalFunction(s) => self.function(&mut s.definition),
+            Statement::LocalStatement(s) => self.list(&mut s.values),
+            Statement::Label(_) | Statement::Break | Statement::Goto(_) => {}
+            Statement::FunctionCall(s) => {
+                self.suffixed(&mut s.head);
+                self.call_suffix(&mut s.call);
+            }
+            Statement::Assignment(s) => {
+                for t in &mut s.targets {
+                    if let AssignmentTarget::Field(prefix, field) = t {
+                        self.suffixed(prefix);
+                        if let FieldSuffix::Indexed(k) = field {
+                            self.expression(k);
+                        }
+                    }
+                }
+                self.list(&mut s.values);
+                if s.targets.len() > 1 {
+                    return self.multiple_assignment(
+                        std::mem::replace(
+                            s,
+                            AssignmentStatement {
+                                targets: Vec::new(),
+                                values: Vec::new(),
+                            },
+                        ),
+                        line,
+                    );
+                }
+            }
+        }
+        statement
+    }
+
+    /// `t[k], x = a, b` → `do local 1, 2, 3, 4 = t, k, a, b; x = 4; 1[2] = 3 end`.
+    fn multiple_assignment(
+        &mut self,
+        s: AssignmentStatement<I::String>,
+        line: LineNumber,
+    ) -> Statement<I::String> {
+        let mut names = Vec::new();
+        let mut values = Vec::new();
+        let mut next = 0usize;
+        let mut temp = |this: &mut Self| {
+            next += 1;
+            this.name(&format!("{TEMP}{next}"))
+        };
+        // Each target's table and key, evaluated first, left to right.
+        let mut targets = Vec::with_capacity(s.targets.len());
+        for t in s.targets {
+            targets.push(match t {
+                AssignmentTarget::Name(n) => AssignmentTarget::Name(n),
+                AssignmentTarget::Field(prefix, field) => {
+                    let table = temp(self);
+                    names.push(table.clone());
+                    values.push(simple(SimpleExpression::Suffixed(prefix)));
+                    let field = match field {
+                        FieldSuffix::Named(n) => FieldSuffix::Named(n),
+                        FieldSuffix::Indexed(k) => {
+                            let key = temp(self);
+                            names.push(key.clone());
+                            values.push(k);
+                            FieldSuffix::Indexed(simple(SimpleExpression::Suffixed(
+                                name_expression(key),
+                            )))
+                        }
+                    };
+                    AssignmentTarget::Field(name_expression(table), field)
+                }
+            });
+        }
+        // Then the values, one local per target (missing ones nil, extra ones evaluated and
+        // dropped, as the local statement does).
+        let value_names: Vec<I::String> = targets.iter().map(|_| temp(self)).collect();
+        names.extend(value_names.iter().cloned());
+        values.extend(s.values);
+        let mut statements = vec![LineAnnotated::new(
+            line,
+            Statement::LocalStatement(LocalStatement { names, values }),
+        )];
+        for (target, v) in targets.into_iter().zip(value_names).rev() {
+            statements.push(LineAnnotated::new(
+                line,
+                Statement::Assignment(AssignmentStatement {
+                    targets: vec![target],
+                    values: vec![simple(SimpleExpression::Suffixed(name_expression(v)))],
+                }),
+            ));
+        }
+        Statement::Do(Block {
+            statements,
+            return_statement: None,
+            closed_on: line,
+        })
+    }
+
+    fn function(&mut self, f: &mut FunctionDefinition<I::String>) {
+        self.block(&mut f.body);
+    }
+
+    /// An expression list whose last element may give several values.
+    fn list(&mut self, list: &mut [Expression<I::String>]) {
+        for e in list.iter_mut() {
+            self.expression(e);
+        }
+        if let Some(last) = list.last_mut() {
+            if is_grouped_multi(last) {
+                let inner = std::mem::replace(last, simple(SimpleExpression::Nil));
+                *last = self.call(FIRST, vec![inner]);
+            }
+        }
+    }
+
+    fn call_suffix(&mut self, call: &mut CallSuffix<I::String>) {
+        match call {
+            CallSuffix::Method(_, args) | CallSuffix::Function(args) => self.list(args),
+        }
+    }
+
+    fn suffixed(&mut self, s: &mut SuffixedExpression<I::String>) {
+        if let PrimaryExpression::GroupedExpression(e) = &mut s.primary {
+            self.expression(e);
+        }
+        for part in &mut s.suffixes {
+            match part {
+                SuffixPart::Field(FieldSuffix::Indexed(e)) => self.expression(e),
+                SuffixPart::Field(FieldSuffix::Named(_)) => {}
+                SuffixPart::Call(c) => self.call_suffix(c),
+            }
+        }
+    }
+
+    fn simple(&mut self, s: &mut SimpleExpression<I::String>) {
+        match s {
+            SimpleExpression::TableConstructor(t) => {
+                for field in &mut t.fields {
+                    match field {
+                        ConstructorField::Array(e) => self.expression(e),
+                        ConstructorField::Record(RecordKey::Indexed(k), v) => {
+                            self.expression(k);
+                            self.expression(v);
+                        }
+                        ConstructorField::Record(RecordKey::Named(_), v) => self.expression(v),
+                    }
+                }
+                // `{f(), (g())}`: the last positional field keeps all of a bare call's values,
+                // one of a parenthesised one.
+                if let Some(ConstructorField::Array(last)) = t.fields.last_mut() {
+                    if is_grouped_multi(last) {
+                        let inner = std::mem::replace(last, simple(SimpleExpression::Nil));
+                        *last = self.call(FIRST, vec![inner]);
+                    }
+                }
+            }
+            SimpleExpression::Function(f) => self.function(f),
+            SimpleExpression::Suffixed(s) => self.suffixed(s),
+            SimpleExpression::Float(_)
+            | SimpleExpression::Integer(_)
+            | SimpleExpression::String(_)
+            | SimpleExpression::Nil
+            | SimpleExpression::True
+            | SimpleExpression::False
+            | SimpleExpression::VarArgs => {}
+        }
+    }
+
+    fn expression(&mut self, e: &mut Expression<I::String>) {
+        match &mut *e.head {
+            HeadExpression::Simple(s) => self.simple(s),
+            HeadExpression::UnaryOperator(op, operand) => {
+                self.expression(operand);
+                if *op == UnaryOperator::BitNot {
+                    let operand = std::mem::replace(operand, simple(SimpleExpression::Nil));
+                    let call = self.call(BNOT, vec![operand]);
+                    e.head = call.head;
+                }
+            }
+        }
+        for (_, rhs) in &mut e.tail {
+            self.expression(rhs);
+        }
+        if !e.tail.iter().any(|(op, _)| replacement(*op).is_some()) {
+            return;
+        }
+        // The tail is evaluated left to right, `((head op1 e1) op2 e2) …`: fold it, turning
+        // each operator we take over into a call of everything to its left and its operand.
+        let tail = std::mem::take(&mut e.tail);
+        let head = std::mem::replace(
+            &mut e.head,
+            Box::new(HeadExpression::Simple(SimpleExpression::Nil)),
+        );
+        let mut acc = Expression {
+            head,
+            tail: Vec::new(),
+        };
+        for (op, rhs) in tail {
+            match replacement(op) {
+                Some(f) => acc = self.call(f, vec![acc, rhs]),
+                None => acc.tail.push((op, rhs)),
+            }
+        }
+        *e = acc;
+    }
+}
