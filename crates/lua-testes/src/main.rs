@@ -42,6 +42,8 @@ pub(crate) struct Outcome {
     pub(crate) status: String,
     pub(crate) passed: u64,
     pub(crate) failed: u64,
+    /// Our error's text, if the run ended in one.
+    pub(crate) message: Option<String>,
 }
 
 impl Outcome {
@@ -133,6 +135,7 @@ fn run() -> Result<bool, String> {
     }
     let work = std::env::temp_dir().join(format!("plugboard-testes-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let verbose = std::env::var_os("TESTES_VERBOSE").is_some();
     let mut results = Vec::new();
     for file in &files {
         let path = args.testes.join(file);
@@ -150,6 +153,12 @@ fn run() -> Result<bool, String> {
             let text = prepare::text(&chunk, first);
             let puc = puc::run(&args.testes, &work, file, &text)?;
             let ours = ours::run(&text, ours::CHUNK_TIMEOUT_MS);
+            if verbose && puc.status == "ok" && ours.status != "ok" {
+                eprintln!(
+                    "  {file}:{first}: {}",
+                    ours.message.as_deref().unwrap_or(&ours.status)
+                );
+            }
             r.chunks += 1;
             r.chunks_alike += usize::from(ours.same_as(&puc));
             r.puc_chunk_passed += puc.passed;

@@ -43,12 +43,8 @@ pub(crate) fn run(text: &[u8], timeout_ms: u64) -> Outcome {
             c.set(c.get() + 1);
         })
         .build();
-    let verbose = std::env::var_os("TESTES_VERBOSE").is_some();
-    let say = |e: &plugboard_host_core::Error| {
-        if verbose {
-            eprintln!("  plugboard: {e}");
-        }
-    };
+    let message = std::cell::RefCell::new(None);
+    let say = |e: &plugboard_host_core::Error| *message.borrow_mut() = Some(e.to_string());
     let status = match host.load_lua_files(
         [("main.lua".to_owned(), text.to_vec())],
         PluginOptions::named("testes"),
@@ -73,5 +69,6 @@ pub(crate) fn run(text: &[u8], timeout_ms: u64) -> Outcome {
         status,
         passed: passed.get(),
         failed: failed.get(),
+        message: message.into_inner(),
     }
 }

@@ -78,6 +78,7 @@ pub(crate) fn run(testes: &Path, work: &Path, name: &str, text: &[u8]) -> Result
             status: "exit".into(),
             passed: 0,
             failed: 0,
+            message: None,
         });
     };
     let mut parts = last.split_whitespace();
@@ -87,5 +88,6 @@ pub(crate) fn run(testes: &Path, work: &Path, name: &str, text: &[u8]) -> Result
         status,
         passed: num(),
         failed: num(),
+        message: None,
     })
 }

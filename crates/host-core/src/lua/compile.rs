@@ -88,6 +88,16 @@ impl Compiled {
         ctx: Context<'gc>,
         helpers: Table<'gc>,
     ) -> Result<Closure<'gc>, Error> {
+        self.closure_with_env(ctx, helpers, Value::Table(ctx.globals()))
+    }
+
+    /// [`closure`](Self::closure) with `env` as its `_ENV` (`load`'s fourth argument).
+    pub(crate) fn closure_with_env<'gc>(
+        &self,
+        ctx: Context<'gc>,
+        helpers: Table<'gc>,
+        env: Value<'gc>,
+    ) -> Result<Closure<'gc>, Error> {
         let bad = |what: &str| -> Error {
             ErrorKind::LuaSyntax {
                 plugin: String::new(),
@@ -111,7 +121,7 @@ impl Compiled {
         for &descriptor in prototype.upvalues.iter() {
             let value = match descriptor {
                 // The wrapper's own upvalue 0 is `_ENV`.
-                UpValueDescriptor::Outer(UpValueIndex(0)) => Value::Table(ctx.globals()),
+                UpValueDescriptor::Outer(UpValueIndex(0)) => env,
                 UpValueDescriptor::ParentLocal(RegisterIndex(r)) => {
                     let name = lower::HELPERS
                         .get(usize::from(r))

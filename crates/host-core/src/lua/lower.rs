@@ -22,6 +22,10 @@
 //! - `(f())` and `(...)` as the last of a list → `__pb_first(f())`: piccolo's compiler keeps
 //!   every value of a parenthesised call or vararg; Lua keeps the first.
 //!
+//! - `obj:m(a, b)` → `__pb_method(obj, "m", a, b)`: piccolo indexes only tables and userdata,
+//!   so strings had no methods (`s:upper()`); ours looks the method up as Lua does
+//!   ([`super::method`]).
+//!
 //! The `__pb_*` names are locals of a wrapper around the chunk ([`lower`]), not globals.
 
 use piccolo::compiler::parser::{
@@ -43,9 +47,12 @@ pub(crate) const BOR: &str = "__pb_bor";
 pub(crate) const BXOR: &str = "__pb_bxor";
 pub(crate) const BNOT: &str = "__pb_bnot";
 pub(crate) const FIRST: &str = "__pb_first";
+pub(crate) const METHOD: &str = "__pb_method";
 /// Every function the lowered tree calls, in the order [`lower`] declares them as locals of the
 /// chunk's wrapper (the local `HELPERS[i]` is register `i`).
-pub(crate) const HELPERS: [&str; 10] = [CONCAT, IDIV, MOD, SHL, SHR, BAND, BOR, BXOR, BNOT, FIRST];
+pub(crate) const HELPERS: [&str; 11] = [
+    CONCAT, IDIV, MOD, SHL, SHR, BAND, BOR, BXOR, BNOT, FIRST, METHOD,
+];
 /// Locals of a lowered multiple assignment: `__pb_1`, `__pb_2`, … (scoped to its `do` block).
 const TEMP: &str = "__pb_";
 
@@ -125,6 +132,19 @@ fn simple<S>(s: SimpleExpression<S>) -> Expression<S> {
         head: Box::new(HeadExpression::Simple(s)),
         tail: Vec::new(),
     }
+}
+
+/// `__pb_method`'s arguments: the receiver, the method's name, the call's arguments.
+fn method_arguments<S>(
+    receiver: SuffixedExpression<S>,
+    name: S,
+    args: Vec<Expression<S>>,
+) -> Vec<Expression<S>> {
+    let mut all = Vec::with_capacity(args.len() + 2);
+    all.push(simple(SimpleExpression::Suffixed(receiver)));
+    all.push(simple(SimpleExpression::String(name)));
+    all.extend(args);
+    all
 }
 
 /// Whether an expression may stand for several values: a call or `...`, alone, possibly in
@@ -242,6 +262,12 @@ impl<I: StringInterner> Lower<'_, I> {
             Statement::FunctionCall(s) => {
                 self.suffixed(&mut s.head);
                 self.call_suffix(&mut s.call);
+                if let CallSuffix::Method(name, args) = &mut s.call {
+                    let (name, args) = (name.clone(), std::mem::take(args));
+                    let method = self.name(METHOD);
+                    let receiver = std::mem::replace(&mut s.head, name_expression(method));
+                    s.call = CallSuffix::Function(method_arguments(receiver, name, args));
+                }
             }
             Statement::Assignment(s) => {
                 for t in &mut s.targets {
@@ -366,6 +392,30 @@ impl<I: StringInterner> Lower<'_, I> {
                 SuffixPart::Call(c) => self.call_suffix(c),
             }
         }
+        if !s
+            .suffixes
+            .iter()
+            .any(|p| matches!(p, SuffixPart::Call(CallSuffix::Method(..))))
+        {
+            return;
+        }
+        // `a.b:m(x).c:n()` → `__pb_method(__pb_method(a.b, "m", x).c, "n")`, left to right.
+        let method = self.name(METHOD);
+        let suffixes = std::mem::take(&mut s.suffixes);
+        let mut acc = std::mem::replace(s, name_expression(method.clone()));
+        for part in suffixes {
+            match part {
+                SuffixPart::Call(CallSuffix::Method(name, args)) => {
+                    let receiver = std::mem::replace(&mut acc, name_expression(method.clone()));
+                    acc.suffixes
+                        .push(SuffixPart::Call(CallSuffix::Function(method_arguments(
+                            receiver, name, args,
+                        ))));
+                }
+                other => acc.suffixes.push(other),
+            }
+        }
+        *s = acc;
     }
 
     fn simple(&mut self, s: &mut SimpleExpression<I::String>) {

@@ -234,6 +234,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     install_arith(ctx, helpers);
     *shared.helpers.borrow_mut() = Some(ctx.stash(helpers));
     install_base(ctx, shared);
+    super::load::install(ctx, shared);
     super::string::install(ctx, shared);
     install_table(ctx, shared);
     install_utf8(ctx);
@@ -241,6 +242,10 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     install_random(ctx, shared);
     install_math_fixes(ctx);
     install_tostring(ctx);
+    if let Value::Table(string_lib) = ctx.get_global("string") {
+        super::method::install(ctx, helpers, string_lib);
+        super::method::install_getmetatable(ctx, string_lib);
+    }
 }
 
 /// `tostring` with Lua 5.4's number format (`%.14g`: `1e+15`, not piccolo's

@@ -103,3 +103,64 @@ fn syntax_errors_name_the_line() {
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::LuaSyntax { .. }), "{e:?}");
 }
+
+#[test]
+fn strings_have_methods() {
+    assert_eq!(
+        run(
+            b"local s = 'abc' return s:upper(), ('%d-%s'):format(5, 'x'), s:rep(2, ','), #s:sub(2)"
+        ),
+        r#"["ABC","5-x","abc,abc",2]"#
+    );
+    assert_eq!(run(b"return ('AbC'):upper():lower():len()"), "3");
+    assert_eq!(
+        run(b"function string.twice(s) return s .. s end return ('ab'):twice()"),
+        r#""abab""#
+    );
+    assert_eq!(
+        run(b"return getmetatable('').__index == string, getmetatable('x') == getmetatable('y')"),
+        "[true,true]"
+    );
+}
+
+#[test]
+fn method_calls_on_tables_keep_their_semantics() {
+    // A class through an __index table, a statement call, a chain, multiple results.
+    assert_eq!(
+        run(b"local C = {} C.__index = C
+              function C.new(n) return setmetatable({n = n}, C) end
+              function C:add(k) self.n = self.n + k return self end
+              function C:get() return self.n, 'x' end
+              local o = C.new(1) o:add(2) return o:add(3):get()"),
+        r#"[6,"x"]"#
+    );
+    // __index as a function, and a callable table as a method.
+    assert_eq!(
+        run(b"local o = setmetatable({}, {__index = function(t, k) return function(self, a) return k .. a end end})
+              local c = setmetatable({}, {__call = function(self, recv, a) return a * 2 end})
+              local p = {m = c}
+              return o:hello('!'), p:m(21)"),
+        r#"["hello!",42]"#
+    );
+}
+
+#[test]
+fn method_errors_say_what_puc_says() {
+    let host = Host::builder().build();
+    let mut p = host
+        .load_lua(
+            "t",
+            "function f() local t = {} return t:nope() end\nfunction g() local n return n:x() end",
+        )
+        .unwrap();
+    let e = p.call_value("f", vec![]).unwrap_err().to_string();
+    assert!(
+        e.contains("attempt to call a nil value (method 'nope')"),
+        "{e}"
+    );
+    let e = p.call_value("g", vec![]).unwrap_err().to_string();
+    assert!(
+        e.contains("attempt to index a nil value (method 'x')"),
+        "{e}"
+    );
+}

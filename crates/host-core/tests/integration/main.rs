@@ -13,6 +13,7 @@ mod kernel;
 mod limits;
 mod lua;
 mod lua_hostile;
+mod lua_load;
 mod lua_syntax;
 mod manifest;
 mod modules;

@@ -1,0 +1,130 @@
+//! Method calls `obj:name(args)` and the string metatable. piccolo 0.3.3 indexes only tables
+//! and userdata, so `s:upper()` and `("%d"):format(n)` fail there; every method call is
+//! lowered ([`super::lower`]) into `__pb_method(obj, "name", args…)`, which looks the method
+//! up as Lua 5.4 does — a string's methods are those of the `string` library (its metatable's
+//! `__index`), anything else is indexed with its metamethods — and tail-calls it with `obj`
+//! as the first argument. `getmetatable` of a string answers that metatable.
+
+use super::stdlib::lua_err;
+use piccolo::meta_ops::{self, MetaResult};
+use piccolo::{
+    BoxSequence, Callback, CallbackReturn, Context, Error, Execution, Function, Sequence,
+    SequencePoll, Stack, Table, Value,
+};
+
+/// The method's name as PUC's messages show it.
+fn method_name(key: Value<'_>) -> String {
+    match key {
+        Value::String(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+        other => other.type_name().to_owned(),
+    }
+}
+
+/// The function to call for a method value, or PUC's error.
+fn callable<'gc>(
+    ctx: Context<'gc>,
+    f: Value<'gc>,
+    key: Value<'gc>,
+) -> Result<Function<'gc>, Error<'gc>> {
+    meta_ops::call(ctx, f).map_err(|_| {
+        lua_err(
+            ctx,
+            format!(
+                "attempt to call a {} value (method '{}')",
+                f.type_name(),
+                method_name(key)
+            ),
+        )
+    })
+}
+
+/// Calls the method an `__index` function returned.
+#[derive(gc_arena::Collect)]
+#[collect(no_drop)]
+struct ThenCall<'gc> {
+    key: Value<'gc>,
+    /// The receiver and the arguments, kept while `__index` runs.
+    args: Vec<Value<'gc>>,
+}
+
+impl<'gc> Sequence<'gc> for ThenCall<'gc> {
+    fn poll(
+        &mut self,
+        ctx: Context<'gc>,
+        _exec: Execution<'gc, '_>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        let function = callable(ctx, stack.get(0), self.key)?;
+        stack.clear();
+        stack.extend(self.args.drain(..));
+        Ok(SequencePoll::Call {
+            function,
+            is_tail: true,
+        })
+    }
+}
+
+/// Installs `__pb_method` into `helpers` and the string metatable's `getmetatable` answer.
+pub(crate) fn install<'gc>(ctx: Context<'gc>, helpers: Table<'gc>, string_lib: Table<'gc>) {
+    let method = Callback::from_fn_with(&ctx, string_lib, |string_lib, ctx, _, mut stack| {
+        let receiver = stack.get(0);
+        let key = stack.get(1);
+        // [receiver, name, args…] → [receiver, args…]
+        drop(stack.drain(1..2));
+        let found = match receiver {
+            Value::String(_) => string_lib.get(ctx, key),
+            other => match meta_ops::index(ctx, other, key) {
+                Ok(MetaResult::Value(v)) => v,
+                Ok(MetaResult::Call(call)) => {
+                    let args: Vec<Value<'gc>> = stack.drain(..).collect();
+                    stack.extend(call.args);
+                    return Ok(CallbackReturn::Call {
+                        function: call.function,
+                        then: Some(BoxSequence::new(&ctx, ThenCall { key, args })),
+                    });
+                }
+                Err(_) => {
+                    return Err(lua_err(
+                        ctx,
+                        format!(
+                            "attempt to index a {} value (method '{}')",
+                            other.type_name(),
+                            method_name(key)
+                        ),
+                    ))
+                }
+            },
+        };
+        let function = callable(ctx, found, key)?;
+        Ok(CallbackReturn::Call {
+            function,
+            then: None,
+        })
+    });
+    let _ = helpers.set(ctx, super::lower::METHOD, method);
+}
+
+/// `getmetatable(v)` for any value, honouring `__metatable`; strings share one metatable,
+/// `{__index = string}`.
+pub(crate) fn install_getmetatable<'gc>(ctx: Context<'gc>, string_lib: Table<'gc>) {
+    let string_mt = Table::new(&ctx);
+    let _ = string_mt.set(ctx, "__index", string_lib);
+    let getmetatable = Callback::from_fn_with(&ctx, string_mt, |string_mt, ctx, _, mut stack| {
+        let mt = match stack.get(0) {
+            Value::Table(t) => t.metatable(),
+            Value::UserData(u) => u.metatable(),
+            Value::String(_) => Some(*string_mt),
+            _ => None,
+        };
+        let answer = match mt {
+            None => Value::Nil,
+            Some(mt) => match mt.get(ctx, "__metatable") {
+                Value::Nil => Value::Table(mt),
+                protected => protected,
+            },
+        };
+        stack.replace(ctx, answer);
+        Ok(CallbackReturn::Return)
+    });
+    let _ = ctx.globals().set(ctx, "getmetatable", getmetatable);
+}
