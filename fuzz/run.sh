@@ -10,6 +10,8 @@
 # with its fix, so tests/corpus.rs keeps it fixed on stable.
 set -euo pipefail
 cd "$(dirname "$0")"
+# The workspace's piccolo with our fixes (docs/patched-crates.md).
+../scripts/patch-crates.sh
 limit=(-max_total_time=60)
 maxlen=()
 sanitizer=()

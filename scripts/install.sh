@@ -6,6 +6,10 @@ log() { echo "[install] $*"; }
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
 
+# Our fixes to published crates (patches/, docs/patched-crates.md) before any cargo command of the
+# workspace: its [patch.crates-io] builds piccolo from the patched copy this makes.
+"$(dirname "$0")/patch-crates.sh"
+
 installed_targets=$(rustup target list --installed 2>/dev/null || true)
 for target in wasm32-wasip1 wasm32-unknown-unknown; do
   if ! grep -qx "$target" <<<"$installed_targets"; then

@@ -12,6 +12,7 @@
 
 pub(crate) mod compile;
 pub(crate) mod convert;
+pub(crate) mod coroutine;
 pub(crate) mod format;
 pub(crate) mod load;
 pub(crate) mod lower;

@@ -235,6 +235,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     *shared.helpers.borrow_mut() = Some(ctx.stash(helpers));
     install_base(ctx, shared);
     super::load::install(ctx, shared);
+    super::coroutine::install(ctx);
     super::string::install(ctx, shared);
     install_table(ctx, shared);
     install_utf8(ctx);

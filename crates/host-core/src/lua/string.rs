@@ -491,19 +491,16 @@ impl<'gc> Gsub<'gc> {
         Ok(())
     }
 
-    /// The replacement value of a table or function for a match: `false`/`nil` keep the match.
+    /// The replacement value of a table or function for the match `whole`: `false`/`nil` keep
+    /// the match.
     fn add_value(
         &mut self,
         ctx: Context<'gc>,
         v: Value<'gc>,
-        s: usize,
-        e: usize,
+        whole: &[u8],
     ) -> Result<(), Error<'gc>> {
         match v {
-            Value::Nil | Value::Boolean(false) => {
-                let whole = self.src[s..e].to_vec();
-                self.push_out(ctx, &whole)
-            }
+            Value::Nil | Value::Boolean(false) => self.push_out(ctx, whole),
             Value::String(r) => self.push_out(ctx, r.as_bytes()),
             Value::Integer(n) => self.push_out(ctx, n.to_string().as_bytes()),
             Value::Number(x) => self.push_out(ctx, convert::format_number(x).as_bytes()),
@@ -605,7 +602,7 @@ impl<'gc> Gsub<'gc> {
                     Repl::Table(t) => {
                         let key = capture_value(ctx, src, caps[0]);
                         let v = t.get(ctx, key);
-                        self.add_value(ctx, v, s, e)?;
+                        self.add_value(ctx, v, src.get(s..e).unwrap_or_default())?;
                     }
                     Repl::Function(f) => {
                         let f = *f;
@@ -654,7 +651,10 @@ impl<'gc> Sequence<'gc> for Gsub<'gc> {
     ) -> Result<SequencePoll<'gc>, Error<'gc>> {
         if let Some((s, e)) = self.pending.take() {
             let v = stack.get(0);
-            self.add_value(ctx, v, s, e)?;
+            let src = std::mem::take(&mut self.src);
+            let added = self.add_value(ctx, v, src.get(s..e).unwrap_or_default());
+            self.src = src;
+            added?;
             self.pos = e;
             self.lastmatch = Some(e);
             if self.pat.first() == Some(&b'^') {
