@@ -364,6 +364,9 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>, helpers: Table<'g
         helpers,
         super::lower::CONCAT,
         Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
+            if let Some(call) = operator_metamethod(ctx, &mut stack, "__concat", false) {
+                return Ok(call);
+            }
             let part = |v: Value<'gc>| -> Result<std::borrow::Cow<'gc, [u8]>, Error<'gc>> {
                 Ok(match v {
                     Value::String(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
@@ -439,6 +442,39 @@ fn shift_left(a: i64, b: i64) -> i64 {
     }
 }
 
+/// A lowered operator on a table or userdata operand: a call of its metamethod `name` (the left
+/// operand's, else the right one's) with both operands (a unary one with its operand twice, as
+/// Lua passes it); `None` when no operand is a table or userdata with that metamethod.
+pub(crate) fn operator_metamethod<'gc>(
+    ctx: Context<'gc>,
+    stack: &mut Stack<'gc, '_>,
+    name: &'static str,
+    unary: bool,
+) -> Option<CallbackReturn<'gc>> {
+    let (a, b) = (
+        stack.get(0),
+        if unary { stack.get(0) } else { stack.get(1) },
+    );
+    let metamethod = [a, b].into_iter().find_map(|v| {
+        let mt = match v {
+            Value::Table(t) => t.metatable(),
+            Value::UserData(u) => u.metatable(),
+            _ => None,
+        }?;
+        match mt.get(ctx, name) {
+            Value::Nil => None,
+            f => piccolo::meta_ops::call(ctx, f).ok(),
+        }
+    })?;
+    stack.clear();
+    stack.push_back(a);
+    stack.push_back(b);
+    Some(CallbackReturn::Call {
+        function: metamethod,
+        then: None,
+    })
+}
+
 /// `//`, `%`, `<<`, `>>` with Lua 5.4's semantics, as the lowered tree ([`super::lower`]) calls
 /// them (piccolo 0.3.3 truncates `//`, and panics or wraps on `minint % -1` and wide shifts).
 fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
@@ -447,6 +483,9 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         g,
         super::lower::IDIV,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            if let Some(call) = operator_metamethod(ctx, &mut stack, "__idiv", false) {
+                return Ok(call);
+            }
             let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
                 (Num::Int(_), Num::Int(0)) => {
                     return Err(lua_err(ctx, "attempt to perform 'n//0'"))
@@ -470,6 +509,9 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         g,
         super::lower::MOD,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            if let Some(call) = operator_metamethod(ctx, &mut stack, "__mod", false) {
+                return Ok(call);
+            }
             let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
                 (Num::Int(_), Num::Int(0)) => {
                     return Err(lua_err(ctx, "attempt to perform 'n%%0'"))
@@ -496,21 +538,31 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         g,
         super::lower::SHL,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            if let Some(call) = operator_metamethod(ctx, &mut stack, "__shl", false) {
+                return Ok(call);
+            }
             let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
             stack.replace(ctx, shift_left(a, b));
             Ok(CallbackReturn::Return)
         }),
     );
-    for (name, op) in [
-        (super::lower::BAND, (|a, b| a & b) as fn(i64, i64) -> i64),
-        (super::lower::BOR, |a, b| a | b),
-        (super::lower::BXOR, |a, b| a ^ b),
+    for (name, metamethod, op) in [
+        (
+            super::lower::BAND,
+            "__band",
+            (|a, b| a & b) as fn(i64, i64) -> i64,
+        ),
+        (super::lower::BOR, "__bor", |a, b| a | b),
+        (super::lower::BXOR, "__bxor", |a, b| a ^ b),
     ] {
         set(
             ctx,
             g,
             name,
             Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+                if let Some(call) = operator_metamethod(ctx, &mut stack, metamethod, false) {
+                    return Ok(call);
+                }
                 let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
                 stack.replace(ctx, Value::Integer(op(a, b)));
                 Ok(CallbackReturn::Return)
@@ -522,6 +574,9 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         g,
         super::lower::BNOT,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            if let Some(call) = operator_metamethod(ctx, &mut stack, "__bnot", true) {
+                return Ok(call);
+            }
             let a = bits(ctx, stack.get(0))?;
             stack.replace(ctx, Value::Integer(!a));
             Ok(CallbackReturn::Return)
@@ -532,6 +587,9 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         g,
         super::lower::SHR,
         Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            if let Some(call) = operator_metamethod(ctx, &mut stack, "__shr", false) {
+                return Ok(call);
+            }
             let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
             stack.replace(ctx, shift_left(a, b.checked_neg().unwrap_or(64)));
             Ok(CallbackReturn::Return)

@@ -100,3 +100,61 @@ fn coroutines_as_lua_5_4() {
         "[false,true]"
     );
 }
+
+#[test]
+fn runtime_errors_are_strings_with_the_line_in_pucs_words() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    for (src, message) in [
+        ("local t return t.x", "attempt to index a nil value"),
+        ("local f f()", "attempt to call a nil value"),
+        (
+            "return -true",
+            "attempt to perform arithmetic on a boolean value",
+        ),
+        (
+            "return {} + 1",
+            "attempt to perform arithmetic on a table value",
+        ),
+        ("return 1 < '2'", "attempt to compare number with string"),
+        ("return {} < {}", "attempt to compare two table values"),
+    ] {
+        let chunk = format!("return pcall(function()\n{src}\nend)");
+        assert_eq!(
+            run(&mut p, &chunk),
+            format!(r#"[false,"[string \"return pcall(function()...\"]:2: {message}"]"#),
+            "{src}"
+        );
+    }
+}
+
+#[test]
+fn operators_call_metamethods() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    assert_eq!(
+        run(&mut p, "local mt = {} for _, e in ipairs({'add', 'sub', 'mul', 'div', 'mod', 'pow', 'unm', 'idiv', 'band', 'bor', 'bxor', 'shl', 'shr', 'bnot', 'concat'}) do mt['__' .. e] = function() return e end end
+            local v = setmetatable({}, mt)
+            return table.concat({v + 1, 1 - v, v * v, v / 2, v % 2, v ^ 2, -v, v // 2, v & 1, 1 | v, v ~ 1, v << 1, v >> 1, ~v, v .. 'x', 'x' .. v}, ' ')"),
+        r#""add sub mul div mod pow unm idiv band bor bxor shl shr bnot concat concat""#
+    );
+    assert_eq!(
+        run(&mut p, "local mt = {__lt = function(a, b) return a.n < b.n end, __le = function(a, b) return a.n <= b.n end}
+            local a, b = setmetatable({n = 1}, mt), setmetatable({n = 2}, mt)
+            return a < b, b < a, a <= b, a > b, b >= a"),
+        "[true,false,true,false,true]"
+    );
+}
+
+#[test]
+fn strings_in_arithmetic_are_the_numbers_they_spell() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    assert_eq!(
+        run(
+            &mut p,
+            "return '10' + 1, math.type('10' + 1), '3' * '4', '1.5' + 1, '0x10' + 0, 10 - '1e1'"
+        ),
+        "[11,\"integer\",12,2.5,16,0.0]"
+    );
+}
