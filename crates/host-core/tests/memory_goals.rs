@@ -3,10 +3,9 @@
 //!
 //! - G9: a wasm plugin's linear memory never exceeds its cap;
 //! - G10: for every memory case of the hostile Lua corpus, the host's peak allocation while
-//!   the case runs stays within the plugin's cap + 1 MiB — except unbounded recursion, marked
-//!   below: piccolo 0.3.3 grows its value stack by doubling one `Vec` inside a single step, so
-//!   the peak is up to 1.25 × cap (measured 10.0 MiB at an 8 MiB cap); that case is held to
-//!   RELIABILITY.md's interim goal, 1.25 × cap + 1 MiB;
+//!   the case runs stays within the plugin's cap + 1 MiB (unbounded recursion too: it ends with
+//!   `stack overflow` at 20,000 calls, our patch to piccolo, where piccolo 0.3.3 alone doubled
+//!   its value stack past the cap inside one step);
 //! - G11: no single allocation triggered by plugin input exceeds max(cap, max_output) = 16 MiB;
 //! - RES-06: loading and dropping plugins over and over keeps the host's memory bounded.
 
@@ -154,19 +153,18 @@ fn g9_g10_g11_memory_goals() {
             ..Limits::default()
         })
         .build();
-    // (name, body, piccolo's stack doubling applies: held to the interim goal)
     let lua_cases = [
-        ("LUA-R4 recursion", "local function f(n) return f(n + 1) + 1 end return f(0)", true),
-        ("LUA-R5 table growth", "local t = {} local i = 0 while true do i = i + 1 t[i] = i end", false),
-        ("LUA-R6 s = s .. s", "local s = 'x' for i = 1, 40 do s = s .. s end return #s", false),
-        ("LUA-R7 unpack", "return table.unpack({}, 1, 1e8)", false),
-        ("LUA-R9 coroutines", "local t = {} while true do t[#t + 1] = coroutine.create(function() end) end", false),
-        ("string.rep past the cap", "return #string.rep('ab', 64 * 1024 * 1024)", false),
-        ("table.concat past the cap", "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 100) end return #table.concat(t)", false),
-        ("string.format padding", "return string.format('%099d', 1):rep(1)", false),
+        ("LUA-R4 recursion", "local function f(n) return f(n + 1) + 1 end return f(0)"),
+        ("LUA-R5 table growth", "local t = {} local i = 0 while true do i = i + 1 t[i] = i end"),
+        ("LUA-R6 s = s .. s", "local s = 'x' for i = 1, 40 do s = s .. s end return #s"),
+        ("LUA-R7 unpack", "return table.unpack({}, 1, 1e8)"),
+        ("LUA-R9 coroutines", "local t = {} while true do t[#t + 1] = coroutine.create(function() end) end"),
+        ("string.rep past the cap", "return #string.rep('ab', 64 * 1024 * 1024)"),
+        ("table.concat past the cap", "local t = {} for i = 1, 100000 do t[i] = string.rep('x', 100) end return #table.concat(t)"),
+        ("string.format padding", "return string.format('%099d', 1):rep(1)"),
     ];
     let mut report = Vec::new();
-    for (name, body, doubling) in lua_cases {
+    for (name, body) in lua_cases {
         let mut p = host
             .load_lua("m", &format!("function run() {body} end"))
             .unwrap();
@@ -174,11 +172,7 @@ fn g9_g10_g11_memory_goals() {
             let _ = p.call_value("run", vec![]);
         });
         report.push((name, peak, largest));
-        let allowed = if doubling {
-            CAP + CAP / 4 + MIB
-        } else {
-            CAP + MIB
-        };
+        let allowed = CAP + MIB;
         assert!(
             peak <= allowed,
             "G10: {name} peaked at {peak} bytes over a {CAP}-byte cap"

@@ -158,3 +158,26 @@ fn strings_in_arithmetic_are_the_numbers_they_spell() {
         "[11,\"integer\",12,2.5,16,0.0]"
     );
 }
+
+#[test]
+fn unbounded_recursion_is_a_catchable_stack_overflow() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    // Caught at a fixed depth (not the memory cap), every time, and the plugin goes on.
+    assert_eq!(
+        run(&mut p, "local n = 0 local function r() n = n + 1 return 1 + r() end
+            local results = {} for i = 1, 3 do n = 0 local ok, e = pcall(r) results[i] = tostring(ok) .. ' ' .. tostring(string.find(e, 'stack overflow', 1, true) ~= nil) .. ' ' .. n end
+            return table.concat(results, ', ')"),
+        r#""false true 19998, false true 19998, false true 19998""#
+    );
+    // Deep but bounded recursion and deep tail calls still run.
+    assert_eq!(
+        run(
+            &mut p,
+            "local function d(n) if n == 0 then return 0 end return 1 + d(n - 1) end
+            local function t(n) if n == 0 then return 'done' end return t(n - 1) end
+            return d(10000), t(1000000)"
+        ),
+        r#"[10000,"done"]"#
+    );
+}
