@@ -105,8 +105,9 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, helpers: Table<'gc>, string_lib: T
 }
 
 /// `getmetatable(v)` for any value, honouring `__metatable`; strings share one metatable,
-/// `{__index = string}`.
-pub(crate) fn install_getmetatable<'gc>(ctx: Context<'gc>, string_lib: Table<'gc>) {
+/// `{__index = string}`, which this returns. `setmetatable` refuses to change a protected
+/// metatable (one with a `__metatable` field), as Lua does.
+pub(crate) fn install_getmetatable<'gc>(ctx: Context<'gc>, string_lib: Table<'gc>) -> Table<'gc> {
     let string_mt = Table::new(&ctx);
     let _ = string_mt.set(ctx, "__index", string_lib);
     let getmetatable = Callback::from_fn_with(&ctx, string_mt, |string_mt, ctx, _, mut stack| {
@@ -127,4 +128,35 @@ pub(crate) fn install_getmetatable<'gc>(ctx: Context<'gc>, string_lib: Table<'gc
         Ok(CallbackReturn::Return)
     });
     let _ = ctx.globals().set(ctx, "getmetatable", getmetatable);
+    let setmetatable = Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        let Value::Table(t) = stack.get(0) else {
+            return Err(lua_err(
+                ctx,
+                format!(
+                    "bad argument #1 to 'setmetatable' (table expected, got {})",
+                    stack.get(0).type_name()
+                ),
+            ));
+        };
+        let mt = match stack.get(1) {
+            Value::Nil => None,
+            Value::Table(mt) => Some(mt),
+            _ => {
+                return Err(lua_err(
+                    ctx,
+                    "bad argument #2 to 'setmetatable' (nil or table expected)",
+                ))
+            }
+        };
+        if t.metatable()
+            .is_some_and(|old| !old.get(ctx, "__metatable").is_nil())
+        {
+            return Err(lua_err(ctx, "cannot change a protected metatable"));
+        }
+        t.set_metatable(&ctx, mt);
+        stack.replace(ctx, t);
+        Ok(CallbackReturn::Return)
+    });
+    let _ = ctx.globals().set(ctx, "setmetatable", setmetatable);
+    string_mt
 }

@@ -13,11 +13,13 @@
 pub(crate) mod compile;
 pub(crate) mod convert;
 pub(crate) mod coroutine;
+pub(crate) mod debug;
 pub(crate) mod format;
 pub(crate) mod load;
 pub(crate) mod lower;
 pub(crate) mod manager;
 pub(crate) mod method;
+pub(crate) mod package;
 pub(crate) mod pattern;
 pub(crate) mod scan;
 pub(crate) mod stdlib;

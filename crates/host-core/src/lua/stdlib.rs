@@ -243,10 +243,16 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     install_random(ctx, shared);
     install_math_fixes(ctx);
     install_tostring(ctx);
-    if let Value::Table(string_lib) = ctx.get_global("string") {
-        super::method::install(ctx, helpers, string_lib);
-        super::method::install_getmetatable(ctx, string_lib);
-    }
+    let string_mt = match ctx.get_global("string") {
+        Value::Table(string_lib) => {
+            super::method::install(ctx, helpers, string_lib);
+            Some(super::method::install_getmetatable(ctx, string_lib))
+        }
+        _ => None,
+    };
+    super::debug::install(ctx, string_mt);
+    // Last: `package.loaded` lists the libraries above.
+    super::package::install(ctx, shared);
 }
 
 /// `tostring` with Lua 5.4's number format (`%.14g`: `1e+15`, not piccolo's
@@ -776,7 +782,6 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             })
         }),
     );
-    install_require(ctx, shared);
 }
 
 fn raw_equal<'gc>(a: Value<'gc>, b: Value<'gc>) -> bool {
@@ -853,81 +858,6 @@ impl<'gc> Sequence<'gc> for XPCall<'gc> {
             function: self.handler,
             is_tail: false,
         })
-    }
-}
-
-/// `require(name)`: a module of the plugin's own folder (`a.b` → `a/b.lua` or `a/b/init.lua`),
-/// run once; its result (or `true`) is cached.
-fn install_require<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
-    let loaded = Table::new(&ctx);
-    let sh = shared.clone();
-    let require = Callback::from_fn_with(&ctx, loaded, move |loaded, ctx, mut exec, mut stack| {
-        let name = check_bytes(ctx, &stack, 0, "require")?;
-        let name = String::from_utf8_lossy(name).into_owned();
-        let cached = loaded.get(ctx, ctx.intern(name.as_bytes()));
-        if !cached.is_nil() {
-            stack.replace(ctx, cached);
-            return Ok(CallbackReturn::Return);
-        }
-        let path = name.replace('.', "/");
-        let candidates = [format!("{path}.lua"), format!("{path}/init.lua")];
-        let Some((_, source)) = candidates
-            .iter()
-            .find_map(|c| sh.files.get(c).map(|s| (c.clone(), s.clone())))
-        else {
-            return Err(lua_err(
-                ctx,
-                format!(
-                    "module '{name}' not found in the plugin (tried {})",
-                    candidates.join(", ")
-                ),
-            ));
-        };
-        charge(&mut exec, source.source_len);
-        // `files` holds the sources as compiled at load.
-        let closure = source
-            .closure(ctx, super::helpers(ctx, &sh))
-            .map_err(|e| Error::Runtime(super::anyhow_error(e)))?;
-        stack.clear();
-        stack.push_back(Value::String(ctx.intern(name.as_bytes())));
-        Ok(CallbackReturn::Call {
-            function: closure.into(),
-            then: Some(BoxSequence::new(
-                &ctx,
-                Required {
-                    loaded: *loaded,
-                    name,
-                },
-            )),
-        })
-    });
-    set(ctx, ctx.globals(), "require", require);
-}
-
-#[derive(gc_arena::Collect)]
-#[collect(no_drop)]
-struct Required<'gc> {
-    loaded: Table<'gc>,
-    #[collect(require_static)]
-    name: String,
-}
-
-impl<'gc> Sequence<'gc> for Required<'gc> {
-    fn poll(
-        &mut self,
-        ctx: Context<'gc>,
-        _exec: Execution<'gc, '_>,
-        mut stack: Stack<'gc, '_>,
-    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
-        let result = match stack.get(0) {
-            Value::Nil => Value::Boolean(true),
-            v => v,
-        };
-        let _ = self
-            .loaded
-            .set(ctx, ctx.intern(self.name.as_bytes()), result);
-        stack.replace(ctx, result);
-        Ok(SequencePoll::Return)
     }
 }
 

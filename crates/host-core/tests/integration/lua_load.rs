@@ -90,3 +90,23 @@ fn a_chunk_too_large_to_compile_under_the_cap_is_memory_limit() {
     );
     canary(&host);
 }
+
+#[test]
+fn require_uses_package_loaded_and_preload() {
+    assert_eq!(
+        run(
+            "package.preload.x = function(n, d) return {n = n, d = d} end
+             local m, d = require('x')
+             return m.n, m.d, d, require('x') == m, package.loaded.string == string, package.path"
+        ),
+        r#"["x",":preload:",":preload:",true,true,""]"#
+    );
+    assert_eq!(
+        run("package.loaded.y = 'given' return require('y')"),
+        r#""given""#
+    );
+    assert_eq!(
+        run("local ok, e = pcall(require, 'nope') return ok, string.find(e, \"module 'nope' not found\", 1, true) ~= nil"),
+        "[false,true]"
+    );
+}
