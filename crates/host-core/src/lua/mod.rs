@@ -19,6 +19,7 @@ pub(crate) mod load;
 pub(crate) mod lower;
 pub(crate) mod manager;
 pub(crate) mod method;
+pub(crate) mod pack;
 pub(crate) mod package;
 pub(crate) mod pattern;
 pub(crate) mod scan;

@@ -245,6 +245,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     install_tostring(ctx);
     let string_mt = match ctx.get_global("string") {
         Value::Table(string_lib) => {
+            super::pack::install(ctx, string_lib, shared);
             super::method::install(ctx, helpers, string_lib);
             Some(super::method::install_getmetatable(ctx, string_lib))
         }

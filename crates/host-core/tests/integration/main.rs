@@ -15,6 +15,7 @@ mod lua;
 mod lua_debug;
 mod lua_hostile;
 mod lua_load;
+mod lua_pack;
 mod lua_syntax;
 mod lua_vm_fixes;
 mod manifest;
