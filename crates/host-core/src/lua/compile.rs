@@ -1,5 +1,6 @@
 //! Lua source → a piccolo closure, in two halves: [`compile`] (no VM needed: checked, parsed by
-//! piccolo's own parser from the source's bytes, [lowered](super::lower), compiled to a
+//! our parser ([`super::parse`]) from the source's bytes into piccolo's syntax tree,
+//! [lowered](super::lower), compiled by piccolo's compiler to a
 //! prototype whose strings are plain bytes) at load, and [`Compiled::closure`] (the prototype's
 //! strings interned in a VM) each time a VM runs the file. A plugin's files are compiled once,
 //! so a VM rebuilt after a failure, or a `require`, does not parse again.
@@ -8,7 +9,7 @@ use super::{lower, scan};
 use crate::error::{Error, ErrorKind};
 use gc_arena::{allocator_api::MetricsAlloc, Gc};
 use piccolo::closure::{UpValue, UpValueState};
-use piccolo::compiler::{compile_chunk, parse_chunk, CompiledPrototype, StringInterner};
+use piccolo::compiler::{compile_chunk, CompiledPrototype, StringInterner};
 use piccolo::types::{RegisterIndex, UpValueDescriptor, UpValueIndex};
 use piccolo::{Closure, Context, FunctionPrototype, Table, Value};
 use std::collections::HashSet;
@@ -68,8 +69,8 @@ pub(crate) fn compile(file: &str, source: &[u8]) -> Result<Compiled, Error> {
 
 fn compile_checked(file: &str, source: &[u8]) -> Result<Compiled, Error> {
     let mut names = Names::default();
-    let mut chunk = parse_chunk(source, &mut names)
-        .map_err(|e| syntax_error(file, e.line_number, e.kind.to_string()))?;
+    let mut chunk = super::parse::parse_chunk(source, &mut names)
+        .map_err(|e| syntax_error(file, e.line, e.message))?;
     lower::lower(&mut chunk, &mut names);
     let prototype = compile_chunk(&chunk, &mut names)
         .map_err(|e| syntax_error(file, e.line_number, e.kind.to_string()))?;
@@ -163,7 +164,8 @@ mod tests {
             "local x, t = 1, {2} x = x & t[1]",
             ";;; do ;;; end ;",
             "local s = '\\xff\\xfe' .. 'a'",
-            "local s = '\\u{10FFFF}'",
+            "local s = '\\u{7FFFFFFF}'",
+            "local x <const> = 1 local y <close> = nil",
             "return (f())",
         ] {
             compile("t.lua", src.as_bytes()).unwrap_or_else(|e| panic!("{src}: {e}"));

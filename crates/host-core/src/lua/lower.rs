@@ -25,14 +25,21 @@
 //! - `obj:m(a, b)` → `__pb_method(obj, "m", a, b)`: piccolo indexes only tables and userdata,
 //!   so strings had no methods (`s:upper()`); ours looks the method up as Lua does
 //!   ([`super::method`]).
+//! - `local x <close> = e; rest` (the parser's marker after the local, [`super::parse`]) →
+//!   `local x = e; do local t = __pb_closing(x, "x", function(...) rest end, ...) … end`: the
+//!   rest of the block runs as a function, and `__pb_closing` ([`super::close`]) calls `x`'s
+//!   `__close` however it ends (normally, by `return`, by `break`, by an error); a `return` in
+//!   the rest returns from the enclosing function and a `break` leaves the enclosing loop, as
+//!   the function reports how it ended. A `goto` out of the rest is not supported (a compile
+//!   error: its label is not visible there).
 //!
 //! The `__pb_*` names are locals of a wrapper around the chunk ([`lower`]), not globals.
 
 use piccolo::compiler::parser::{
     AssignmentStatement, AssignmentTarget, BinaryOperator, Block, CallSuffix, Chunk,
     ConstructorField, Expression, FieldSuffix, ForStatement, FunctionDefinition, HeadExpression,
-    LineAnnotated, LocalStatement, PrimaryExpression, RecordKey, ReturnStatement, SimpleExpression,
-    Statement, SuffixPart, SuffixedExpression, UnaryOperator,
+    IfStatement, LineAnnotated, LocalStatement, PrimaryExpression, RecordKey, ReturnStatement,
+    SimpleExpression, Statement, SuffixPart, SuffixedExpression, UnaryOperator,
 };
 use piccolo::compiler::{LineNumber, StringInterner};
 
@@ -48,10 +55,19 @@ pub(crate) const BXOR: &str = "__pb_bxor";
 pub(crate) const BNOT: &str = "__pb_bnot";
 pub(crate) const FIRST: &str = "__pb_first";
 pub(crate) const METHOD: &str = "__pb_method";
+pub(crate) const CLOSING: &str = "__pb_closing";
+pub(crate) const UNPACK: &str = "__pb_unpack";
+/// The local a lowered to-be-closed scope keeps its outcome in.
+const OUTCOME: &str = "__pb_t";
+/// How a to-be-closed scope's function ends ([`super::close`]): it ran to its end, it
+/// returned values, or it broke out of the loop around the scope.
+pub(crate) const ENDED: i64 = 0;
+pub(crate) const RETURNED: i64 = 1;
+pub(crate) const BROKE: i64 = 2;
 /// Every function the lowered tree calls, in the order [`lower`] declares them as locals of the
 /// chunk's wrapper (the local `HELPERS[i]` is register `i`).
-pub(crate) const HELPERS: [&str; 11] = [
-    CONCAT, IDIV, MOD, SHL, SHR, BAND, BOR, BXOR, BNOT, FIRST, METHOD,
+pub(crate) const HELPERS: [&str; 13] = [
+    CONCAT, IDIV, MOD, SHL, SHR, BAND, BOR, BXOR, BNOT, FIRST, METHOD, CLOSING, UNPACK,
 ];
 /// Locals of a lowered multiple assignment: `__pb_1`, `__pb_2`, … (scoped to its `do` block).
 const TEMP: &str = "__pb_";
@@ -81,6 +97,7 @@ fn replacement(op: BinaryOperator) -> Option<&'static str> {
 pub(crate) fn lower<I: StringInterner>(chunk: &mut Chunk<I::String>, interner: &mut I) {
     Lower {
         interner: &mut *interner,
+        varargs: vec![true],
     }
     .block(&mut chunk.block);
     let closed_on = chunk.block.closed_on;
@@ -118,6 +135,8 @@ pub(crate) fn lower<I: StringInterner>(chunk: &mut Chunk<I::String>, interner: &
 
 struct Lower<'a, I> {
     interner: &'a mut I,
+    /// Whether each enclosing function takes `...` (the innermost last).
+    varargs: Vec<bool>,
 }
 
 fn name_expression<S>(name: S) -> SuffixedExpression<S> {
@@ -131,6 +150,28 @@ fn simple<S>(s: SimpleExpression<S>) -> Expression<S> {
     Expression {
         head: Box::new(HeadExpression::Simple(s)),
         tail: Vec::new(),
+    }
+}
+
+/// The variable a `<close>` marker statement (`__pb_close(x)`) names.
+fn close_marker<S: Clone + AsRef<[u8]>>(s: &Statement<S>, close: &S) -> Option<S> {
+    let Statement::FunctionCall(call) = s else {
+        return None;
+    };
+    let is_marker = call.head.suffixes.is_empty()
+        && matches!(&call.head.primary, PrimaryExpression::Name(n) if n.as_ref() == close.as_ref());
+    let CallSuffix::Function(args) = &call.call else {
+        return None;
+    };
+    match (is_marker, args.as_slice()) {
+        (true, [arg]) if arg.tail.is_empty() => match &*arg.head {
+            HeadExpression::Simple(SimpleExpression::Suffixed(SuffixedExpression {
+                primary: PrimaryExpression::Name(v),
+                suffixes,
+            })) if suffixes.is_empty() => Some(v.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -195,6 +236,7 @@ impl<I: StringInterner> Lower<'_, I> {
     }
 
     fn block(&mut self, block: &mut Block<I::String>) {
+        self.close_scope(block);
         let statements = std::mem::take(&mut block.statements);
         block.statements = statements
             .into_iter()
@@ -359,7 +401,171 @@ impl<I: StringInterner> Lower<'_, I> {
     }
 
     fn function(&mut self, f: &mut FunctionDefinition<I::String>) {
+        self.varargs.push(f.has_varargs);
         self.block(&mut f.body);
+        self.varargs.pop();
+    }
+
+    /// The first `<close>` marker of a block: the statements after it become the scope's
+    /// function (see the module's documentation); later markers are in that function's body.
+    fn close_scope(&mut self, block: &mut Block<I::String>) {
+        let close = self.name(super::parse::CLOSE_MARKER);
+        let Some((at, variable)) = block
+            .statements
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| close_marker(&s.inner, &close).map(|v| (i, v)))
+        else {
+            return;
+        };
+        let line = block.statements[at].line_number;
+        let mut body = Block {
+            statements: block.statements.split_off(at + 1),
+            return_statement: block.return_statement.take(),
+            closed_on: block.closed_on,
+        };
+        block.statements.truncate(at);
+        let broke = self.escapes(&mut body, false);
+        if body.return_statement.is_none() {
+            body.return_statement = Some(LineAnnotated::new(
+                block.closed_on,
+                ReturnStatement {
+                    returns: vec![simple(SimpleExpression::Integer(ENDED))],
+                },
+            ));
+        }
+        let vararg = self.varargs.last().copied().unwrap_or(true);
+        let name_string = variable.clone();
+        let mut args = vec![
+            simple(SimpleExpression::Suffixed(name_expression(variable))),
+            simple(SimpleExpression::String(name_string)),
+            simple(SimpleExpression::Function(FunctionDefinition {
+                parameters: Vec::new(),
+                has_varargs: vararg,
+                body,
+            })),
+        ];
+        if vararg {
+            args.push(simple(SimpleExpression::VarArgs));
+        }
+        let outcome = self.name(OUTCOME);
+        let call = self.call(CLOSING, args);
+        let ended_by = |tag: i64, then: Block<I::String>| {
+            Statement::If(IfStatement {
+                if_part: (
+                    Expression {
+                        head: Box::new(HeadExpression::Simple(SimpleExpression::Suffixed(
+                            SuffixedExpression {
+                                primary: PrimaryExpression::Name(outcome.clone()),
+                                suffixes: vec![SuffixPart::Field(FieldSuffix::Indexed(simple(
+                                    SimpleExpression::Integer(1),
+                                )))],
+                            },
+                        ))),
+                        tail: vec![(
+                            BinaryOperator::Equal,
+                            simple(SimpleExpression::Integer(tag)),
+                        )],
+                    },
+                    then,
+                ),
+                else_if_parts: Vec::new(),
+                else_part: None,
+            })
+        };
+        let returned = Block {
+            statements: Vec::new(),
+            return_statement: Some(LineAnnotated::new(
+                line,
+                ReturnStatement {
+                    returns: vec![self.call(
+                        UNPACK,
+                        vec![simple(SimpleExpression::Suffixed(name_expression(
+                            outcome.clone(),
+                        )))],
+                    )],
+                },
+            )),
+            closed_on: line,
+        };
+        let mut scope = vec![
+            LineAnnotated::new(
+                line,
+                Statement::LocalStatement(LocalStatement {
+                    names: vec![outcome.clone()],
+                    values: vec![call],
+                }),
+            ),
+            LineAnnotated::new(line, ended_by(RETURNED, returned)),
+        ];
+        if broke {
+            let leave = Block {
+                statements: vec![LineAnnotated::new(line, Statement::Break)],
+                return_statement: None,
+                closed_on: line,
+            };
+            scope.push(LineAnnotated::new(line, ended_by(BROKE, leave)));
+        }
+        block.statements.push(LineAnnotated::new(
+            line,
+            Statement::Do(Block {
+                statements: scope,
+                return_statement: None,
+                closed_on: line,
+            }),
+        ));
+    }
+
+    /// Rewrites how a to-be-closed scope's function may end: `return e…` → `return 1, e…`, and a
+    /// `break` that would leave the scope (`in_loop` false) → `return 2`. Whether there is such
+    /// a `break`. Nested functions are left alone.
+    fn escapes(&mut self, block: &mut Block<I::String>, in_loop: bool) -> bool {
+        let mut broke = false;
+        for s in &mut block.statements {
+            let line = s.line_number;
+            match &mut s.inner {
+                Statement::Break if !in_loop => {
+                    broke = true;
+                    s.inner = Statement::Do(Block {
+                        statements: Vec::new(),
+                        return_statement: Some(LineAnnotated::new(
+                            line,
+                            ReturnStatement {
+                                returns: vec![simple(SimpleExpression::Integer(BROKE))],
+                            },
+                        )),
+                        closed_on: line,
+                    });
+                }
+                Statement::If(i) => {
+                    broke |= self.escapes(&mut i.if_part.1, in_loop);
+                    for (_, b) in &mut i.else_if_parts {
+                        broke |= self.escapes(b, in_loop);
+                    }
+                    if let Some(b) = &mut i.else_part {
+                        broke |= self.escapes(b, in_loop);
+                    }
+                }
+                Statement::Do(b) => broke |= self.escapes(b, in_loop),
+                Statement::While(w) => {
+                    self.escapes(&mut w.block, true);
+                }
+                Statement::Repeat(r) => {
+                    self.escapes(&mut r.body, true);
+                }
+                Statement::For(ForStatement::Numeric { body, .. })
+                | Statement::For(ForStatement::Generic { body, .. }) => {
+                    self.escapes(body, true);
+                }
+                _ => {}
+            }
+        }
+        if let Some(r) = &mut block.return_statement {
+            r.inner
+                .returns
+                .insert(0, simple(SimpleExpression::Integer(RETURNED)));
+        }
+        broke
     }
 
     /// An expression list whose last element may give several values.

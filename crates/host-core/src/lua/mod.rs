@@ -10,17 +10,20 @@
 //! Natively every step runs under `catch_unwind`: a VM panic drops that plugin's VM (it is
 //! rebuilt from its sources before the next call) and becomes [`ErrorKind::EnginePanic`].
 
+pub(crate) mod close;
 pub(crate) mod compile;
 pub(crate) mod convert;
 pub(crate) mod coroutine;
 pub(crate) mod debug;
 pub(crate) mod format;
+pub(crate) mod lex;
 pub(crate) mod load;
 pub(crate) mod lower;
 pub(crate) mod manager;
 pub(crate) mod method;
 pub(crate) mod pack;
 pub(crate) mod package;
+pub(crate) mod parse;
 pub(crate) mod pattern;
 pub(crate) mod scan;
 pub(crate) mod stdlib;

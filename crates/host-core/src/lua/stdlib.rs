@@ -232,6 +232,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     let helpers = Table::new(&ctx);
     install_concat(ctx, shared, helpers);
     install_arith(ctx, helpers);
+    super::close::install(ctx, helpers);
     *shared.helpers.borrow_mut() = Some(ctx.stash(helpers));
     install_base(ctx, shared);
     super::load::install(ctx, shared);

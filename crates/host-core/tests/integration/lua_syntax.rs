@@ -164,3 +164,79 @@ fn method_errors_say_what_puc_says() {
         "{e}"
     );
 }
+
+#[test]
+fn const_locals_are_checked_when_compiling() {
+    assert_eq!(
+        run(b"local x <const> = 5 local y <const>, z = 1, 2 z = 3 return x + y + z"),
+        "9"
+    );
+    for src in [
+        "local x <const> = 1 x = 2",
+        "local x <const> = 1 local function f() x = 2 end",
+    ] {
+        let e = Host::builder()
+            .build()
+            .load_lua("t", src)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::LuaSyntax { message, .. } if message.contains("attempt to assign to const variable 'x'")),
+            "{src}: {e:?}"
+        );
+    }
+    // A shadowing local is not const.
+    assert_eq!(
+        run(b"local x <const> = 1 do local x = 2 x = 3 end return x"),
+        "1"
+    );
+}
+
+#[test]
+fn close_locals_are_closed_on_every_exit() {
+    let prelude = b"local log = {} local function c(n) return setmetatable({}, {__close = function(_, e) log[#log + 1] = n .. (e and ('!' .. tostring(e):match('[^:]*$')) or '') end}) end\n";
+    let with = |body: &[u8]| run(&[prelude as &[u8], body].concat());
+    // Normal end, in reverse order of declaration.
+    assert_eq!(
+        with(b"do local a <close> = c('a') local b <close> = c('b') end return table.concat(log, ' ')"),
+        r#""b a""#
+    );
+    // `return` from the enclosing function, with all its values.
+    assert_eq!(
+        with(b"local function f() local x <close> = c('x') return 1, 2, 3 end local n = select('#', f()) return n, table.concat(log, ' ')"),
+        r#"[3,"x"]"#
+    );
+    // `break` out of the enclosing loop.
+    assert_eq!(
+        with(b"for i = 1, 5 do local y <close> = c('y' .. i) if i == 2 then break end end return table.concat(log, ' ')"),
+        r#""y1 y2""#
+    );
+    // An error: __close gets it, and the error goes on.
+    assert_eq!(
+        with(b"local ok = pcall(function() local z <close> = c('z') error('boom') end) return ok, table.concat(log, ' ')"),
+        r#"[false,"z! boom"]"#
+    );
+    // nil and false need no closing; other values without __close are an error.
+    assert_eq!(
+        with(b"do local n <close> = nil local f <close> = false end return #log"),
+        "0"
+    );
+    assert_eq!(
+        with(b"return pcall(function() local x <close> = {} end)"),
+        r#"[false,"variable 'x' got a non-closable value"]"#
+    );
+}
+
+#[test]
+fn unicode_escapes_up_to_2_pow_31() {
+    assert_eq!(
+        run(b"return #'\\u{7FFFFFFF}', #'\\u{10FFFF}', '\\u{48}\\u{49}'"),
+        r#"[6,4,"HI"]"#
+    );
+    let e = Host::builder()
+        .build()
+        .load_lua("t", "return '\\u{80000000}'")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::LuaSyntax { .. }), "{e:?}");
+}
