@@ -23,7 +23,7 @@ use std::process::ExitCode;
 
 /// Files PUC's own driver runs that need what no sandbox has (the C API test library, the
 /// compiler's internals, huge or long runs) or are drivers themselves.
-/// `bwcoercion.lua` and `tracegc.lua` are modules other files load, not tests.
+/// `bwcoercion.lua` and `tracegc.lua` are modules other files load, not tests ([`MODULES`]).
 const SKIPPED: [&str; 8] = [
     "all.lua",
     "main.lua",
@@ -34,6 +34,10 @@ const SKIPPED: [&str; 8] = [
     "bwcoercion.lua",
     "tracegc.lua",
 ];
+
+/// The testes' helper modules, given to plugboard as files of the plugin so that `require`
+/// finds them, as PUC finds them in the testes folder.
+const MODULES: [&str; 2] = ["bwcoercion.lua", "tracegc.lua"];
 
 /// What one run of a text gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,6 +140,10 @@ fn run() -> Result<bool, String> {
     let work = std::env::temp_dir().join(format!("plugboard-testes-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let verbose = std::env::var_os("TESTES_VERBOSE").is_some();
+    let modules: Vec<(String, Vec<u8>)> = MODULES
+        .iter()
+        .filter_map(|m| Some(((*m).to_owned(), std::fs::read(args.testes.join(m)).ok()?)))
+        .collect();
     let mut results = Vec::new();
     for file in &files {
         let path = args.testes.join(file);
@@ -147,12 +155,21 @@ fn run() -> Result<bool, String> {
         };
         let whole = prepare::text(&source, 1);
         r.puc_whole = puc::run(&args.testes, &work, file, &whole)?;
-        r.ours_whole = ours::run(&whole, ours::WHOLE_TIMEOUT_MS);
+        r.ours_whole = ours::run(&whole, ours::WHOLE_TIMEOUT_MS, &modules);
         r.panics += usize::from(r.ours_whole.status == "enginePanic");
+        if verbose && r.ours_whole.status != "ok" {
+            eprintln!(
+                "  {file} (whole): {}",
+                r.ours_whole
+                    .message
+                    .as_deref()
+                    .unwrap_or(&r.ours_whole.status)
+            );
+        }
         for (first, chunk) in puc::split(&path, &source)? {
             let text = prepare::text(&chunk, first);
             let puc = puc::run(&args.testes, &work, file, &text)?;
-            let ours = ours::run(&text, ours::CHUNK_TIMEOUT_MS);
+            let ours = ours::run(&text, ours::CHUNK_TIMEOUT_MS, &modules);
             if verbose && puc.status == "ok" && ours.status != "ok" {
                 eprintln!(
                     "  {file}:{first}: {}",

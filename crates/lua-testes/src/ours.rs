@@ -25,7 +25,9 @@ fn kind_name(e: &plugboard_host_core::Error) -> String {
     }
 }
 
-pub(crate) fn run(text: &[u8], timeout_ms: u64) -> Outcome {
+/// `modules`: files `require` finds beside `main.lua` (the testes' helper modules, which PUC
+/// finds in the testes folder).
+pub(crate) fn run(text: &[u8], timeout_ms: u64, modules: &[(String, Vec<u8>)]) -> Outcome {
     let passed = Rc::new(Cell::new(0u64));
     let failed = Rc::new(Cell::new(0u64));
     let (p, f) = (passed.clone(), failed.clone());
@@ -45,10 +47,9 @@ pub(crate) fn run(text: &[u8], timeout_ms: u64) -> Outcome {
         .build();
     let message = std::cell::RefCell::new(None);
     let say = |e: &plugboard_host_core::Error| *message.borrow_mut() = Some(e.to_string());
-    let status = match host.load_lua_files(
-        [("main.lua".to_owned(), text.to_vec())],
-        PluginOptions::named("testes"),
-    ) {
+    let mut files = vec![("main.lua".to_owned(), text.to_vec())];
+    files.extend(modules.iter().cloned());
+    let status = match host.load_lua_files(files, PluginOptions::named("testes")) {
         Err(e) => {
             say(&e);
             if matches!(e.kind(), plugboard_host_core::ErrorKind::LuaSyntax { .. }) {

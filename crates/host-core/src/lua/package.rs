@@ -12,7 +12,15 @@ use piccolo::{
 use std::rc::Rc;
 
 /// The libraries `package.loaded` lists from the start, as Lua does.
-const LIBRARIES: [&str; 6] = ["string", "table", "math", "coroutine", "utf8", "os"];
+const LIBRARIES: [&str; 7] = [
+    "string",
+    "table",
+    "math",
+    "coroutine",
+    "utf8",
+    "os",
+    "debug",
+];
 
 pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     let package = Table::new(&ctx);

@@ -181,3 +181,24 @@ fn unbounded_recursion_is_a_catchable_stack_overflow() {
         r#"[10000,"done"]"#
     );
 }
+
+#[test]
+fn integer_for_loops_as_lua_5_4() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    assert_eq!(
+        run(&mut p, "local t = {} for i = 1, 2.5 do t[#t + 1] = i end for i = 10, 1, -4 do t[#t + 1] = i end for i = 1, 0 do t[#t + 1] = 'never' end return t"),
+        "[1,2,10,6,2]"
+    );
+    assert_eq!(
+        run(&mut p, "local n = 0 for i = math.maxinteger - 1, math.maxinteger do n = n + 1 end for i = math.mininteger, math.mininteger + 2 do n = n + 1 end return n"),
+        "5"
+    );
+    assert_eq!(
+        run(
+            &mut p,
+            "return pcall(function() for i = 1, 10, 0 do end end)"
+        ),
+        r#"[false,"[string \"return pcall(function() for i = 1, 10, 0 do e...\"]:1: 'for' step is zero"]"#
+    );
+}
