@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { echo "[patch-crates] $*"; }
+log() { echo "[patch-crates] $*" >&2; }
 command -v patch >/dev/null || { echo "patch not found (Debian: apt-get install patch)" >&2; exit 1; }
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 

@@ -761,6 +761,20 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             Err(Error::from(stack.get(1)))
         }),
     );
+    install_collectgarbage(ctx);
+    set(
+        ctx,
+        g,
+        "pcall",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let function = piccolo::meta_ops::call(ctx, stack.get(0))?;
+            stack.pop_front();
+            Ok(CallbackReturn::Call {
+                function,
+                then: Some(BoxSequence::new(&ctx, PCall)),
+            })
+        }),
+    );
     set(
         ctx,
         g,
@@ -784,6 +798,127 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             })
         }),
     );
+}
+
+/// `collectgarbage(opt, ...)` with every option of Lua 5.4 answered: piccolo's collector runs
+/// on its own (incrementally, between steps), so `collect` and `step` do not force a cycle,
+/// `stop` does not stop it (`isrunning` reports what was asked), and the mode and tuning
+/// options return the previous setting; `count` is the VM's heap in KiB.
+fn install_collectgarbage<'gc>(ctx: Context<'gc>) {
+    struct Settings {
+        running: bool,
+        generational: bool,
+        pause: i64,
+        stepmul: i64,
+    }
+    let settings = std::cell::RefCell::new(Settings {
+        running: true,
+        generational: false,
+        pause: 200,
+        stepmul: 100,
+    });
+    let f = Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+        let option = match stack.get(0) {
+            Value::Nil => b"collect".to_vec(),
+            Value::String(s) => s.as_bytes().to_vec(),
+            other => {
+                return Err(bad_arg(
+                    ctx,
+                    0,
+                    "collectgarbage",
+                    &format!("string expected, got {}", other.type_name()),
+                ))
+            }
+        };
+        let mut st = settings.borrow_mut();
+        let mode = |generational: bool| {
+            if generational {
+                "generational"
+            } else {
+                "incremental"
+            }
+        };
+        let answer: Value = match option.as_slice() {
+            b"collect" => Value::Integer(0),
+            b"count" => Value::Number(ctx.metrics().total_allocation() as f64 / 1024.0),
+            b"step" => Value::Boolean(true),
+            b"isrunning" => Value::Boolean(st.running),
+            b"stop" | b"restart" => {
+                st.running = option == b"restart";
+                Value::Integer(0)
+            }
+            b"incremental" | b"generational" => {
+                let previous = mode(st.generational);
+                st.generational = option == b"generational";
+                Value::String(ctx.intern(previous.as_bytes()))
+            }
+            b"setpause" | b"setstepmul" => {
+                let new = match stack.get(1) {
+                    Value::Integer(n) => n,
+                    _ => 0,
+                };
+                let slot = if option == b"setpause" {
+                    &mut st.pause
+                } else {
+                    &mut st.stepmul
+                };
+                Value::Integer(std::mem::replace(slot, new))
+            }
+            other => {
+                return Err(bad_arg(
+                    ctx,
+                    0,
+                    "collectgarbage",
+                    &format!("invalid option '{}'", String::from_utf8_lossy(other)),
+                ))
+            }
+        };
+        stack.replace(ctx, answer);
+        Ok(CallbackReturn::Return)
+    });
+    set(ctx, ctx.globals(), "collectgarbage", f);
+}
+
+/// The value `pcall`/`xpcall` hand to Lua for an error: a string for the errors piccolo's own
+/// library raises (as Lua's are; piccolo gives an opaque userdata), the error's own value
+/// otherwise (a Lua value as raised, or one of our host errors, which keeps its kind when
+/// raised again).
+fn caught<'gc>(ctx: Context<'gc>, error: Error<'gc>) -> Value<'gc> {
+    match &error {
+        Error::Runtime(r) if r.downcast::<crate::error::Error>().is_none() => {
+            Value::String(ctx.intern(r.to_string().as_bytes()))
+        }
+        _ => error.to_value(ctx),
+    }
+}
+
+/// `pcall`: `true` and the results, or `false` and the error ([`caught`]).
+#[derive(gc_arena::Collect)]
+#[collect(require_static)]
+struct PCall;
+
+impl<'gc> Sequence<'gc> for PCall {
+    fn poll(
+        &mut self,
+        _ctx: Context<'gc>,
+        _exec: Execution<'gc, '_>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        stack.push_front(Value::Boolean(true));
+        Ok(SequencePoll::Return)
+    }
+
+    fn error(
+        &mut self,
+        ctx: Context<'gc>,
+        _exec: Execution<'gc, '_>,
+        error: Error<'gc>,
+        mut stack: Stack<'gc, '_>,
+    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
+        stack.clear();
+        stack.extend([Value::Boolean(false), caught(ctx, error)]);
+        Ok(SequencePoll::Return)
+    }
 }
 
 fn raw_equal<'gc>(a: Value<'gc>, b: Value<'gc>) -> bool {
@@ -850,12 +985,12 @@ impl<'gc> Sequence<'gc> for XPCall<'gc> {
         if self.handling {
             // The handler itself failed: Lua returns false and the error.
             stack.clear();
-            stack.extend([Value::Boolean(false), error.to_value(ctx)]);
+            stack.extend([Value::Boolean(false), caught(ctx, error)]);
             return Ok(SequencePoll::Return);
         }
         self.handling = true;
         stack.clear();
-        stack.push_back(error.to_value(ctx));
+        stack.push_back(caught(ctx, error));
         Ok(SequencePoll::Call {
             function: self.handler,
             is_tail: false,
@@ -1088,7 +1223,25 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             }
             let items: Vec<Value> = (1..=n).map(|i| table.get(ctx, i)).collect();
             charge(&mut exec, items.len() * 16);
-            match stack.get(1) {
+            // Without a comparator, tables (or userdata) with `__lt` compare through it.
+            let comparator = match stack.get(1) {
+                Value::Nil => items
+                    .iter()
+                    .find_map(|v| {
+                        let mt = match v {
+                            Value::Table(t) => t.metatable(),
+                            Value::UserData(u) => u.metatable(),
+                            _ => None,
+                        }?;
+                        match mt.get(ctx, "__lt") {
+                            Value::Function(f) => Some(Value::Function(f)),
+                            _ => None,
+                        }
+                    })
+                    .unwrap_or(Value::Nil),
+                given => given,
+            };
+            match comparator {
                 Value::Nil => {
                     let mut items = items;
                     let mut failure = None;
@@ -1664,6 +1817,24 @@ fn strftime(fmt: &[u8], t: &Tm) -> Result<Vec<u8>, String> {
 
 fn install_os<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     let t = Table::new(&ctx);
+    // `os.setlocale`: the sandbox has only the "C" locale (querying or asking for it answers
+    // "C"; any other is unavailable: nil, as Lua answers for a locale it cannot set).
+    set(
+        ctx,
+        t,
+        "setlocale",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let answer = match stack.get(0) {
+                Value::Nil => Value::String(ctx.intern(b"C")),
+                Value::String(s) if matches!(s.as_bytes(), b"" | b"C" | b"POSIX") => {
+                    Value::String(ctx.intern(b"C"))
+                }
+                _ => Value::Nil,
+            };
+            stack.replace(ctx, answer);
+            Ok(CallbackReturn::Return)
+        }),
+    );
     // Seconds since the Unix epoch from the host's clock (`WasiConfig::clock`).
     let env = shared.env.clone();
     let now = move || env.now_nanos() / 1_000_000_000;
@@ -1794,6 +1965,8 @@ fn install_random<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             let r = next(&st);
             let out = match stack.len() {
                 0 => Value::Number((r >> 11) as f64 * (1.0 / (1u64 << 53) as f64)),
+                // `math.random(0)`: an integer with all bits random (Lua 5.4).
+                1 if matches!(stack.get(0), Value::Integer(0)) => Value::Integer(r as i64),
                 n => {
                     let (lo, hi) = if n == 1 {
                         (1, check_int(ctx, &stack, 0, "random")?)

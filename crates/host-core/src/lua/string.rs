@@ -716,6 +716,7 @@ fn string_format<'gc>(
                 format::float(&spec, check_num(ctx, stack, arg, "format")?).into_bytes()
             }
             b'q' => quoted(ctx, stack.get(arg))?,
+            b'p' => pad_bytes(&spec, pointer(stack.get(arg)).as_bytes()),
             b's' => {
                 let bytes = super::stdlib::tostring_bytes(stack.get(arg));
                 let bytes = match spec.precision {
@@ -793,4 +794,31 @@ fn quoted<'gc>(ctx: Context<'gc>, v: Value<'gc>) -> Result<Vec<u8>, Error<'gc>> 
             ))
         }
     })
+}
+
+/// `%p`: an identity for a value that has one (tables, functions, threads, userdata, strings),
+/// stable for the value's life and unique among live values, `(null)` for the others, as Lua
+/// 5.4 prints them. Not the host's address: a keyed hash of it, so a plugin learns nothing of
+/// the host's memory layout.
+fn pointer(v: Value<'_>) -> String {
+    use gc_arena::Gc;
+    use std::hash::BuildHasher;
+    thread_local! {
+        static KEY: std::collections::hash_map::RandomState = std::collections::hash_map::RandomState::new();
+    }
+    let address: usize = match v {
+        Value::Table(t) => Gc::as_ptr(t.into_inner()) as *const () as usize,
+        Value::Function(piccolo::Function::Closure(c)) => {
+            Gc::as_ptr(c.into_inner()) as *const () as usize
+        }
+        Value::Function(piccolo::Function::Callback(c)) => {
+            Gc::as_ptr(c.into_inner()) as *const () as usize
+        }
+        Value::Thread(t) => Gc::as_ptr(t.into_inner()) as *const () as usize,
+        Value::UserData(u) => Gc::as_ptr(u.into_inner()) as *const () as usize,
+        Value::String(s) => s.as_bytes().as_ptr() as usize,
+        _ => return "(null)".into(),
+    };
+    let id = KEY.with(|k| k.hash_one(address));
+    format!("0x{:012x}", id & 0xffff_ffff_ffff)
 }

@@ -48,9 +48,11 @@ fn lua_01_globals_allowlist_exact() {
         libs,
         Value::String("string:byte,char,find,format,gmatch,gsub,len,lower,match,pack,packsize,rep,reverse,sub,unpack,upper table:concat,insert,move,pack,remove,sort,unpack os:clock,date,time utf8:char,charpattern,codepoint,codes,len,offset debug:getinfo,getmetatable,setmetatable,traceback package:config,cpath,loaded,path,preload coroutine:close,continue,create,isyieldable,resume,running,status,wrap,yield,yieldto".into())
     );
-    assert_kind(run(&h, "return collectgarbage('collect')"), |k| {
-        matches!(k, ErrorKind::LuaError { .. })
-    });
+    // Answered, without forcing a cycle (the collector runs on its own between steps).
+    assert_eq!(
+        run(&h, "return collectgarbage('collect')").unwrap(),
+        Value::Int(0)
+    );
     canary(&h);
 }
 

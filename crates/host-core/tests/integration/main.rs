@@ -12,6 +12,7 @@ mod idl;
 mod kernel;
 mod limits;
 mod lua;
+mod lua_base;
 mod lua_debug;
 mod lua_hostile;
 mod lua_load;

@@ -1,0 +1,63 @@
+//! Base-library behaviour of Lua 5.4 that piccolo's lacked: `pcall` hands errors as strings,
+//! `collectgarbage` answers every option, `table.sort` uses `__lt`, `%p`.
+
+use plugboard_host_core::Host;
+
+fn run(body: &str) -> String {
+    let mut p = Host::builder()
+        .build()
+        .load_lua("t", &format!("function f()\n{body}\nend"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    p.call_value("f", vec![])
+        .unwrap_or_else(|e| panic!("{body}: {e}"))
+        .to_json()
+}
+
+#[test]
+fn library_errors_caught_by_pcall_are_strings() {
+    assert_eq!(
+        run("local ok, e = pcall(string.rep) return ok, type(e), e"),
+        r#"[false,"string","bad argument #1 to 'rep' (string expected, got no value)"]"#
+    );
+    assert_eq!(
+        run("return xpcall(string.rep, function(e) return type(e) end)"),
+        r#"[false,"string"]"#
+    );
+    // A raised table stays that table.
+    assert_eq!(
+        run("local t = {} local ok, e = pcall(error, t) return e == t"),
+        "true"
+    );
+}
+
+#[test]
+fn collectgarbage_answers_every_option() {
+    assert_eq!(
+        run("return collectgarbage(), collectgarbage('step'), collectgarbage('isrunning'), collectgarbage('incremental'), collectgarbage('generational'), collectgarbage('incremental'), math.type(collectgarbage('count'))"),
+        r#"[0,true,true,"incremental","incremental","generational","float"]"#
+    );
+    assert_eq!(
+        run("collectgarbage('stop') local a = collectgarbage('isrunning') collectgarbage('restart') return a, collectgarbage('isrunning')"),
+        "[false,true]"
+    );
+    assert_eq!(
+        run("return pcall(collectgarbage, 'nope')"),
+        r#"[false,"bad argument #1 to 'collectgarbage' (invalid option 'nope')"]"#
+    );
+}
+
+#[test]
+fn sort_compares_tables_through_lt() {
+    assert_eq!(
+        run("local mt = {__lt = function(a, b) return a.v < b.v end} local t = {} for i = 5, 1, -1 do t[#t + 1] = setmetatable({v = i}, mt) end table.sort(t) local out = {} for i, x in ipairs(t) do out[i] = x.v end return out"),
+        "[1,2,3,4,5]"
+    );
+}
+
+#[test]
+fn format_p_gives_identities_not_addresses() {
+    assert_eq!(
+        run("local t = {} return string.format('%p', t) == string.format('%p', t), string.format('%p', t) ~= string.format('%p', {}), string.format('%p', 1), string.format('%10p', nil)"),
+        r#"[true,true,"(null)","    (null)"]"#
+    );
+}
