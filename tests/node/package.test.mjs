@@ -322,3 +322,25 @@ test("a runtime crash rebuilds the runtime and reloads the plugins (HFN-03)", as
   const fresh = await host.loadLua("fresh", "function f() return 'ok' end");
   assert.equal(await fresh.call("f"), "ok");
 });
+
+test("Lua 5.4 in the package as natively: our parser, lowering and piccolo patches on wasm32", async () => {
+  const host = new PluginHost();
+  const cases = [
+    ["local a, i = {'y'}, 1 return 'x' .. a[i]", "xy"],
+    ["local s = 'abc' return s:upper() .. ('%d'):format(7)", "ABC7"],
+    ["local x <const> = 2 return x * 21", 42],
+    ["local log = {} do local c <close> = setmetatable({}, {__close = function() log[#log + 1] = 'closed' end}) end return log[1]", "closed"],
+    ["return select('#', select(2^32 + 1, 'a', 'b'))", 0],
+    ["return (pcall(select, math.mininteger, 'a'))", false],
+    ["return math.type('10' + 1)", "integer"],
+    ["local v = setmetatable({}, {__add = function() return 5 end}) return v + 1", 5],
+    ["local ok, e = pcall(function() local t return t.x end) return e", "[string \"local ok, e = pcall(function() local t return...\"]:1: attempt to index a nil value"],
+    ["local function r() return 1 + r() end local ok, e = pcall(r) return (e:gsub('^.*: ', ''))", "stack overflow"],
+    ["return #string.pack('>i16', -3)", 16],
+    ["return load('return ...')(4)", 4],
+  ];
+  const p = await host.loadLua("lua54", "function run(src) return load(src)() end");
+  for (const [src, expected] of cases) {
+    assert.deepEqual(await p.call("run", src), expected, src);
+  }
+});

@@ -762,6 +762,34 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
         }),
     );
     install_collectgarbage(ctx);
+    // `select(n, ...)`: indices compared as integers, so a huge index answers nothing on every
+    // target (piccolo's cast it to `usize`, which wraps on wasm32: `select(2^32 + 1, 'a')`
+    // gave `'a'` there) and `math.mininteger` is out of range, not a panic or a wrap.
+    set(
+        ctx,
+        g,
+        "select",
+        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+            let count = i64::try_from(stack.len()).unwrap_or(i64::MAX) - 1;
+            if matches!(stack.get(0), Value::String(s) if s.as_bytes() == b"#") {
+                stack.replace(ctx, count);
+                return Ok(CallbackReturn::Return);
+            }
+            let n = check_int(ctx, &stack, 0, "select")?;
+            let out_of_range = || bad_arg(ctx, 0, "select", "index out of range");
+            if n > 0 {
+                let drop = usize::try_from(n.min(count + 1)).map_err(|_| out_of_range())?;
+                drop_front(&mut stack, drop);
+            } else if n < 0 && n.unsigned_abs() <= count.unsigned_abs() {
+                let keep = usize::try_from(n.unsigned_abs()).map_err(|_| out_of_range())?;
+                let len = stack.len();
+                drop_front(&mut stack, len - keep);
+            } else {
+                return Err(out_of_range());
+            }
+            Ok(CallbackReturn::Return)
+        }),
+    );
     set(
         ctx,
         g,
@@ -877,6 +905,11 @@ fn install_collectgarbage<'gc>(ctx: Context<'gc>) {
         Ok(CallbackReturn::Return)
     });
     set(ctx, ctx.globals(), "collectgarbage", f);
+}
+
+/// Drops the first `n` values of the stack.
+fn drop_front(stack: &mut Stack<'_, '_>, n: usize) {
+    drop(stack.drain(..n.min(stack.len())));
 }
 
 /// The value `pcall`/`xpcall` hand to Lua for an error: a string for the errors piccolo's own

@@ -61,3 +61,25 @@ fn format_p_gives_identities_not_addresses() {
         r#"[true,true,"(null)","    (null)"]"#
     );
 }
+
+#[test]
+fn select_compares_indices_as_integers() {
+    // A huge index answers nothing (piccolo's `usize` cast wrapped on wasm32), the smallest
+    // integer and 0 are out of range; the package's Node test runs the same on wasm32.
+    assert_eq!(run("return select('#', select(2^32 + 1, 'a', 'b'))"), "0");
+    assert_eq!(
+        run("return select(-1, 'a', 'b'), select('#', select(3, 'a', 'b'))"),
+        r#"["b",0]"#
+    );
+    for call in [
+        "select(math.mininteger, 'a')",
+        "select(0, 'a')",
+        "select(-3, 'a', 'b')",
+    ] {
+        assert_eq!(
+            run(&format!("return pcall(function() return {call} end)")),
+            r#"[false,"bad argument #1 to 'select' (index out of range)"]"#,
+            "{call}"
+        );
+    }
+}
