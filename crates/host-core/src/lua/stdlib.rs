@@ -799,7 +799,13 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             stack.pop_front();
             Ok(CallbackReturn::Call {
                 function,
-                then: Some(BoxSequence::new(&ctx, PCall)),
+                then: Some(BoxSequence::new(
+                    &ctx,
+                    XPCall {
+                        handler: None,
+                        handling: false,
+                    },
+                )),
             })
         }),
     );
@@ -819,7 +825,7 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 then: Some(BoxSequence::new(
                     &ctx,
                     XPCall {
-                        handler,
+                        handler: Some(handler),
                         handling: false,
                     },
                 )),
@@ -925,35 +931,6 @@ fn caught<'gc>(ctx: Context<'gc>, error: Error<'gc>) -> Value<'gc> {
     }
 }
 
-/// `pcall`: `true` and the results, or `false` and the error ([`caught`]).
-#[derive(gc_arena::Collect)]
-#[collect(require_static)]
-struct PCall;
-
-impl<'gc> Sequence<'gc> for PCall {
-    fn poll(
-        &mut self,
-        _ctx: Context<'gc>,
-        _exec: Execution<'gc, '_>,
-        mut stack: Stack<'gc, '_>,
-    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
-        stack.push_front(Value::Boolean(true));
-        Ok(SequencePoll::Return)
-    }
-
-    fn error(
-        &mut self,
-        ctx: Context<'gc>,
-        _exec: Execution<'gc, '_>,
-        error: Error<'gc>,
-        mut stack: Stack<'gc, '_>,
-    ) -> Result<SequencePoll<'gc>, Error<'gc>> {
-        stack.clear();
-        stack.extend([Value::Boolean(false), caught(ctx, error)]);
-        Ok(SequencePoll::Return)
-    }
-}
-
 fn raw_equal<'gc>(a: Value<'gc>, b: Value<'gc>) -> bool {
     match (a, b) {
         (Value::Integer(x), Value::Number(y)) | (Value::Number(y), Value::Integer(x)) => {
@@ -989,10 +966,12 @@ fn parse_in_base(s: &[u8], base: u32) -> Option<i64> {
     Some(if neg { n.wrapping_neg() } else { n })
 }
 
+/// `pcall` (no handler) and `xpcall`: `true` and the results, or `false` and the error
+/// ([`caught`]), passed through the handler first if there is one.
 #[derive(gc_arena::Collect)]
 #[collect(no_drop)]
 struct XPCall<'gc> {
-    handler: Function<'gc>,
+    handler: Option<Function<'gc>>,
     handling: bool,
 }
 
@@ -1021,11 +1000,15 @@ impl<'gc> Sequence<'gc> for XPCall<'gc> {
             stack.extend([Value::Boolean(false), caught(ctx, error)]);
             return Ok(SequencePoll::Return);
         }
-        self.handling = true;
         stack.clear();
+        let Some(handler) = self.handler else {
+            stack.extend([Value::Boolean(false), caught(ctx, error)]);
+            return Ok(SequencePoll::Return);
+        };
+        self.handling = true;
         stack.push_back(caught(ctx, error));
         Ok(SequencePoll::Call {
-            function: self.handler,
+            function: handler,
             is_tail: false,
         })
     }

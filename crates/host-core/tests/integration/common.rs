@@ -63,3 +63,18 @@ pub fn plugin_recovers(p: &mut Plugin) {
         b"pong"
     );
 }
+
+/// Runs `body` as the body of `function f()` in a fresh Lua plugin on `host`: the result as
+/// JSON, or the error.
+pub fn lua_body_on(host: &Host, body: &str) -> Result<String, Error> {
+    let mut p = host
+        .load_lua("t", &format!("function f()\n{body}\nend"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    p.call_value("f", vec![]).map(|v| v.to_json())
+}
+
+/// [`lua_body_on`] a default host, which must succeed.
+#[track_caller]
+pub fn lua_body(body: &str) -> String {
+    lua_body_on(&Host::builder().build(), body).unwrap_or_else(|e| panic!("{body}: {e}"))
+}

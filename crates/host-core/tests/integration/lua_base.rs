@@ -1,17 +1,7 @@
 //! Base-library behaviour of Lua 5.4 that piccolo's lacked: `pcall` hands errors as strings,
 //! `collectgarbage` answers every option, `table.sort` uses `__lt`, `%p`.
 
-use plugboard_host_core::Host;
-
-fn run(body: &str) -> String {
-    let mut p = Host::builder()
-        .build()
-        .load_lua("t", &format!("function f()\n{body}\nend"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    p.call_value("f", vec![])
-        .unwrap_or_else(|e| panic!("{body}: {e}"))
-        .to_json()
-}
+use crate::common::lua_body as run;
 
 #[test]
 fn library_errors_caught_by_pcall_are_strings() {

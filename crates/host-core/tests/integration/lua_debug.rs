@@ -1,17 +1,7 @@
 //! The `debug` subset a sandbox can offer on piccolo (what it cannot see is absent, not faked),
 //! and metatable protection (`__metatable`).
 
-use plugboard_host_core::Host;
-
-fn run(body: &str) -> String {
-    let mut p = Host::builder()
-        .build()
-        .load_lua("t", &format!("function f()\n{body}\nend"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    p.call_value("f", vec![])
-        .unwrap_or_else(|e| panic!("{body}: {e}"))
-        .to_json()
-}
+use crate::common::lua_body as run;
 
 #[test]
 fn getinfo_of_the_caller_and_of_functions() {

@@ -1,19 +1,8 @@
 //! `load`: text chunks from strings and reader functions, with a chunk name, a mode and an
 //! environment; binary chunks refused; compiling bounded by the memory cap and charged fuel.
 
-use crate::common::{assert_kind, canary};
+use crate::common::{assert_kind, canary, lua_body as run, lua_body_on as run_on};
 use plugboard_host_core::{ErrorKind, Host, Limits};
-
-fn run_on(host: &Host, body: &str) -> Result<String, plugboard_host_core::Error> {
-    let mut p = host
-        .load_lua("t", &format!("function f()\n{body}\nend"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    p.call_value("f", vec![]).map(|v| v.to_json())
-}
-
-fn run(body: &str) -> String {
-    run_on(&Host::builder().build(), body).unwrap_or_else(|e| panic!("{body}: {e}"))
-}
 
 #[test]
 fn load_compiles_a_string_with_its_own_operators() {

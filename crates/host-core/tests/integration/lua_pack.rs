@@ -1,17 +1,8 @@
 //! `string.pack`, `string.unpack`, `string.packsize`: the formats of a 64-bit PUC Lua, PUC's
 //! errors, and sizes bounded by the memory cap.
 
+use crate::common::lua_body as run;
 use plugboard_host_core::Host;
-
-fn run(body: &str) -> String {
-    let mut p = Host::builder()
-        .build()
-        .load_lua("t", &format!("function f()\n{body}\nend"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    p.call_value("f", vec![])
-        .unwrap_or_else(|e| panic!("{body}: {e}"))
-        .to_json()
-}
 
 #[test]
 fn round_trips_and_sizes() {
