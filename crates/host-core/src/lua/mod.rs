@@ -16,6 +16,7 @@ pub(crate) mod convert;
 pub(crate) mod coroutine;
 pub(crate) mod debug;
 pub(crate) mod format;
+pub(crate) mod io;
 pub(crate) mod lex;
 pub(crate) mod load;
 pub(crate) mod lower;

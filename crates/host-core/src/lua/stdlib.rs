@@ -253,6 +253,7 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
         _ => None,
     };
     super::debug::install(ctx, string_mt);
+    super::io::install(ctx, shared);
     // Last: `package.loaded` lists the libraries above.
     super::package::install(ctx, shared);
 }
@@ -632,18 +633,7 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 line.extend_from_slice(&tostring_bytes(stack.get(i)));
             }
             line.push(b'\n');
-            charge(&mut exec, line.len());
-            let mut used = sh.log_bytes.borrow_mut();
-            let room = sh.limits.max_log_bytes.saturating_sub(*used);
-            *used = used.saturating_add(line.len());
-            if let (Some(sink), true) = (&sh.log, room > 0) {
-                let take = line.len().min(room);
-                sink(&crate::host::LogRecord {
-                    plugin: sh.plugin.clone(),
-                    stream: crate::host::LogStream::Stdout,
-                    message: String::from_utf8_lossy(&line[..take]).into_owned(),
-                });
-            }
+            emit(&sh, &mut exec, crate::host::LogStream::Stdout, &line);
             stack.clear();
             Ok(CallbackReturn::Return)
         }),
@@ -911,6 +901,28 @@ fn install_collectgarbage<'gc>(ctx: Context<'gc>) {
         Ok(CallbackReturn::Return)
     });
     set(ctx, ctx.globals(), "collectgarbage", f);
+}
+
+/// Writes `bytes` to the plugin's log sink on `stream`, charged fuel, within the call's
+/// `max_log_bytes` (the rest is dropped).
+pub(crate) fn emit(
+    sh: &Shared,
+    exec: &mut Execution<'_, '_>,
+    stream: crate::host::LogStream,
+    bytes: &[u8],
+) {
+    charge(exec, bytes.len());
+    let mut used = sh.log_bytes.borrow_mut();
+    let room = sh.limits.max_log_bytes.saturating_sub(*used);
+    *used = used.saturating_add(bytes.len());
+    if let (Some(sink), true) = (&sh.log, room > 0) {
+        let take = bytes.len().min(room);
+        sink(&crate::host::LogRecord {
+            plugin: sh.plugin.clone(),
+            stream,
+            message: String::from_utf8_lossy(&bytes[..take]).into_owned(),
+        });
+    }
 }
 
 /// Drops the first `n` values of the stack.

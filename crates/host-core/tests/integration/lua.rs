@@ -488,7 +488,7 @@ fn utf8_and_os() {
         eval("type(os.time()), type(os.clock())"),
         r#"["number","number"]"#
     );
-    assert_eq!(eval("os.execute == nil and io == nil and debug.sethook == nil and debug.getlocal == nil and dofile == nil and loadfile == nil and string.dump == nil"), "true");
+    assert_eq!(eval("os.execute == nil and io.open == nil and io.popen == nil and debug.sethook == nil and debug.getlocal == nil and dofile == nil and loadfile == nil and string.dump == nil"), "true");
 }
 
 #[test]

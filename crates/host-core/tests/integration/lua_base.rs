@@ -73,3 +73,35 @@ fn select_compares_indices_as_integers() {
         );
     }
 }
+
+#[test]
+fn io_has_the_standard_streams_and_no_files() {
+    assert_eq!(
+        run("return io.type(io.stdout), io.type({}), io.stdin:read(), io.stdout:write('z') == io.stdout, rawequal(io.write('q'), io.stdout), io.open, io.popen, io.lines"),
+        r#"["file",null,null,true,true,null,null,null]"#
+    );
+    assert_eq!(
+        run("return pcall(io.write, {})"),
+        r#"[false,"bad argument #1 to 'write' (string expected, got table)"]"#
+    );
+}
+
+#[test]
+fn io_write_goes_to_the_log_like_print() {
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let sink = lines.clone();
+    let host = plugboard_host_core::Host::builder()
+        .on_log(move |r: &plugboard_host_core::LogRecord| {
+            sink.borrow_mut()
+                .push(format!("{:?}:{}", r.stream, r.message))
+        })
+        .build();
+    let mut p = host
+        .load_lua(
+            "t",
+            "function f() io.write('a', 1) io.stderr:write('e') print('p') end",
+        )
+        .unwrap();
+    p.call_value("f", vec![]).unwrap();
+    assert_eq!(*lines.borrow(), ["Stdout:a1", "Stderr:e", "Stdout:p\n"]);
+}

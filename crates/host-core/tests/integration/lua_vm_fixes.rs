@@ -218,3 +218,22 @@ fn integer_for_loops_as_lua_5_4() {
         r#"[false,"[string \"return pcall(function() for i = 1, 10, 0 do e...\"]:1: 'for' step is zero"]"#
     );
 }
+
+#[test]
+fn goto_out_of_generic_for_loops_and_ipairs_at_the_integer_limit() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    assert_eq!(
+        run(&mut p, "local s = 0 for i in pairs({1, 2}) do for j in pairs({1, 2}) do s = s + 1 if s == 3 then goto out end end end ::out:: return s"),
+        "3"
+    );
+    // Upvalues captured in the loop are closed by the jump.
+    assert_eq!(
+        run(&mut p, "local fns = {} for i in pairs({5, 6}) do local x = i * 10 fns[#fns + 1] = function() return x end if i == 2 then goto out end end ::out:: return fns[1](), fns[2]()"),
+        "[10,20]"
+    );
+    assert_eq!(
+        run(&mut p, "local f = ipairs({}) local k, v = f({[math.mininteger] = 10}, math.maxinteger) return k == math.mininteger, v"),
+        "[true,10]"
+    );
+}
