@@ -34,7 +34,10 @@ step "tests (native)"
 cargo test --workspace --locked
 
 step "Lua: PUC-Rio's test suite (../shared/lua-testes) through plugboard and PUC Lua 5.4, against each file's floor"
-cargo run -p plugboard-lua-testes --locked -- --check crates/lua-testes/floors.txt
+# It also exports a sample's whole-file texts and counts for the npm package's Node test
+# (tests/node/testes.test.mjs), which must count the same on wasm32.
+cargo run -p plugboard-lua-testes --locked -- --check crates/lua-testes/floors.txt \
+  --export target/testes-sample.json --export-files vararg.lua,tpack.lua,literals.lua,pm.lua,sort.lua,utf8.lua,strings.lua
 
 step "WebAssembly spec testsuite (wasm-v2, tail-call, extended-const; fuel on and off; production's engine config)"
 cargo test --release --locked --manifest-path crates/spec-tests/Cargo.toml --target-dir target/spec-tests

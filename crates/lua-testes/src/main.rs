@@ -6,9 +6,13 @@
 //! ```text
 //! plugboard-lua-testes [--testes DIR] [--files a.lua,b.lua] [--write COMPATIBILITY.md]
 //!                      [--check FLOORS] [--update-floors FLOORS]
+//!                      [--export FILE --export-files a.lua,b.lua]
 //! ```
 //! `--write` puts the table between the file's `testes` markers; `--check` fails (exit 1) when a
-//! file's ratio drops below its floor; `--update-floors` writes the measured ratios as floors.
+//! file's ratio drops below its floor; `--update-floors` writes the measured ratios as floors;
+//! `--export FILE --export-files a.lua,b.lua` writes those files' whole texts and our counts as
+//! JSON, for the npm package's Node test (`tests/node/testes.test.mjs`) to run in the package
+//! and compare.
 
 // A command-line tool: its report is its standard output.
 #![allow(clippy::print_stdout)]
@@ -99,6 +103,10 @@ struct Args {
     write: Option<PathBuf>,
     check: Option<PathBuf>,
     update_floors: Option<PathBuf>,
+    /// Where to write the whole-file texts and our counts of `export_files`, for the npm
+    /// package's Node test to run the same texts and compare.
+    export: Option<PathBuf>,
+    export_files: Vec<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -108,6 +116,8 @@ fn parse_args() -> Result<Args, String> {
         write: None,
         check: None,
         update_floors: None,
+        export: None,
+        export_files: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -118,6 +128,10 @@ fn parse_args() -> Result<Args, String> {
             "--write" => args.write = Some(value()?.into()),
             "--check" => args.check = Some(value()?.into()),
             "--update-floors" => args.update_floors = Some(value()?.into()),
+            "--export" => args.export = Some(value()?.into()),
+            "--export-files" => {
+                args.export_files = value()?.split(',').map(str::to_owned).collect();
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -140,6 +154,7 @@ fn run() -> Result<bool, String> {
     let work = std::env::temp_dir().join(format!("plugboard-testes-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let verbose = std::env::var_os("TESTES_VERBOSE").is_some();
+    let mut exported = Vec::new();
     let modules: Vec<(String, Vec<u8>)> = MODULES
         .iter()
         .filter_map(|m| Some(((*m).to_owned(), std::fs::read(args.testes.join(m)).ok()?)))
@@ -157,6 +172,9 @@ fn run() -> Result<bool, String> {
         r.puc_whole = puc::run(&args.testes, &work, file, &whole)?;
         r.ours_whole = ours::run(&whole, ours::WHOLE_TIMEOUT_MS, &modules);
         r.panics += usize::from(r.ours_whole.status == "enginePanic");
+        if args.export_files.contains(file) {
+            exported.push(report::export_entry(file, &whole, &r.ours_whole));
+        }
         if verbose && r.ours_whole.status != "ok" {
             eprintln!(
                 "  {file} (whole): {}",
@@ -200,6 +218,9 @@ fn run() -> Result<bool, String> {
     println!("{table}");
     if let Some(doc) = &args.write {
         report::write_between_markers(doc, &table)?;
+    }
+    if let Some(path) = &args.export {
+        report::write_export(path, &exported, &modules)?;
     }
     if let Some(floors) = &args.update_floors {
         report::write_floors(floors, &results)?;

@@ -131,3 +131,53 @@ pub(crate) fn check_floors(path: &Path, results: &[FileResult]) -> Result<Vec<St
     }
     Ok(failures)
 }
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One exported file: its whole text (hex: sources are bytes) and what plugboard counted.
+pub(crate) fn export_entry(file: &str, text: &[u8], ours: &crate::Outcome) -> String {
+    format!(
+        "{{\"file\": {}, \"text\": \"{}\", \"passed\": {}, \"failed\": {}, \"status\": {}}}",
+        json_string(file),
+        hex(text),
+        ours.passed,
+        ours.failed,
+        json_string(&ours.status)
+    )
+}
+
+pub(crate) fn write_export(
+    path: &Path,
+    entries: &[String],
+    modules: &[(String, Vec<u8>)],
+) -> Result<(), String> {
+    let modules: Vec<String> = modules
+        .iter()
+        .map(|(name, text)| format!("{}: \"{}\"", json_string(name), hex(text)))
+        .collect();
+    let json = format!(
+        "{{\"modules\": {{{}}}, \"files\": [\n{}\n]}}\n",
+        modules.join(", "),
+        entries.join(",\n")
+    );
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))
+}
