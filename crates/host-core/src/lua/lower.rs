@@ -30,16 +30,15 @@
 //!   rest of the block runs as a function, and `__pb_closing` ([`super::close`]) calls `x`'s
 //!   `__close` however it ends (normally, by `return`, by `break`, by an error); a `return` in
 //!   the rest returns from the enclosing function and a `break` leaves the enclosing loop, as
-//!   the function reports how it ended. A `goto` out of the rest is not supported (a compile
-//!   error: its label is not visible there).
+//!   the function reports how it ended, and so does a `goto` to a label outside the rest.
 //!
 //! The `__pb_*` names are locals of a wrapper around the chunk ([`lower`]), not globals.
 
 use piccolo::compiler::parser::{
     AssignmentStatement, AssignmentTarget, BinaryOperator, Block, CallSuffix, Chunk,
-    ConstructorField, Expression, FieldSuffix, ForStatement, FunctionDefinition, HeadExpression,
-    IfStatement, LineAnnotated, LocalStatement, PrimaryExpression, RecordKey, ReturnStatement,
-    SimpleExpression, Statement, SuffixPart, SuffixedExpression, UnaryOperator,
+    ConstructorField, Expression, FieldSuffix, ForStatement, FunctionDefinition, GotoStatement,
+    HeadExpression, IfStatement, LineAnnotated, LocalStatement, PrimaryExpression, RecordKey,
+    ReturnStatement, SimpleExpression, Statement, SuffixPart, SuffixedExpression, UnaryOperator,
 };
 use piccolo::compiler::{LineNumber, StringInterner};
 
@@ -60,10 +59,11 @@ pub(crate) const UNPACK: &str = "__pb_unpack";
 /// The local a lowered to-be-closed scope keeps its outcome in.
 const OUTCOME: &str = "__pb_t";
 /// How a to-be-closed scope's function ends ([`super::close`]): it ran to its end, it
-/// returned values, or it broke out of the loop around the scope.
+/// returned values, it broke out of the loop around the scope, or it went to a label outside.
 pub(crate) const ENDED: i64 = 0;
 pub(crate) const RETURNED: i64 = 1;
 pub(crate) const BROKE: i64 = 2;
+pub(crate) const WENT: i64 = 3;
 /// Every function the lowered tree calls, in the order [`lower`] declares them as locals of the
 /// chunk's wrapper (the local `HELPERS[i]` is register `i`).
 pub(crate) const HELPERS: [&str; 13] = [
@@ -150,6 +150,105 @@ fn simple<S>(s: SimpleExpression<S>) -> Expression<S> {
     Expression {
         head: Box::new(HeadExpression::Simple(s)),
         tail: Vec::new(),
+    }
+}
+
+/// How a to-be-closed scope's function may leave it, found by [`escapes`].
+struct Escaped<S> {
+    /// A `break` of the loop around the scope.
+    broke: bool,
+    /// `goto`s to labels outside the scope (each label once).
+    gotos: Vec<S>,
+}
+
+/// The labels a block defines, in it or its nested blocks (not in nested functions).
+fn labels_in<S: AsRef<[u8]>>(block: &Block<S>, out: &mut Vec<Vec<u8>>) {
+    for s in &block.statements {
+        match &s.inner {
+            Statement::Label(l) => out.push(l.name.as_ref().to_vec()),
+            Statement::If(i) => {
+                labels_in(&i.if_part.1, out);
+                for (_, b) in &i.else_if_parts {
+                    labels_in(b, out);
+                }
+                if let Some(b) = &i.else_part {
+                    labels_in(b, out);
+                }
+            }
+            Statement::Do(b) => labels_in(b, out),
+            Statement::While(w) => labels_in(&w.block, out),
+            Statement::Repeat(r) => labels_in(&r.body, out),
+            Statement::For(ForStatement::Numeric { body, .. })
+            | Statement::For(ForStatement::Generic { body, .. }) => labels_in(body, out),
+            _ => {}
+        }
+    }
+}
+
+/// A block that only returns `values`.
+fn returning<S>(line: LineNumber, values: Vec<Expression<S>>) -> Statement<S> {
+    Statement::Do(Block {
+        statements: Vec::new(),
+        return_statement: Some(LineAnnotated::new(
+            line,
+            ReturnStatement { returns: values },
+        )),
+        closed_on: line,
+    })
+}
+
+/// Rewrites how a to-be-closed scope's function may end: `return e…` → `return 1, e…`, a
+/// `break` that would leave the scope (`in_loop` false) → `return 2`, a `goto` to a label
+/// outside it (not in `labels`) → `return 3, "label"`. Nested functions are left alone.
+fn escapes<S: Clone + AsRef<[u8]>>(
+    block: &mut Block<S>,
+    in_loop: bool,
+    labels: &[Vec<u8>],
+    out: &mut Escaped<S>,
+) {
+    for s in &mut block.statements {
+        let line = s.line_number;
+        match &mut s.inner {
+            Statement::Break if !in_loop => {
+                out.broke = true;
+                s.inner = returning(line, vec![simple(SimpleExpression::Integer(BROKE))]);
+            }
+            Statement::Goto(g) if !labels.iter().any(|l| l.as_slice() == g.name.as_ref()) => {
+                let name = g.name.clone();
+                if !out.gotos.iter().any(|n| n.as_ref() == name.as_ref()) {
+                    out.gotos.push(name.clone());
+                }
+                s.inner = returning(
+                    line,
+                    vec![
+                        simple(SimpleExpression::Integer(WENT)),
+                        simple(SimpleExpression::String(name)),
+                    ],
+                );
+            }
+            Statement::If(i) => {
+                escapes(&mut i.if_part.1, in_loop, labels, out);
+                for (_, b) in &mut i.else_if_parts {
+                    escapes(b, in_loop, labels, out);
+                }
+                if let Some(b) = &mut i.else_part {
+                    escapes(b, in_loop, labels, out);
+                }
+            }
+            Statement::Do(b) => escapes(b, in_loop, labels, out),
+            Statement::While(w) => escapes(&mut w.block, true, labels, out),
+            Statement::Repeat(r) => escapes(&mut r.body, true, labels, out),
+            Statement::For(ForStatement::Numeric { body, .. })
+            | Statement::For(ForStatement::Generic { body, .. }) => {
+                escapes(body, true, labels, out)
+            }
+            _ => {}
+        }
+    }
+    if let Some(r) = &mut block.return_statement {
+        r.inner
+            .returns
+            .insert(0, simple(SimpleExpression::Integer(RETURNED)));
     }
 }
 
@@ -425,7 +524,13 @@ impl<I: StringInterner> Lower<'_, I> {
             closed_on: block.closed_on,
         };
         block.statements.truncate(at);
-        let broke = self.escapes(&mut body, false);
+        let mut labels = Vec::new();
+        labels_in(&body, &mut labels);
+        let mut escaped = Escaped {
+            broke: false,
+            gotos: Vec::new(),
+        };
+        escapes(&mut body, false, &labels, &mut escaped);
         if body.return_statement.is_none() {
             body.return_statement = Some(LineAnnotated::new(
                 block.closed_on,
@@ -498,7 +603,46 @@ impl<I: StringInterner> Lower<'_, I> {
             ),
             LineAnnotated::new(line, ended_by(RETURNED, returned)),
         ];
-        if broke {
+        for label in escaped.gotos {
+            let field = |i: i64| {
+                simple(SimpleExpression::Suffixed(SuffixedExpression {
+                    primary: PrimaryExpression::Name(outcome.clone()),
+                    suffixes: vec![SuffixPart::Field(FieldSuffix::Indexed(simple(
+                        SimpleExpression::Integer(i),
+                    )))],
+                }))
+            };
+            let mut second = field(2);
+            second.tail.push((
+                BinaryOperator::Equal,
+                simple(SimpleExpression::String(label.clone())),
+            ));
+            let mut condition = field(1);
+            condition.tail.push((
+                BinaryOperator::Equal,
+                simple(SimpleExpression::Integer(WENT)),
+            ));
+            condition.tail.push((BinaryOperator::And, second));
+            scope.push(LineAnnotated::new(
+                line,
+                Statement::If(IfStatement {
+                    if_part: (
+                        condition,
+                        Block {
+                            statements: vec![LineAnnotated::new(
+                                line,
+                                Statement::Goto(GotoStatement { name: label }),
+                            )],
+                            return_statement: None,
+                            closed_on: line,
+                        },
+                    ),
+                    else_if_parts: Vec::new(),
+                    else_part: None,
+                }),
+            ));
+        }
+        if escaped.broke {
             let leave = Block {
                 statements: vec![LineAnnotated::new(line, Statement::Break)],
                 return_statement: None,
@@ -514,58 +658,6 @@ impl<I: StringInterner> Lower<'_, I> {
                 closed_on: line,
             }),
         ));
-    }
-
-    /// Rewrites how a to-be-closed scope's function may end: `return e…` → `return 1, e…`, and a
-    /// `break` that would leave the scope (`in_loop` false) → `return 2`. Whether there is such
-    /// a `break`. Nested functions are left alone.
-    fn escapes(&mut self, block: &mut Block<I::String>, in_loop: bool) -> bool {
-        let mut broke = false;
-        for s in &mut block.statements {
-            let line = s.line_number;
-            match &mut s.inner {
-                Statement::Break if !in_loop => {
-                    broke = true;
-                    s.inner = Statement::Do(Block {
-                        statements: Vec::new(),
-                        return_statement: Some(LineAnnotated::new(
-                            line,
-                            ReturnStatement {
-                                returns: vec![simple(SimpleExpression::Integer(BROKE))],
-                            },
-                        )),
-                        closed_on: line,
-                    });
-                }
-                Statement::If(i) => {
-                    broke |= self.escapes(&mut i.if_part.1, in_loop);
-                    for (_, b) in &mut i.else_if_parts {
-                        broke |= self.escapes(b, in_loop);
-                    }
-                    if let Some(b) = &mut i.else_part {
-                        broke |= self.escapes(b, in_loop);
-                    }
-                }
-                Statement::Do(b) => broke |= self.escapes(b, in_loop),
-                Statement::While(w) => {
-                    self.escapes(&mut w.block, true);
-                }
-                Statement::Repeat(r) => {
-                    self.escapes(&mut r.body, true);
-                }
-                Statement::For(ForStatement::Numeric { body, .. })
-                | Statement::For(ForStatement::Generic { body, .. }) => {
-                    self.escapes(body, true);
-                }
-                _ => {}
-            }
-        }
-        if let Some(r) = &mut block.return_statement {
-            r.inner
-                .returns
-                .insert(0, simple(SimpleExpression::Integer(RETURNED)));
-        }
-        broke
     }
 
     /// An expression list whose last element may give several values.

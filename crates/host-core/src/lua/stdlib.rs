@@ -2019,14 +2019,33 @@ fn install_random<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
         ctx,
         math,
         "randomseed",
+        // Returns the two seed components, which seed the same sequence again (Lua 5.4.4+):
+        // `randomseed()` uses the host's (fixed) seed, so calls are reproducible.
         Callback::from_fn(&ctx, move |ctx, _, mut stack| {
-            let seed = if stack.get(0).is_nil() {
-                0x5eed
+            let (first, second) = if stack.get(0).is_nil() {
+                (Value::Integer(0x5eed), 0)
             } else {
-                check_num(ctx, &stack, 0, "randomseed")?.to_bits()
+                let first = match stack.get(0) {
+                    v @ Value::Integer(_) => v,
+                    _ => Value::Number(check_num(ctx, &stack, 0, "randomseed")?),
+                };
+                let second = if stack.get(1).is_nil() {
+                    0
+                } else {
+                    check_int(ctx, &stack, 1, "randomseed")?
+                };
+                (first, second)
             };
-            state.set(seed_state(seed));
+            let bits = match first {
+                // As before for one argument: the seed is the number's float bits.
+                Value::Integer(n) => (n as f64).to_bits(),
+                Value::Number(x) => x.to_bits(),
+                _ => 0,
+            };
+            state.set(seed_state(bits ^ (second as u64).rotate_left(32)));
             stack.clear();
+            stack.push_back(first);
+            stack.push_back(Value::Integer(second));
             Ok(CallbackReturn::Return)
         }),
     );

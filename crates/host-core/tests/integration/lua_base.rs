@@ -105,3 +105,18 @@ fn io_write_goes_to_the_log_like_print() {
     p.call_value("f", vec![]).unwrap();
     assert_eq!(*lines.borrow(), ["Stdout:a1", "Stderr:e", "Stdout:p\n"]);
 }
+
+#[test]
+fn randomseed_returns_the_seed_that_repeats_the_sequence() {
+    assert_eq!(
+        run("local x, y = math.randomseed() local r = math.random(0)
+             local x2, y2 = math.randomseed(x, y) local same = math.random(0) == r
+             return same, x == x2, y == y2, math.type(x), math.type(math.random(0))"),
+        r#"[true,true,true,"integer","integer"]"#
+    );
+    // One numeric argument seeds as before: an integer and the equal float agree.
+    assert_eq!(
+        run("math.randomseed(42) local a = math.random(1000) math.randomseed(42.0) return a == math.random(1000)"),
+        "true"
+    );
+}

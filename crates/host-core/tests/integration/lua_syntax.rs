@@ -216,6 +216,11 @@ fn close_locals_are_closed_on_every_exit() {
         with(b"local ok = pcall(function() local z <close> = c('z') error('boom') end) return ok, table.concat(log, ' ')"),
         r#"[false,"z! boom"]"#
     );
+    // `goto` to a label outside the scope.
+    assert_eq!(
+        with(b"do local g <close> = c('g') if true then goto out end log[#log + 1] = 'no' end ::out:: return table.concat(log, ' ')"),
+        r#""g""#
+    );
     // nil and false need no closing; other values without __close are an error.
     assert_eq!(
         with(b"do local n <close> = nil local f <close> = false end return #log"),
