@@ -11,20 +11,6 @@ use std::rc::Rc;
 pub(crate) const WHOLE_TIMEOUT_MS: u64 = 20_000;
 pub(crate) const CHUNK_TIMEOUT_MS: u64 = 10_000;
 
-/// The error kind's name as the JS package spells it (`outOfFuel`, `luaError`, …).
-fn kind_name(e: &plugboard_host_core::Error) -> String {
-    let debug = format!("{:?}", e.kind());
-    let name: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) => c.to_ascii_lowercase().to_string() + chars.as_str(),
-        None => "error".into(),
-    }
-}
-
 /// `modules`: files `require` finds beside `main.lua` (the testes' helper modules, which PUC
 /// finds in the testes folder).
 pub(crate) fn run(text: &[u8], timeout_ms: u64, modules: &[(String, Vec<u8>)]) -> Outcome {
@@ -55,14 +41,14 @@ pub(crate) fn run(text: &[u8], timeout_ms: u64, modules: &[(String, Vec<u8>)]) -
             if matches!(e.kind(), plugboard_host_core::ErrorKind::LuaSyntax { .. }) {
                 "compile".to_owned()
             } else {
-                kind_name(&e)
+                e.kind_name().to_owned()
             }
         }
         Ok(mut plugin) => match plugin.call_value("__testes_run", vec![]) {
             Ok(_) => "ok".to_owned(),
             Err(e) => match (say(&e), e.kind()).1 {
                 plugboard_host_core::ErrorKind::LuaError { .. } => "error".to_owned(),
-                _ => kind_name(&e),
+                _ => e.kind_name().to_owned(),
             },
         },
     };

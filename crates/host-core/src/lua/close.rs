@@ -5,7 +5,7 @@
 //! `{how, values…, n = count}` for the lowered code to return or break with; `__pb_unpack`
 //! gives its values back.
 
-use super::stdlib::lua_err;
+use super::stdlib::{lua_err, metamethod};
 use gc_arena::Collect;
 use piccolo::{
     meta_ops, BoxSequence, Callback, CallbackReturn, Context, Error, Execution, Function, Sequence,
@@ -121,27 +121,19 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, helpers: Table<'gc>) {
             .map_err(|_| lua_err(ctx, "to-be-closed scope is not a function"))?;
         let close = match value {
             Value::Nil | Value::Boolean(false) => None,
-            v => {
-                let mt = match v {
-                    Value::Table(t) => t.metatable(),
-                    Value::UserData(u) => u.metatable(),
-                    _ => None,
-                };
-                let f = mt.map_or(Value::Nil, |mt| mt.get(ctx, "__close"));
-                match meta_ops::call(ctx, f) {
-                    Ok(f) if !f_is_nil(ctx, mt) => Some(f),
-                    _ => {
-                        let name = match name {
-                            Value::String(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-                            _ => "?".into(),
-                        };
-                        return Err(lua_err(
-                            ctx,
-                            format!("variable '{name}' got a non-closable value"),
-                        ));
-                    }
+            v => match metamethod(ctx, v, "__close") {
+                Some(close) => Some(close),
+                None => {
+                    let name = match name {
+                        Value::String(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+                        _ => "?".into(),
+                    };
+                    return Err(lua_err(
+                        ctx,
+                        format!("variable '{name}' got a non-closable value"),
+                    ));
                 }
-            }
+            },
         };
         drop(stack.drain(..3));
         Ok(CallbackReturn::Call {
@@ -172,10 +164,4 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, helpers: Table<'gc>) {
         Ok(CallbackReturn::Return)
     });
     let _ = helpers.set(ctx, super::lower::UNPACK, unpack);
-}
-
-/// Whether the metatable has no `__close` at all (a table without `__close` is not closable,
-/// even though `meta_ops::call` would accept a callable table for one).
-fn f_is_nil<'gc>(ctx: Context<'gc>, mt: Option<Table<'gc>>) -> bool {
-    mt.is_none_or(|mt| mt.get(ctx, "__close").is_nil())
 }

@@ -141,11 +141,10 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, string_mt: Option<Table<'gc>>) {
         "getmetatable",
         Callback::from_fn_with(&ctx, string_mt, |string_mt, ctx, _, mut stack| {
             let mt = match stack.get(0) {
-                Value::Table(t) => t.metatable().map_or(Value::Nil, Value::Table),
-                Value::UserData(u) => u.metatable().map_or(Value::Nil, Value::Table),
-                Value::String(_) => string_mt.map_or(Value::Nil, Value::Table),
-                _ => Value::Nil,
+                Value::String(_) => *string_mt,
+                v => super::stdlib::metatable_of(v),
             };
+            let mt = mt.map_or(Value::Nil, Value::Table);
             stack.replace(ctx, mt);
             Ok(CallbackReturn::Return)
         }),

@@ -185,6 +185,43 @@ fn labels_in<S: AsRef<[u8]>>(block: &Block<S>, out: &mut Vec<Vec<u8>>) {
     }
 }
 
+/// `outcome[i] == value`.
+fn outcome_is<S: Clone>(outcome: &S, i: i64, value: SimpleExpression<S>) -> Expression<S> {
+    let mut e = simple(SimpleExpression::Suffixed(SuffixedExpression {
+        primary: PrimaryExpression::Name(outcome.clone()),
+        suffixes: vec![SuffixPart::Field(FieldSuffix::Indexed(simple(
+            SimpleExpression::Integer(i),
+        )))],
+    }));
+    e.tail.push((BinaryOperator::Equal, simple(value)));
+    e
+}
+
+/// `if condition then <then> end`, on `line`.
+fn when<S>(
+    line: LineNumber,
+    condition: Expression<S>,
+    then: Block<S>,
+) -> LineAnnotated<Statement<S>> {
+    LineAnnotated::new(
+        line,
+        Statement::If(IfStatement {
+            if_part: (condition, then),
+            else_if_parts: Vec::new(),
+            else_part: None,
+        }),
+    )
+}
+
+/// A block of one statement.
+fn only<S>(line: LineNumber, statement: Statement<S>) -> Block<S> {
+    Block {
+        statements: vec![LineAnnotated::new(line, statement)],
+        return_statement: None,
+        closed_on: line,
+    }
+}
+
 /// A block that only returns `values`.
 fn returning<S>(line: LineNumber, values: Vec<Expression<S>>) -> Statement<S> {
     Statement::Do(Block {
@@ -555,40 +592,18 @@ impl<I: StringInterner> Lower<'_, I> {
         }
         let outcome = self.name(OUTCOME);
         let call = self.call(CLOSING, args);
-        let ended_by = |tag: i64, then: Block<I::String>| {
-            Statement::If(IfStatement {
-                if_part: (
-                    Expression {
-                        head: Box::new(HeadExpression::Simple(SimpleExpression::Suffixed(
-                            SuffixedExpression {
-                                primary: PrimaryExpression::Name(outcome.clone()),
-                                suffixes: vec![SuffixPart::Field(FieldSuffix::Indexed(simple(
-                                    SimpleExpression::Integer(1),
-                                )))],
-                            },
-                        ))),
-                        tail: vec![(
-                            BinaryOperator::Equal,
-                            simple(SimpleExpression::Integer(tag)),
-                        )],
-                    },
-                    then,
-                ),
-                else_if_parts: Vec::new(),
-                else_part: None,
-            })
-        };
+        let unpacked = self.call(
+            UNPACK,
+            vec![simple(SimpleExpression::Suffixed(name_expression(
+                outcome.clone(),
+            )))],
+        );
         let returned = Block {
             statements: Vec::new(),
             return_statement: Some(LineAnnotated::new(
                 line,
                 ReturnStatement {
-                    returns: vec![self.call(
-                        UNPACK,
-                        vec![simple(SimpleExpression::Suffixed(name_expression(
-                            outcome.clone(),
-                        )))],
-                    )],
+                    returns: vec![unpacked],
                 },
             )),
             closed_on: line,
@@ -601,54 +616,22 @@ impl<I: StringInterner> Lower<'_, I> {
                     values: vec![call],
                 }),
             ),
-            LineAnnotated::new(line, ended_by(RETURNED, returned)),
+            when(
+                line,
+                outcome_is(&outcome, 1, SimpleExpression::Integer(RETURNED)),
+                returned,
+            ),
         ];
         for label in escaped.gotos {
-            let field = |i: i64| {
-                simple(SimpleExpression::Suffixed(SuffixedExpression {
-                    primary: PrimaryExpression::Name(outcome.clone()),
-                    suffixes: vec![SuffixPart::Field(FieldSuffix::Indexed(simple(
-                        SimpleExpression::Integer(i),
-                    )))],
-                }))
-            };
-            let mut second = field(2);
-            second.tail.push((
-                BinaryOperator::Equal,
-                simple(SimpleExpression::String(label.clone())),
-            ));
-            let mut condition = field(1);
-            condition.tail.push((
-                BinaryOperator::Equal,
-                simple(SimpleExpression::Integer(WENT)),
-            ));
-            condition.tail.push((BinaryOperator::And, second));
-            scope.push(LineAnnotated::new(
-                line,
-                Statement::If(IfStatement {
-                    if_part: (
-                        condition,
-                        Block {
-                            statements: vec![LineAnnotated::new(
-                                line,
-                                Statement::Goto(GotoStatement { name: label }),
-                            )],
-                            return_statement: None,
-                            closed_on: line,
-                        },
-                    ),
-                    else_if_parts: Vec::new(),
-                    else_part: None,
-                }),
-            ));
+            let mut went = outcome_is(&outcome, 1, SimpleExpression::Integer(WENT));
+            let to = outcome_is(&outcome, 2, SimpleExpression::String(label.clone()));
+            went.tail.push((BinaryOperator::And, to));
+            let jump = Statement::Goto(GotoStatement { name: label });
+            scope.push(when(line, went, only(line, jump)));
         }
         if escaped.broke {
-            let leave = Block {
-                statements: vec![LineAnnotated::new(line, Statement::Break)],
-                return_statement: None,
-                closed_on: line,
-            };
-            scope.push(LineAnnotated::new(line, ended_by(BROKE, leave)));
+            let broke = outcome_is(&outcome, 1, SimpleExpression::Integer(BROKE));
+            scope.push(when(line, broke, only(line, Statement::Break)));
         }
         block.statements.push(LineAnnotated::new(
             line,

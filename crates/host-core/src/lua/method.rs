@@ -112,10 +112,8 @@ pub(crate) fn install_getmetatable<'gc>(ctx: Context<'gc>, string_lib: Table<'gc
     let _ = string_mt.set(ctx, "__index", string_lib);
     let getmetatable = Callback::from_fn_with(&ctx, string_mt, |string_mt, ctx, _, mut stack| {
         let mt = match stack.get(0) {
-            Value::Table(t) => t.metatable(),
-            Value::UserData(u) => u.metatable(),
             Value::String(_) => Some(*string_mt),
-            _ => None,
+            v => super::stdlib::metatable_of(v),
         };
         let answer = match mt {
             None => Value::Nil,

@@ -451,6 +451,28 @@ fn shift_left(a: i64, b: i64) -> i64 {
     }
 }
 
+/// The metatable of a table or userdata (other values' are not settable from Lua; strings'
+/// is [`super::method`]'s).
+pub(crate) fn metatable_of<'gc>(v: Value<'gc>) -> Option<Table<'gc>> {
+    match v {
+        Value::Table(t) => t.metatable(),
+        Value::UserData(u) => u.metatable(),
+        _ => None,
+    }
+}
+
+/// The metamethod `name` of a table or userdata, if it has one that can be called.
+pub(crate) fn metamethod<'gc>(
+    ctx: Context<'gc>,
+    v: Value<'gc>,
+    name: &'static str,
+) -> Option<Function<'gc>> {
+    match metatable_of(v)?.get(ctx, name) {
+        Value::Nil => None,
+        f => piccolo::meta_ops::call(ctx, f).ok(),
+    }
+}
+
 /// A lowered operator on a table or userdata operand: a call of its metamethod `name` (the left
 /// operand's, else the right one's) with both operands (a unary one with its operand twice, as
 /// Lua passes it); `None` when no operand is a table or userdata with that metamethod.
@@ -464,17 +486,7 @@ pub(crate) fn operator_metamethod<'gc>(
         stack.get(0),
         if unary { stack.get(0) } else { stack.get(1) },
     );
-    let metamethod = [a, b].into_iter().find_map(|v| {
-        let mt = match v {
-            Value::Table(t) => t.metatable(),
-            Value::UserData(u) => u.metatable(),
-            _ => None,
-        }?;
-        match mt.get(ctx, name) {
-            Value::Nil => None,
-            f => piccolo::meta_ops::call(ctx, f).ok(),
-        }
-    })?;
+    let metamethod = [a, b].into_iter().find_map(|v| metamethod(ctx, v, name))?;
     stack.clear();
     stack.push_back(a);
     stack.push_back(b);
@@ -1255,18 +1267,8 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             let comparator = match stack.get(1) {
                 Value::Nil => items
                     .iter()
-                    .find_map(|v| {
-                        let mt = match v {
-                            Value::Table(t) => t.metatable(),
-                            Value::UserData(u) => u.metatable(),
-                            _ => None,
-                        }?;
-                        match mt.get(ctx, "__lt") {
-                            Value::Function(f) => Some(Value::Function(f)),
-                            _ => None,
-                        }
-                    })
-                    .unwrap_or(Value::Nil),
+                    .find_map(|v| metamethod(ctx, *v, "__lt"))
+                    .map_or(Value::Nil, Value::Function),
                 given => given,
             };
             match comparator {
