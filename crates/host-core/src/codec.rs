@@ -651,13 +651,6 @@ impl<'de> de::VariantAccess<'de> for &mut Dec<'de> {
 
 // ---------------------------------------------------------------- text-or-JSON (Extism)
 
-/// Bytes of the Extism convention as a JSON value: the JSON they hold, or else their text.
-/// (extism-pdk's `String` is raw text, `Json<T>` is JSON.)
-pub(crate) fn json_or_text(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()))
-}
-
 /// A serde value in the Extism convention: a string as its text, `()` as nothing, else JSON.
 pub(crate) fn text_or_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     match serde_json::to_value(value) {
@@ -671,23 +664,14 @@ pub(crate) fn text_or_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, 
     }
 }
 
-/// Decodes Extism-convention bytes as `T`: as JSON, else as text, empty as `()`/`None`.
+/// Decodes Extism-convention bytes as `T`, as its type asks: a string is the exact text, bytes
+/// are themselves, nothing is `()`/`None`, anything else JSON (see `extism_args`).
 pub(crate) fn from_json_or_text<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    if bytes.is_empty() {
-        if let Ok(v) = serde_json::from_value(serde_json::Value::Null) {
-            return Ok(v);
+    crate::extism_args::from_bytes(bytes).map_err(|e| {
+        DecodeError::Mismatch {
+            reason: format!("output does not read as the expected type: {e}"),
         }
-    }
-    serde_json::from_slice(bytes).or_else(|_| {
-        serde_json::from_value(serde_json::Value::String(
-            String::from_utf8_lossy(bytes).into_owned(),
-        ))
-        .map_err(|e| {
-            DecodeError::Mismatch {
-                reason: format!("output is neither JSON nor text of the expected type: {e}"),
-            }
-            .into()
-        })
+        .into()
     })
 }
 

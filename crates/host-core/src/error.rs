@@ -34,8 +34,9 @@ pub enum ErrorKind {
     },
     /// No plugin ABI fits the module, or more than one does.
     AbiDetection { reason: String },
-    /// The plugin has no callable function of this name.
-    UnknownFunction { name: String },
+    /// The plugin has no callable function of this name; `exports` lists the ones it has
+    /// (empty where the engine found out first: [`Plugin`](crate::Plugin) fills it in).
+    UnknownFunction { name: String, exports: Vec<String> },
     /// The call used up its whole fuel budget.
     OutOfFuel { budget: u64 },
     /// The plugin tried to grow its memory past the cap, or declares more than the cap.
@@ -109,6 +110,10 @@ pub enum ErrorKind {
     Peer { plugin: String, reason: String },
     /// The embedder cancelled the call (an `AbortSignal`, [`Plugin::cancel`](crate::Plugin::cancel)).
     Cancelled,
+    /// The plugin (or its host) was closed; it takes no more calls.
+    Closed { plugin: String },
+    /// An option given to the host, a load or a call is unknown or has a value it cannot take.
+    InvalidOption { option: String, reason: String },
     /// The runtime itself failed (the package's wasm instance aborted) and was rebuilt; the
     /// call in flight is lost, the plugins were reloaded.
     RuntimeCrashed { message: String },
@@ -282,6 +287,8 @@ impl Error {
             ErrorKind::Peer { .. } => "peer",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::RuntimeCrashed { .. } => "runtimeCrashed",
+            ErrorKind::Closed { .. } => "closed",
+            ErrorKind::InvalidOption { .. } => "invalidOption",
         }
     }
 }
@@ -335,7 +342,20 @@ impl fmt::Display for ErrorKind {
                 write!(f, "cannot link import `{module}.{name}`: {reason}")
             }
             Self::AbiDetection { reason } => write!(f, "cannot detect the plugin ABI: {reason}"),
-            Self::UnknownFunction { name } => write!(f, "plugin has no function `{name}`"),
+            Self::UnknownFunction { name, exports } if exports.is_empty() => {
+                write!(f, "plugin has no function `{name}`")
+            }
+            Self::UnknownFunction { name, exports } => {
+                write!(f, "plugin has no function `{name}`; its functions: ")?;
+                const SHOWN: usize = 32;
+                for (i, e) in exports.iter().take(SHOWN).enumerate() {
+                    write!(f, "{}{e}", if i == 0 { "" } else { ", " })?;
+                }
+                if exports.len() > SHOWN {
+                    write!(f, " and {} more", exports.len() - SHOWN)?;
+                }
+                Ok(())
+            }
             Self::OutOfFuel { budget } => write!(f, "out of fuel (budget {budget})"),
             Self::MemoryLimit { cap } => write!(f, "memory limit of {cap} bytes reached"),
             Self::StackOverflow => write!(f, "stack overflow"),
@@ -417,6 +437,8 @@ impl fmt::Display for ErrorKind {
             Self::RuntimeCrashed { message } => {
                 write!(f, "the runtime crashed and was rebuilt: {message}")
             }
+            Self::Closed { plugin } => write!(f, "plugin `{plugin}` was closed"),
+            Self::InvalidOption { option, reason } => write!(f, "option `{option}`: {reason}"),
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::codec;
 use crate::error::{Error, ErrorKind, HostFunctionFailure};
 use crate::limits::Limits;
 use crate::plugin::{Plugin, PluginOptions};
-use crate::schema::Signature;
+use crate::schema::{Signature, Type};
 use crate::value::Value;
 use crate::wasm::wasi::WasiConfig;
 use serde::de::DeserializeOwned;
@@ -74,8 +74,17 @@ impl fmt::Debug for HostReturn {
     }
 }
 
-/// The self-describing entry point (Extism, Lua): arguments as JSON, the reply as a [`Value`].
+/// The self-describing entry point (Lua, nvim): arguments as JSON, the reply as a [`Value`].
 type JsonFn = dyn Fn(serde_json::Value) -> Result<Reply<Value>, HostFunctionFailure>;
+/// The Extism entry point: each argument's bytes in, the reply's bytes out.
+type BytesFn = dyn Fn(&[Vec<u8>]) -> Result<HostReply, HostFunctionFailure>;
+
+/// A host function's entry points, one per wire convention.
+struct Entries {
+    raw: Box<RawFn>,
+    json: Box<JsonFn>,
+    extism: Box<BytesFn>,
+}
 
 /// One registered host function. Its wire form is bincode bytes in and out; typed closures
 /// decode and encode with serde, dynamic ones through their [`Signature`].
@@ -86,6 +95,7 @@ pub(crate) struct HostFn {
     pub(crate) is_async: bool,
     raw: Box<RawFn>,
     json: Box<JsonFn>,
+    extism: Box<BytesFn>,
 }
 
 impl HostFn {
@@ -97,21 +107,14 @@ impl HostFn {
         outcome.map_err(|reason| self.error(reason))
     }
 
-    /// Runs the function on byte arguments of the Extism convention: each argument is JSON if
-    /// it parses as JSON, else text; one argument is passed as itself, several as a tuple. The
-    /// reply is the raw text if the function returns a string, nothing for `()`, else JSON.
+    /// Runs the function on the arguments of an Extism plugin, each its bytes (a number
+    /// argument as its decimal text); the reply's bytes go back to the plugin. How a function
+    /// sees the bytes depends on how it was registered: see [`HostBuilder::func`] (by its
+    /// Rust types) and [`HostBuilder::func_value`] (as [`Value::Bytes`]).
     pub(crate) fn invoke_raw(&self, parts: &[Vec<u8>]) -> Result<HostReply, Error> {
-        let mut values: Vec<serde_json::Value> =
-            parts.iter().map(|p| codec::json_or_text(p)).collect();
-        let args = match values.len() {
-            0 => serde_json::Value::Null,
-            1 => values.pop().unwrap_or(serde_json::Value::Null),
-            _ => serde_json::Value::Array(values),
-        };
-        Ok(match self.invoke_json(args)? {
-            Reply::Ready(v) => Reply::Ready(extism_bytes(v)),
-            Reply::Later(fut) => Reply::Later(Box::pin(async move { fut.await.map(extism_bytes) })),
-        })
+        let outcome = catch_unwind(AssertUnwindSafe(|| (self.extism)(parts)))
+            .unwrap_or_else(|panic| Err(HostFunctionFailure::Panicked(panic_message(&panic))));
+        outcome.map_err(|reason| self.error(reason))
     }
 
     /// Runs the function on self-describing arguments (one as itself, several as an array);
@@ -134,7 +137,7 @@ impl HostFn {
 
 /// A reply in the Extism bytes convention: text for a string, raw bytes for bytes, nothing for
 /// null (`()`), JSON otherwise.
-fn extism_bytes(v: Value) -> Vec<u8> {
+pub(crate) fn extism_bytes(v: Value) -> Vec<u8> {
     match v {
         Value::Null => Vec::new(),
         Value::String(s) => s.into_bytes(),
@@ -276,8 +279,7 @@ impl HostBuilder {
         name: &str,
         signature: Option<Signature>,
         is_async: bool,
-        raw: Box<RawFn>,
-        json: Box<JsonFn>,
+        Entries { raw, json, extism }: Entries,
     ) -> Self {
         // Re-registering replaces: the last definition wins.
         self.registry
@@ -290,6 +292,7 @@ impl HostBuilder {
             is_async,
             raw,
             json,
+            extism,
         }));
         self
     }
@@ -315,7 +318,7 @@ impl HostBuilder {
         F: Fn(A) -> Result<R, E> + 'static,
     {
         let f = Rc::new(f);
-        let g = f.clone();
+        let (g, h) = (f.clone(), f.clone());
         let raw = move |bytes: &[u8]| {
             let args: A = decode_args(bytes)?;
             let r = f(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
@@ -326,7 +329,13 @@ impl HostBuilder {
             let r = g(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
             Ok(Reply::Ready(to_value(&r)?))
         };
-        self.push(namespace, name, None, false, Box::new(raw), Box::new(json))
+        let extism = move |parts: &[Vec<u8>]| {
+            let args: A = decode_extism_args(parts)?;
+            let r = h(args).map_err(|e| HostFunctionFailure::Failed(e.to_string()))?;
+            Ok(Reply::Ready(extism_bytes(to_value(&r)?)))
+        };
+        let (raw, json, extism) = (Box::new(raw), Box::new(json), Box::new(extism));
+        self.push(namespace, name, None, false, Entries { raw, json, extism })
     }
 
     /// Registers an asynchronous host function. A plugin calling it suspends
@@ -354,6 +363,7 @@ impl HostBuilder {
             }))
         }
         let (g, fq2) = (f.clone(), fq.clone());
+        let (h, fq3) = (f.clone(), fq.clone());
         let raw = move |bytes: &[u8]| {
             let args: A = decode_args(bytes)?;
             Ok(later(f(args), fq.clone(), encode_reply::<R>))
@@ -362,7 +372,14 @@ impl HostBuilder {
             let args: A = decode_json_args(args)?;
             Ok(later(g(args), fq2.clone(), to_value::<R>))
         };
-        self.push(namespace, name, None, true, Box::new(raw), Box::new(json))
+        let extism = move |parts: &[Vec<u8>]| {
+            let args: A = decode_extism_args(parts)?;
+            Ok(later(h(args), fq3.clone(), |r: &R| {
+                to_value(r).map(extism_bytes)
+            }))
+        };
+        let (raw, json, extism) = (Box::new(raw), Box::new(json), Box::new(extism));
+        self.push(namespace, name, None, true, Entries { raw, json, extism })
     }
 
     /// Registers a dynamic host function over [`Value`]s. The signature says how to decode its
@@ -373,6 +390,7 @@ impl HostBuilder {
     {
         let f = Rc::new(f);
         let g = f.clone();
+        let h = f.clone();
         let sig = signature.clone();
         let raw = move |bytes: &[u8]| {
             let args = codec::decode_value(bytes, &sig.args_type())
@@ -389,13 +407,20 @@ impl HostBuilder {
             let r = g(spread(n_params, args)).map_err(HostFunctionFailure::Failed)?;
             Ok(Reply::Ready(r))
         };
+        let params = signature.params.clone();
+        let extism = move |parts: &[Vec<u8>]| {
+            let args = typed_extism_args(&params, parts)?;
+            Ok(Reply::Ready(extism_bytes(
+                h(args).map_err(HostFunctionFailure::Failed)?,
+            )))
+        };
+        let (raw, json, extism) = (Box::new(raw), Box::new(json), Box::new(extism));
         self.push(
             namespace,
             name,
             Some(signature),
             false,
-            Box::new(raw),
-            Box::new(json),
+            Entries { raw, json, extism },
         )
     }
 
@@ -418,6 +443,7 @@ impl HostBuilder {
         let fq = format!("{namespace}.{name}");
         let f = Rc::new(f);
         let g = f.clone();
+        let h = f.clone();
         let sig = signature.clone();
         let fq2 = fq.clone();
         let raw = move |bytes: &[u8]| {
@@ -461,13 +487,33 @@ impl HostBuilder {
                 }
             }
         };
+        let fq3 = format!("{namespace}.{name}");
+        let extism = move |parts: &[Vec<u8>]| {
+            let mut args: Vec<Value> = parts.iter().map(|p| Value::Bytes(p.clone())).collect();
+            let args = match args.len() {
+                0 => Value::Null,
+                1 => args.pop().unwrap_or(Value::Null),
+                _ => Value::List(args),
+            };
+            match h(args).map_err(HostFunctionFailure::Failed)? {
+                HostReturn::Ready(v) => Ok(Reply::Ready(extism_bytes(v))),
+                HostReturn::Later(fut) => {
+                    let fq = fq3.clone();
+                    Ok(Reply::Later(Box::pin(async move {
+                        fut.await
+                            .map(extism_bytes)
+                            .map_err(|e| host_failure(&fq, HostFunctionFailure::Failed(e)))
+                    })))
+                }
+            }
+        };
+        let (raw, json, extism) = (Box::new(raw), Box::new(json), Box::new(extism));
         self.push(
             namespace,
             name,
             signature,
             true,
-            Box::new(raw),
-            Box::new(json),
+            Entries { raw, json, extism },
         )
     }
 
@@ -516,6 +562,46 @@ fn decode_json_args<A: DeserializeOwned>(
 ) -> Result<A, HostFunctionFailure> {
     serde_json::from_value(args)
         .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))
+}
+
+fn decode_extism_args<A: DeserializeOwned>(parts: &[Vec<u8>]) -> Result<A, HostFunctionFailure> {
+    crate::extism_args::from_args(parts)
+        .map_err(|e| HostFunctionFailure::Failed(format!("bad arguments: {e}")))
+}
+
+/// An Extism plugin's arguments as the values a signature's parameters take: a `String`
+/// parameter gets the exact text, a `Vec<u8>` the bytes, any other type the JSON they hold.
+fn typed_extism_args(
+    params: &[Type],
+    parts: &[Vec<u8>],
+) -> Result<Vec<Value>, HostFunctionFailure> {
+    if parts.len() != params.len() {
+        return Err(HostFunctionFailure::Failed(format!(
+            "bad arguments: {} given, {} expected",
+            parts.len(),
+            params.len()
+        )));
+    }
+    params
+        .iter()
+        .zip(parts)
+        .enumerate()
+        .map(|(i, (ty, bytes))| {
+            let bad = |what: String| {
+                HostFunctionFailure::Failed(format!("bad argument {}: {what}", i + 1))
+            };
+            match ty {
+                Type::String => String::from_utf8(bytes.clone())
+                    .map(Value::String)
+                    .map_err(|_| bad("expected text, found bytes that are not UTF-8".into())),
+                Type::List(item) if **item == Type::U8 => Ok(Value::Bytes(bytes.clone())),
+                Type::Unit if bytes.is_empty() => Ok(Value::Null),
+                _ => std::str::from_utf8(bytes)
+                    .map_err(|e| bad(e.to_string()))
+                    .and_then(|text| Value::from_json(text).map_err(|e| bad(e.to_string()))),
+            }
+        })
+        .collect()
 }
 
 /// A typed result as a [`Value`] (through its JSON form).

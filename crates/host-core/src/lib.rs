@@ -67,6 +67,7 @@ mod abi;
 mod call;
 mod codec;
 mod error;
+mod extism_args;
 mod host;
 mod idl;
 #[cfg(feature = "internals")]

@@ -18,7 +18,7 @@
 
 use crate::abi::kernel::{HttpRequest, HttpResponse, KernelConfig};
 use crate::error::{Error, ErrorKind};
-use crate::host::Host;
+use crate::host::{Host, LogLevel};
 use crate::plugin::{Plugin, PluginOptions};
 use crate::wasm::wasi::MemFs;
 use base64::Engine as _;
@@ -47,6 +47,18 @@ pub struct Manifest {
     /// Not part of the format: a loader option, see [`PluginOptions::stub_missing_imports`].
     #[serde(skip)]
     pub stub_missing_imports: bool,
+    /// Not part of the format: a loader option, the plugin's log level (Extism's
+    /// `KernelConfig::log_level`: messages below it are dropped; `None` is off). Default `info`.
+    #[serde(skip, default = "default_log_level")]
+    pub log_level: Option<LogLevel>,
+    /// Not part of the format: a loader option, the plugin's name in logs and errors (default
+    /// `main`).
+    #[serde(skip)]
+    pub name: Option<String>,
+}
+
+fn default_log_level() -> Option<LogLevel> {
+    KernelConfig::default().log_level
 }
 
 /// The manifest's `memory` section.
@@ -157,9 +169,9 @@ impl Manifest {
                 .map_or(defaults.max_http_response_bytes, |v| {
                     usize::try_from(v).unwrap_or(usize::MAX)
                 }),
-            log_level: defaults.log_level,
+            log_level: self.log_level,
         };
-        let mut options = PluginOptions::named("main")
+        let mut options = PluginOptions::named(self.name.as_deref().unwrap_or("main"))
             .with_limits(limits)
             .with_kernel(kernel);
         options.stub_missing_imports = self.stub_missing_imports;

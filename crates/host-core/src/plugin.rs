@@ -266,7 +266,7 @@ impl Analysis {
             if let Err(e) = linked {
                 let stubbable = options.stub_missing_imports
                     && m != wasi::MODULE
-                    && matches!(e.kind(), ErrorKind::LinkError { reason, .. } if reason == crate::host::NO_SUCH_HOST_FUNCTION);
+                    && matches!(e.kind(), ErrorKind::LinkError { reason, .. } if reason.starts_with(crate::host::NO_SUCH_HOST_FUNCTION));
                 match import.ty() {
                     wasmi::ExternType::Func(ty) if stubbable => link_stub(&mut linker, m, n, ty)?,
                     _ => link_errors.push(e),
@@ -1124,7 +1124,11 @@ impl Plugin {
     pub fn call_value(&mut self, name: &str, args: Vec<Value>) -> Result<Value, Error> {
         if let Engine::Lua(p) = &mut self.engine {
             // Lua values are self-describing: no signature, no encoding.
-            p.start_call(name, args)?;
+            let started = p.start_call(name, args);
+            started.map_err(|e| self.with_exports(e))?;
+            let Engine::Lua(p) = &mut self.engine else {
+                return Err(ErrorKind::NoCallInFlight.into());
+            };
             call::run_blocking(p.as_mut())?;
             return Ok(p.take_result().unwrap_or(Value::Null));
         }
@@ -1143,6 +1147,7 @@ impl Plugin {
             }
             _ => {}
         }
+        self.require_function(name)?;
         let sig = self.signature(name).cloned().ok_or_else(|| {
             Error::from(ErrorKind::Encode {
                 reason: format!("plugin embeds no signature for `{name}`; call it with types"),
@@ -1165,6 +1170,7 @@ impl Plugin {
         if let Engine::Lua(_) = self.engine {
             return self.call_value(name, args);
         }
+        self.require_function(name)?;
         if args.len() != sig.params.len() {
             return Err(ErrorKind::Encode {
                 reason: format!(
@@ -1222,7 +1228,8 @@ impl Plugin {
                 Value::List(items) => items.clone(),
                 other => vec![other.clone()],
             };
-            return p.start_call(name, args);
+            let started = p.start_call(name, args);
+            return started.map_err(|e| self.with_exports(e));
         }
         let bytes = self.encode_input(name, input, signature)?;
         self.start_call(name, bytes)
@@ -1255,6 +1262,7 @@ impl Plugin {
             Abi::Nvim => abi::nvim::encode_values(std::slice::from_ref(input)),
             Abi::Kernel | Abi::Idl => codec::extism_input(std::slice::from_ref(input)),
             Abi::Buffer | Abi::Fixed => {
+                self.require_function(name)?;
                 let sig = self.bincode_signature(name, signature)?;
                 let fits = match (sig.params.len(), input) {
                     (0, Value::Null) | (1, _) => true,
@@ -1334,10 +1342,37 @@ impl Plugin {
     /// As [`Plugin::call`].
     pub fn call_bytes(&mut self, name: &str, input: Vec<u8>) -> Result<Vec<u8>, Error> {
         if let Engine::Wasm(p) = &mut self.engine {
-            return p.call_bytes(name, input);
+            return p.call_bytes(name, input).map_err(|e| self.with_exports(e));
         }
         self.start_call(name, input)?;
         call::run_blocking(self)
+    }
+
+    /// An [`ErrorKind::UnknownFunction`] from the engine, with the plugin's functions listed.
+    fn with_exports(&self, e: Error) -> Error {
+        match e.kind() {
+            ErrorKind::UnknownFunction { name, exports } if exports.is_empty() => {
+                self.unknown_function(name)
+            }
+            _ => e,
+        }
+    }
+
+    fn unknown_function(&self, name: &str) -> Error {
+        ErrorKind::UnknownFunction {
+            name: name.to_owned(),
+            exports: self.exports().iter().map(|e| e.name.clone()).collect(),
+        }
+        .into()
+    }
+
+    /// [`ErrorKind::UnknownFunction`] unless `name` is one of the plugin's functions (wasm
+    /// plugins: their exports are fixed at load; a Lua plugin's are looked up when called).
+    fn require_function(&self, name: &str) -> Result<(), Error> {
+        if matches!(self.engine, Engine::Lua(_)) || self.exports().iter().any(|e| e.name == name) {
+            return Ok(());
+        }
+        Err(self.unknown_function(name))
     }
 
     /// Starts a call: checks the export, hands the input to the plugin. Nothing runs until
@@ -1349,6 +1384,11 @@ impl Plugin {
     /// [`ErrorKind::UnknownFunction`], [`ErrorKind::SignatureMismatch`], and errors of the
     /// plugin's allocator.
     pub fn start_call(&mut self, name: &str, input: Vec<u8>) -> Result<(), Error> {
+        let started = self.start_engine_call(name, input);
+        started.map_err(|e| self.with_exports(e))
+    }
+
+    fn start_engine_call(&mut self, name: &str, input: Vec<u8>) -> Result<(), Error> {
         match &mut self.engine {
             Engine::Wasm(p) => p.start_call(name, input),
             Engine::Lua(p) => {

@@ -46,8 +46,9 @@ use wasmi::{Caller, Func, Instance, Linker, Module, Store, Val, ValType};
 pub(crate) const ENV_MODULE: &str = "extism:host/env";
 /// The default module of user host functions.
 pub(crate) const USER_MODULE: &str = "extism:host/user";
-/// Where `extism:host/user` functions are looked up first (as the buffer ABI's `env`).
-pub(crate) const DEFAULT_USER_NAMESPACE: &str = "env";
+/// The one alias of `extism:host/user` in the registry (as the buffer ABI's `env`): an import
+/// `extism:host/user::f` is served by `extism:host/user.f`, else by `env.f`.
+pub(crate) const USER_NAMESPACE_ALIAS: &str = "env";
 /// Registry entry of the embedder's HTTP client ([`crate::HostBuilder::http`]).
 pub(crate) const HTTP_NAMESPACE: &str = "plugboard";
 pub(crate) const HTTP_FUNCTION: &str = "http";
@@ -534,11 +535,26 @@ pub(crate) fn link_import(
             .map_err(|e| link_error(module, name, &e.to_string()))?;
         return Ok(());
     }
-    // `extism:host/user` is the default namespace; any other module names one.
-    let namespace = (module != USER_MODULE).then_some(module);
-    let f = registry
-        .resolve(namespace, DEFAULT_USER_NAMESPACE, name, allow)
-        .map_err(|reason| link_error(module, name, &reason))?;
+    // `extism:host/user::NAME` is the registry's `extism:host/user.NAME`, else its one alias
+    // `env.NAME`; any other module is the namespace of that name. Nothing else matches.
+    let f = if module == USER_MODULE {
+        registry
+            .resolve(Some(USER_MODULE), USER_MODULE, name, allow)
+            .or_else(|_| registry.resolve(Some(USER_NAMESPACE_ALIAS), USER_MODULE, name, allow))
+            .map_err(|reason| {
+                link_error(
+                    module,
+                    name,
+                    &format!(
+                        "{reason}: define it in namespace `{USER_MODULE}` (or its alias `{USER_NAMESPACE_ALIAS}`)"
+                    ),
+                )
+            })?
+    } else {
+        registry
+            .resolve(Some(module), module, name, allow)
+            .map_err(|reason| link_error(module, name, &reason))?
+    };
     let numeric =
         |t: &ValType| matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64);
     if !ty.params().iter().all(numeric)

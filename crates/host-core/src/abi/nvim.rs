@@ -652,6 +652,7 @@ pub(crate) fn resolve_export(
     if name == ALLOC || name == DEALLOC {
         return Err(ErrorKind::UnknownFunction {
             name: name.to_owned(),
+            exports: Vec::new(),
         }
         .into());
     }

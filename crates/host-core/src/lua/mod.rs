@@ -325,6 +325,7 @@ impl LuaPlugin {
                 _ => {
                     return Err(ErrorKind::UnknownFunction {
                         name: name.to_owned(),
+                        exports: Vec::new(),
                     }
                     .into())
                 }

@@ -627,6 +627,7 @@ pub(crate) fn instance_export(
     let Some(wasmi::Extern::Func(func)) = instance.get_export(store, export) else {
         return Err(ErrorKind::UnknownFunction {
             name: name.to_owned(),
+            exports: Vec::new(),
         }
         .into());
     };

@@ -5,6 +5,7 @@ mod common;
 
 mod buffer_abi;
 mod conformance;
+mod extism_bytes;
 mod fixed;
 mod host_functions;
 mod hostile;
