@@ -1,17 +1,22 @@
-//! `plugboard`: call a plugin's function with JSON arguments, inspect a plugin, or check an
-//! Extism JS-PDK `interface.d.ts`.
+//! `plugboard`: call a plugin's function with JSON arguments, inspect a plugin, run a folder of
+//! Lua plugins, or check an Extism JS-PDK `interface.d.ts`.
 //!
-//! Exit codes: 0 success; 1 the call failed (trap, limit, ABI violation, host function);
-//! 2 usage error (bad arguments, JSON that does not fit the signature); 3 the plugin could not
-//! be loaded (invalid module, link error, unknown ABI); 4 the file could not be read.
+//! Exit codes, the same for every subcommand (see [`EXIT_CODES`]): 0 success; 1 the call failed
+//! (trap, limit, ABI violation, host function, plugin error); 2 usage error (bad arguments, JSON
+//! that does not fit the signature, no such function); 3 a plugin could not be loaded (invalid
+//! module, link error, unknown ABI, Lua syntax error, bad manifest, interface or `--host` file);
+//! 4 a file could not be read.
 
 #![allow(clippy::print_stdout)]
 
 use clap::{Parser, Subcommand};
+mod host_lua;
+
+use host_lua::{LuaHost, LuaHostError};
 use plugboard_host_core::{
-    Abi, Error, ErrorKind, Host, HttpRequest, HttpResponse, Interface, KernelConfig, Limits,
-    LogLevel, LogStream, LuaManager, Manifest, Plugin, PluginInfo, PluginOptions, Signature, Value,
-    WasiConfig,
+    Abi, Error, ErrorKind, Host, HostBuilder, HttpRequest, HttpResponse, ImportInfo, Interface,
+    KernelConfig, Limits, LogLevel, LogStream, LuaManager, Manifest, Plugin, PluginInfo,
+    PluginOptions, Signature, Value, WasiConfig,
 };
 use std::io::Read;
 use std::io::Write;
@@ -19,23 +24,40 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The exit codes of every subcommand, as `--help` shows them.
+const EXIT_CODES: &str = "\
+Exit codes (every subcommand):
+  0  success
+  1  the call failed: trap, fuel/memory/time limit, ABI violation, host function error, the
+     plugin's own error (`lua`: an init/update/destroy call failed); the kind is in brackets
+  2  usage error: bad arguments or flags, JSON that does not fit the signature, a malformed
+     --sig, no such function, a Lua plugins folder with no plugin
+  3  a plugin could not be loaded: invalid module, link error, unknown ABI, Lua syntax error,
+     bad manifest or interface.d.ts, a --host or --lua-vm plugin (`lua`: any plugin of the
+     folder; the others still run)
+  4  a file could not be read";
+
 #[derive(Parser)]
 #[command(
     name = "plugboard",
     version,
-    about = "Run WebAssembly plugins under fuel and memory limits"
+    about = "Run WebAssembly plugins under fuel and memory limits",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+// Parsed once per run: the size of `Call`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Call FUNCTION of a plugin and print its result as JSON.
     ///
     /// ARGS is JSON: the argument itself for a one-parameter function, an array of arguments
     /// for several, nothing for none. Types come from the plugin's embedded signatures.
+    #[command(after_help = EXIT_CODES)]
     Call {
         /// The plugin: a .wasm file, an Extism manifest (.json), a Lua plugin folder or a .lua
         /// file.
@@ -69,6 +91,14 @@ enum Command {
         /// `lua_exec`/`lua_eval`; it is also callable as `plugins.<name>` from Lua.
         #[arg(long = "lua-vm")]
         lua_vm: Option<PathBuf>,
+        /// Host functions written in Lua (repeatable): each global function of the file is
+        /// the host function `env.<name>`, each global table of functions a namespace
+        /// (`<table>.<name>`). Buffer-ABI callers' arguments are decoded by the import's
+        /// embedded signature; Extism callers' inputs arrive as Lua strings holding their
+        /// bytes; nvim and Lua callers' JSON arrives as values (an array spread into the
+        /// arguments).
+        #[arg(long = "host", value_name = "FILE.lua")]
+        host: Vec<PathBuf>,
         /// Extism plugins: the lowest log level shown (trace, debug, info, warn, error, off).
         #[arg(long, value_parser = parse_level, default_value = "info")]
         log_level: LevelArg,
@@ -78,7 +108,7 @@ enum Command {
         /// Memory cap in bytes (suffixes K, M, G for KiB, MiB, GiB).
         #[arg(long, value_parser = parse_size)]
         memory: Option<usize>,
-        /// Print time and fuel used to stderr.
+        /// Print time and fuel used to stderr (after a failed call too).
         #[arg(long)]
         time: bool,
         /// Call this many times (with --time: reports the fastest run).
@@ -86,6 +116,7 @@ enum Command {
         repeat: u32,
     },
     /// Show a plugin's ABI, exports with signatures, and imports.
+    #[command(after_help = EXIT_CODES)]
     Inspect {
         /// The plugin (.wasm).
         plugin: PathBuf,
@@ -100,6 +131,7 @@ enum Command {
     /// until each returns false (or `sys.exit()`), then `destroy()`. Plugins see `math.add`,
     /// `sys.print` (arguments concatenated), `sys.exit`, `host.send`; output is prefixed with
     /// the plugin's name.
+    #[command(after_help = EXIT_CODES)]
     Lua {
         /// The folder holding one folder per plugin, each with a main.lua.
         dir: PathBuf,
@@ -115,6 +147,7 @@ enum Command {
     },
     /// Check an Extism JS-PDK interface.d.ts and list what it declares, or print TypeScript
     /// declarations for JS callers (--ts).
+    #[command(after_help = EXIT_CODES)]
     Idl {
         /// The interface file.
         file: PathBuf,
@@ -168,18 +201,26 @@ enum Failure {
     Quiet(u8),
     Usage(String),
     Load(Error),
+    /// A plugin other than the one called could not be loaded (`--host`, `--lua-vm`).
+    LoadOf(String, Error),
     Call(Error),
     Io(PathBuf, std::io::Error),
 }
+
+/// The exit codes ([`EXIT_CODES`] describes them).
+const EXIT_CALL: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_LOAD: u8 = 3;
+const EXIT_IO: u8 = 4;
 
 impl Failure {
     fn exit_code(&self) -> u8 {
         match self {
             Failure::Quiet(code) => *code,
-            Failure::Call(_) => 1,
-            Failure::Usage(_) => 2,
-            Failure::Load(_) => 3,
-            Failure::Io(..) => 4,
+            Failure::Call(_) => EXIT_CALL,
+            Failure::Usage(_) => EXIT_USAGE,
+            Failure::Load(_) | Failure::LoadOf(..) => EXIT_LOAD,
+            Failure::Io(..) => EXIT_IO,
         }
     }
 }
@@ -197,6 +238,9 @@ fn main() -> ExitCode {
                 Failure::Usage(m) => format!("error: {m}"),
                 Failure::Load(e) => {
                     format!("error: cannot load the plugin [{}]: {e}", e.kind_name())
+                }
+                Failure::LoadOf(what, e) => {
+                    format!("error: cannot load {what} [{}]: {e}", e.kind_name())
                 }
                 Failure::Call(e) => format!("error: the call failed [{}]: {e}", e.kind_name()),
                 Failure::Io(p, e) => format!("error: cannot read {}: {e}", p.display()),
@@ -273,7 +317,8 @@ fn fetch(req: &HttpRequest) -> Result<HttpResponse, String> {
     })
 }
 
-fn host(limits: Limits) -> Host {
+/// The CLI's host, short of `build()`: limits, HTTP and logs to stderr.
+fn host(limits: Limits) -> HostBuilder {
     Host::builder()
         .limits(limits)
         .http(|req: HttpRequest| async move { fetch(&req) })
@@ -285,7 +330,66 @@ fn host(limits: Limits) -> Host {
                 _ => err.write_all(r.message.as_bytes()),
             };
         })
+}
+
+/// Loads the `--host` files (each a Lua plugin on a host of its own).
+fn load_lua_hosts(limits: &Limits, paths: &[PathBuf]) -> Result<Vec<LuaHost>, Failure> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let own = host(limits.clone()).build();
+    paths
+        .iter()
+        .map(|path| {
+            LuaHost::load(&own, path).map_err(|e| match e {
+                LuaHostError::Io(e) => Failure::Io(path.clone(), e),
+                LuaHostError::Load(e) => Failure::LoadOf(format!("--host {}", path.display()), e),
+                LuaHostError::Invalid(why) => {
+                    Failure::Usage(format!("--host {}: {why}", path.display()))
+                }
+            })
+        })
+        .collect()
+}
+
+/// The imports a plugin file declares, with their embedded signatures (none for Lua plugins,
+/// manifests, or modules that do not parse: loading reports those).
+fn declared_imports(path: &Path, flags: &KernelFlags) -> Vec<ImportInfo> {
+    if path.is_dir() || path.extension().is_some_and(|e| e == "lua") {
+        return Vec::new();
+    }
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    if is_manifest(&bytes) {
+        return Vec::new();
+    }
+    let mut options = PluginOptions::default();
+    if let Some(i) = &flags.interface {
+        options = options.with_interface(i.clone());
+    }
+    Host::builder()
         .build()
+        .describe_wasm_with(&bytes, &options)
+        .map(|info| info.imports)
+        .unwrap_or_default()
+}
+
+/// Runs `f` `repeat` times (at least once), keeping the fastest time in `best`; stops at the
+/// first error, whose run's time is kept too (so `--time` can report it).
+fn timed<T>(
+    repeat: u32,
+    best: &mut f64,
+    mut f: impl FnMut() -> Result<T, Error>,
+) -> Result<T, Error> {
+    let mut out = None;
+    for _ in 0..repeat.max(1) {
+        let start = Instant::now();
+        let r = f();
+        *best = best.min(start.elapsed().as_secs_f64());
+        out = Some(r?);
+    }
+    out.ok_or_else(|| ErrorKind::NoCallInFlight.into())
 }
 
 fn is_manifest(bytes: &[u8]) -> bool {
@@ -361,6 +465,7 @@ fn run(command: Command) -> Result<(), Failure> {
             sig,
             wasi,
             lua_vm,
+            host: host_files,
             log_level,
             fuel,
             memory,
@@ -381,30 +486,61 @@ fn run(command: Command) -> Result<(), Failure> {
                 log_level: log_level.0,
                 interface: read_interface(interface.as_deref())?,
             };
-            let host = host(limits);
+            // Parsed before anything loads: a malformed --sig is a usage error whatever else
+            // is wrong.
+            let given = sig
+                .as_deref()
+                .map(Signature::parse)
+                .transpose()
+                .map_err(|e| Failure::Usage(format!("--sig: {e}")))?;
+            let lua_hosts = load_lua_hosts(&limits, &host_files)?;
+            let mut builder = host(limits);
+            if !lua_hosts.is_empty() {
+                let imports = declared_imports(&plugin, &flags);
+                builder = host_lua::register(builder, &lua_hosts, &imports);
+            }
+            let host = builder.build();
             let mut p = load(&host, &plugin, &flags)?;
             // Kept alive for the call: the host holds the VM only weakly.
             let _vm = match lua_vm {
                 Some(path) => {
-                    let vm = load(&host, &path, &flags)?;
+                    let what = format!("--lua-vm {}", path.display());
+                    let vm = load(&host, &path, &flags).map_err(|f| match f {
+                        Failure::Load(e) => Failure::LoadOf(what.clone(), e),
+                        other => other,
+                    })?;
                     if vm.abi() != Abi::Lua {
                         return Err(Failure::Usage(format!(
-                            "--lua-vm {} is not a Lua plugin (a folder with main.lua or a .lua file)",
-                            path.display()
+                            "{what} is not a Lua plugin (a folder with main.lua or a .lua file)"
                         )));
                     }
-                    let vm = host.expose(vm).map_err(Failure::Load)?;
-                    host.set_lua_vm(&vm).map_err(Failure::Load)?;
+                    let vm = host
+                        .expose(vm)
+                        .map_err(|e| Failure::LoadOf(what.clone(), e))?;
+                    host.set_lua_vm(&vm)
+                        .map_err(|e| Failure::LoadOf(what.clone(), e))?;
                     Some(vm)
                 }
                 None => None,
             };
+            if !p.exports().iter().any(|e| e.name == function) {
+                let known = p
+                    .exports()
+                    .iter()
+                    .map(|e| e.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(Failure::Usage(format!(
+                    "the plugin has no function `{function}` (exports: {known})"
+                )));
+            }
             let call_failed = |e: Error| match e.kind() {
                 ErrorKind::Encode { .. } => Failure::Usage(e.to_string()),
                 _ => Failure::Call(e),
             };
             let mut best = f64::INFINITY;
-            if matches!(p.abi(), Abi::Kernel | Abi::Idl) {
+            // The call (or calls, with --repeat), its output as it is printed.
+            let outcome: Result<Vec<u8>, Error> = if matches!(p.abi(), Abi::Kernel | Abi::Idl) {
                 // Extism plugins take and return bytes.
                 if input.is_some() && args.is_some() {
                     return Err(Failure::Usage(
@@ -412,17 +548,7 @@ fn run(command: Command) -> Result<(), Failure> {
                     ));
                 }
                 let bytes = input.or(args).unwrap_or_default().into_bytes();
-                let mut out = Vec::new();
-                for _ in 0..repeat.max(1) {
-                    let start = Instant::now();
-                    out = p
-                        .call_bytes(&function, bytes.clone())
-                        .map_err(call_failed)?;
-                    best = best.min(start.elapsed().as_secs_f64());
-                }
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout.write_all(&out);
-                let _ = stdout.write_all(b"\n");
+                timed(repeat, &mut best, || p.call_bytes(&function, bytes.clone()))
             } else if matches!(p.abi(), Abi::Lua | Abi::Nvim) {
                 // Lua: ARGS is JSON; an array is spread into the arguments. nvim: ARGS is the
                 // one JSON value the function takes.
@@ -430,48 +556,33 @@ fn run(command: Command) -> Result<(), Failure> {
                 if !text.trim().is_empty() {
                     Value::from_json(&text).map_err(|e| Failure::Usage(format!("ARGS: {e}")))?;
                 }
-                let mut out = Vec::new();
-                for _ in 0..repeat.max(1) {
-                    let start = Instant::now();
-                    out = p
-                        .call_bytes(&function, text.clone().into_bytes())
-                        .map_err(call_failed)?;
-                    best = best.min(start.elapsed().as_secs_f64());
-                }
-                println!("{}", String::from_utf8_lossy(&out));
+                timed(repeat, &mut best, || {
+                    p.call_bytes(&function, text.clone().into_bytes())
+                })
             } else {
                 if input.is_some() {
                     return Err(Failure::Usage(
                         "--input is for Extism plugins; pass JSON arguments as ARGS".into(),
                     ));
                 }
-                let given = sig
-                    .as_deref()
-                    .map(Signature::parse)
-                    .transpose()
-                    .map_err(|e| Failure::Usage(format!("--sig: {e}")))?;
                 let sig = given.or_else(|| p.signature(&function).cloned()).ok_or_else(|| {
-                    let known = p.exports().iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ");
-                    if p.exports().iter().any(|e| e.name == function) {
-                        Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON: give its types with --sig \"(T) -> R\""))
-                    } else {
-                        Failure::Usage(format!("the plugin has no function `{function}` (exports: {known})"))
-                    }
+                    Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON: give its types with --sig \"(T) -> R\""))
                 })?;
                 let values = json_args(&sig, args.as_deref())?;
-                let mut result = Value::Null;
-                for _ in 0..repeat.max(1) {
-                    let start = Instant::now();
-                    result = p
-                        .call_with_signature(&function, &sig, values.clone())
-                        .map_err(call_failed)?;
-                    best = best.min(start.elapsed().as_secs_f64());
-                }
-                println!("{}", result.to_json());
-            }
-            if time {
+                timed(repeat, &mut best, || {
+                    p.call_with_signature(&function, &sig, values.clone())
+                })
+                .map(|result| result.to_json().into_bytes())
+            };
+            // Values that do not fit the signature never reached the plugin: nothing to time.
+            let ran = !matches!(&outcome, Err(e) if matches!(e.kind(), ErrorKind::Encode { .. }));
+            if time && ran {
                 eprintln!("time: {:.3} ms, fuel: {}", best * 1e3, p.fuel_consumed());
             }
+            let out = outcome.map_err(call_failed)?;
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(&out);
+            let _ = stdout.write_all(b"\n");
             Ok(())
         }
         Command::Inspect {
@@ -578,6 +689,8 @@ fn run_lua(dir: &Path, rounds: u64, fuel: u64, memory: Option<usize>) -> Result<
         Ok(Value::Null)
     });
     let messages = manager.messages();
+    // An unreadable folder is a file that cannot be read (4), as everywhere else.
+    std::fs::read_dir(dir).map_err(|e| Failure::Io(dir.to_owned(), e))?;
     let failures = manager.load_dir(dir).map_err(Failure::Load)?;
     for (name, e) in &failures {
         eprintln!(
@@ -586,8 +699,12 @@ fn run_lua(dir: &Path, rounds: u64, fuel: u64, memory: Option<usize>) -> Result<
         );
     }
     if manager.names().is_empty() {
+        if !failures.is_empty() {
+            // Every plugin failed to load (each reported above): a load error, as `call`'s.
+            return Err(Failure::Quiet(EXIT_LOAD));
+        }
         return Err(Failure::Usage(format!(
-            "no Lua plugin loaded from {} (each plugin is a folder with a main.lua)",
+            "no Lua plugin in {} (each plugin is a folder with a main.lua)",
             dir.display()
         )));
     }
@@ -606,10 +723,13 @@ fn run_lua(dir: &Path, rounds: u64, fuel: u64, memory: Option<usize>) -> Result<
             e.error
         );
     }
-    if report.errors.is_empty() && failures.is_empty() {
-        Ok(())
+    // A plugin that did not load outranks a call that failed: both were reported above.
+    if !failures.is_empty() {
+        Err(Failure::Quiet(EXIT_LOAD))
+    } else if !report.errors.is_empty() {
+        Err(Failure::Quiet(EXIT_CALL))
     } else {
-        Err(Failure::Quiet(1))
+        Ok(())
     }
 }
 

@@ -528,8 +528,9 @@ fn lua_plugins_are_callable_with_json() {
     let out = plugboard(&["call", &dir, "title", "\"hello wORLD\""]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "\"Hello World\"\n");
+    // No such function: a usage error, as for every ABI.
     let out = plugboard(&["call", &dir, "nope"]);
-    assert_fails(&out, 1, "[unknownFunction]");
+    assert_fails(&out, 2, "no function `nope` (exports: report, title)");
     let out = plugboard(&["call", &dir, "title", "{not json"]);
     assert_fails(&out, 2, "ARGS");
 }
@@ -546,8 +547,9 @@ fn lua_folder_with_a_broken_plugin_reports_it() {
     .unwrap();
     std::fs::write(dir.join("bad/main.lua"), "function init( end").unwrap();
     let out = plugboard(&["lua", dir.to_str().unwrap()]);
+    // The others still run; the exit code is the load error's, as `call`'s is.
     assert_eq!(text(&out.stdout), "[good] good 1\n");
-    assert_fails(&out, 1, "plugin `bad` did not load [luaSyntax]");
+    assert_fails(&out, 3, "plugin `bad` did not load [luaSyntax]");
 }
 
 #[test]
@@ -578,5 +580,233 @@ fn fixed_abi_plugins_take_types_from_sig() {
         text(&out.stdout).starts_with("abi: fixed (exports `_calls`, `_double`, `_greet`, `_interact` of type (i32, i32) -> (i32) and memory, imports "),
         "{}",
         text(&out.stdout)
+    );
+}
+
+fn host_file(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/host")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn lua_host_functions_serve_a_buffer_abi_plugin() {
+    let p = plugin("conformance");
+    let p = p.to_str().unwrap();
+    let host = host_file("buffer.lua");
+    for (function, args, expected) in [
+        ("and_back", "21", "42\n"),
+        // identity(5), then swap(5, 7) = (7, 5): 12.
+        ("imports", "5", "12\n"),
+        ("half_async", "11", "5\n"),
+        ("echo_async", "\"hi\"", "\"ran hi\"\n"),
+        ("echo_async", "\"\"", "\"\"\n"),
+    ] {
+        let out = plugboard(&["call", p, function, args, "--host", &host]);
+        assert!(out.status.success(), "{function}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), expected, "{function}");
+    }
+    // Without --host, the same call reaches a stub.
+    let out = plugboard(&["call", p, "and_back", "21"]);
+    assert_fails(&out, 1, "not provided by this host");
+}
+
+#[test]
+fn lua_host_functions_serve_an_extism_plugin() {
+    let p = plugin("extism_kitchen");
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "call_host",
+        "hey",
+        "--host",
+        &host_file("extism.lua"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "HEY! 5\n");
+}
+
+#[test]
+fn lua_host_functions_serve_an_nvim_plugin() {
+    let p = plugin("zig_nvim_examples");
+    let p = p.to_str().unwrap();
+    let out = plugboard(&[
+        "call",
+        p,
+        "hostAdd",
+        "[2, 3]",
+        "--host",
+        &host_file("nvim.lua"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "5\n");
+    // An error in the Lua function fails the call, with its message and place.
+    let out = plugboard(&[
+        "call",
+        p,
+        "hostAdd",
+        "[2, 3]",
+        "--host",
+        &host_file("failing.lua"),
+    ]);
+    assert_fails(&out, 1, "failing.lua:1: cannot add 2 and 3");
+    assert!(
+        text(&out.stderr).contains("[hostFunction]"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn lua_host_tables_are_namespaces() {
+    let out = plugboard(&[
+        "call",
+        &host_file("user.lua"),
+        "run",
+        r#"["k", "v"]"#,
+        "--host",
+        &host_file("stash.lua"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        r#"{"got":"v","joined":"k+v"}"#.to_owned() + "\n"
+    );
+}
+
+#[test]
+fn bad_host_files_have_their_exit_codes() {
+    let p = plugin("zig_nvim_examples");
+    let p = p.to_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("plugboard-cli-host-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let syntax = dir.join("syntax.lua");
+    std::fs::write(&syntax, "function add( end").unwrap();
+    let out = plugboard(&[
+        "call",
+        p,
+        "hostAdd",
+        "[1, 2]",
+        "--host",
+        syntax.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 3, "cannot load --host");
+    assert!(
+        text(&out.stderr).contains("[luaSyntax]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let nothing = dir.join("nothing.lua");
+    std::fs::write(&nothing, "x = 1\nt = { 1, 2 }").unwrap();
+    let out = plugboard(&[
+        "call",
+        p,
+        "hostAdd",
+        "[1, 2]",
+        "--host",
+        nothing.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, "defines no global function");
+    let raises = dir.join("raises.lua");
+    std::fs::write(&raises, "error('not today')").unwrap();
+    let out = plugboard(&[
+        "call",
+        p,
+        "hostAdd",
+        "[1, 2]",
+        "--host",
+        raises.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 3, "not today");
+    let missing = dir.join("missing.lua");
+    let out = plugboard(&[
+        "call",
+        p,
+        "hostAdd",
+        "[1, 2]",
+        "--host",
+        missing.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 4, "cannot read");
+}
+
+#[test]
+fn one_exit_code_table_for_every_subcommand() {
+    let dir = std::env::temp_dir().join(format!("plugboard-cli-codes-{}", std::process::id()));
+    // A folder whose only plugin does not load: 3, as `call` of that plugin is.
+    std::fs::create_dir_all(dir.join("only/broken")).unwrap();
+    std::fs::write(dir.join("only/broken/main.lua"), "function init( end").unwrap();
+    let out = plugboard(&["lua", dir.join("only").to_str().unwrap()]);
+    assert_fails(&out, 3, "plugin `broken` did not load [luaSyntax]");
+    let out = plugboard(&["call", dir.join("only/broken").to_str().unwrap(), "init"]);
+    assert_fails(&out, 3, "[luaSyntax]");
+    // A folder that cannot be read: 4, as a file that cannot be read.
+    let out = plugboard(&["lua", dir.join("absent").to_str().unwrap()]);
+    assert_fails(&out, 4, "cannot read");
+    let out = plugboard(&["inspect", dir.join("absent.wasm").to_str().unwrap()]);
+    assert_fails(&out, 4, "cannot read");
+    let out = plugboard(&["idl", dir.join("absent.d.ts").to_str().unwrap()]);
+    assert_fails(&out, 4, "cannot read");
+    // No plugin at all: a usage error.
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    let out = plugboard(&["lua", dir.join("empty").to_str().unwrap()]);
+    assert_fails(&out, 2, "no Lua plugin");
+    // A lifecycle call that fails: 1.
+    std::fs::create_dir_all(dir.join("fails/boom")).unwrap();
+    std::fs::write(
+        dir.join("fails/boom/main.lua"),
+        "function init() error('boom') end",
+    )
+    .unwrap();
+    let out = plugboard(&["lua", dir.join("fails").to_str().unwrap()]);
+    assert_fails(&out, 1, "boom");
+    // No such function: 2 for every ABI.
+    for name in ["double", "extism_kitchen", "zig_nvim_examples"] {
+        let p = plugin(name);
+        let out = plugboard(&["call", p.to_str().unwrap(), "nope"]);
+        assert_fails(&out, 2, "no function `nope`");
+    }
+    // The table is in every subcommand's help.
+    for sub in ["call", "inspect", "lua", "idl"] {
+        let out = plugboard(&[sub, "--help"]);
+        let help = text(&out.stdout);
+        assert!(
+            help.contains("Exit codes (every subcommand):"),
+            "{sub}: {help}"
+        );
+        assert!(
+            help.contains("  3  a plugin could not be loaded"),
+            "{sub}: {help}"
+        );
+    }
+}
+
+#[test]
+fn time_is_printed_for_failed_calls_too() {
+    let p = plugin("perf");
+    let out = plugboard(&[
+        "call",
+        p.to_str().unwrap(),
+        "sum",
+        "3000000",
+        "--fuel",
+        "1000",
+        "--time",
+    ]);
+    assert_fails(&out, 1, "[outOfFuel]");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("time: ") && stderr.contains(" ms, fuel: "),
+        "{stderr}"
+    );
+    let p = plugin("extism_kitchen");
+    let out = plugboard(&["call", p.to_str().unwrap(), "fail", "nope", "--time"]);
+    assert_fails(&out, 1, "nope");
+    assert!(
+        text(&out.stderr).contains(" ms, fuel: "),
+        "{}",
+        text(&out.stderr)
     );
 }

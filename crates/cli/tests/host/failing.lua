@@ -1,0 +1,1 @@
+function add(a, b) error("cannot add " .. a .. " and " .. b) end
