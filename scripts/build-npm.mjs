@@ -118,7 +118,7 @@ for (const [folder, target] of Object.entries(config.targets)) {
     // wasm-bindgen's Node output is CommonJS: the folder says so, the ESM wrapper requires it.
     writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
     writeFileSync(join(dir, "raw.mjs"),
-      `// The wasm-bindgen output (CommonJS) as ES module exports.\nimport { createRequire } from "node:module";\nconst raw = createRequire(import.meta.url)("./plugboard.js");\nexport const { RawHost, RawPlugin, __wbg_reset_state, __abortForTesting } = raw;\n`);
+      `// The wasm-bindgen output (CommonJS) as ES module exports.\nimport { createRequire } from "node:module";\nconst raw = createRequire(import.meta.url)("./plugboard.js");\nexport const { RawHost, RawPlugin, __wbg_reset_state, __abortForTesting, setErrorClass } = raw;\n`);
     writeFileSync(join(dir, "index.mjs"), wrapper.replace('from "./raw.js"', 'from "./raw.mjs"'));
   } else {
     writeFileSync(join(dir, "raw.js"),

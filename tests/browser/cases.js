@@ -2,7 +2,8 @@
 // page imports it, JS host functions using fetch, time slicing on the main thread,
 // cancellation, typed errors (RES-01, RES-05, HFN-04, HFN-05, HFN-10) and crash recovery
 // (HFN-03). Results go to window.results; run.mjs prints "N passed, N failed".
-import init, { PluginHost, __abortForTesting } from "/pkg/web/index.js";
+import init, { PluginHost } from "/pkg/web/index.js";
+const __abortForTesting = PluginHost[Symbol.for("plugboard.abortForTesting")];
 
 const log = (line) => (document.getElementById("log").textContent += line + "\n");
 const bytes = async (path) => new Uint8Array(await (await fetch(path)).arrayBuffer());

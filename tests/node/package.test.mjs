@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
-import init, { PluginHost, Plugin, __abortForTesting } from "plugboard";
+import init, { PluginHost, Plugin, PluginError, PluginBytes } from "plugboard";
+const __abortForTesting = PluginHost[Symbol.for("plugboard.abortForTesting")];
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const fixture = (path) => readFileSync(root + path);
@@ -26,7 +27,7 @@ async function rejects(promise, kind) {
   } catch (e) {
     assert.equal(e.name, "PluginError", `${e}`);
     assert.equal(e.kind, kind, `${e.message}`);
-    assert.ok(e instanceof Error);
+    assert.ok(e instanceof PluginError && e instanceof Error);
     return e;
   }
   assert.fail(`expected a ${kind} rejection`);
@@ -66,18 +67,64 @@ test("lua and wasm plugins take and return plain JS values", async () => {
   assert.equal(await zig.call("for_loop", 1000), 500500);
 });
 
-test("extism plugins and manifests: text in, JSON out", async () => {
+test("extism plugins and manifests: calls resolve to the plugin's bytes, decoded as the caller asks", async () => {
   const host = new PluginHost();
-  host.define("user", "shout", (s) => s.toUpperCase());
-  host.define("user", "add", (a, b) => a + b);
+  host.define("extism:host/user", "shout", (s) => s.text().toUpperCase());
+  host.define("extism:host/user", "add", (pair) => ({ sum: pair.json().a + pair.json().b }));
   const k = await host.loadWasm(KITCHEN, { stubMissingImports: true });
   assert.equal(k.abi, "kernel");
-  assert.deepEqual(await k.call("count_vowels", "hello world"), { count: 3, total: 3, vowels: "aeiouAEIOU" });
-  const m = await host.loadManifest({
-    wasm: [{ data: Buffer.from(KITCHEN).toString("base64") }],
-    config: { vowels: "o" },
+  const out = await k.call("count_vowels", "hello world");
+  assert.ok(out instanceof PluginBytes && out instanceof Uint8Array);
+  assert.deepEqual(out.json(), { count: 3, total: 3, vowels: "aeiouAEIOU" });
+  assert.equal((await k.call("call_host", "hey")).text(), "HEY 5");
+  // What the plugin wrote, nothing guessed: bytes stay bytes, "123" stays text.
+  assert.deepEqual([...(await k.call("echo", new Uint8Array([1, 2, 3])))], [1, 2, 3]);
+  assert.deepEqual([...(await k.call("echo", new Uint8Array([0xff, 0, 0x41, 0xfe]))).bytes()], [0xff, 0, 0x41, 0xfe]);
+  assert.equal((await k.call("echo", "123")).text(), "123");
+  assert.equal(k.callSync("echo", "1.50").text(), "1.50");
+  assert.equal((await k.call("echo", "")).json(), null);
+  // Manifests: data as base64 or as a Uint8Array (as Extism's SDK takes it).
+  for (const data of [Buffer.from(KITCHEN).toString("base64"), new Uint8Array(KITCHEN)]) {
+    const m = await host.loadManifest({ wasm: [{ data }], config: { vowels: "o" } }, { name: "counter" });
+    assert.equal(m.name, "counter");
+    assert.deepEqual((await m.call("count_vowels", "hello world")).json(), { count: 2, total: 2, vowels: "o" });
+  }
+});
+
+test("extism host functions get the bytes the plugin sent and reply with bytes (issue 17 item 1)", async () => {
+  const host = new PluginHost();
+  const seen = [];
+  host.define("extism:host/user", "shout", (b) => {
+    seen.push(b);
+    return b.text();
   });
-  assert.deepEqual(await m.call("count_vowels", "hello world"), { count: 2, total: 2, vowels: "o" });
+  host.define("extism:host/user", "add", () => new TextEncoder().encode('{"sum": 5}'));
+  const k = await host.loadWasm(KITCHEN, { stubMissingImports: true });
+  const awkward = ['"quoted"', '{"a": 1}', "1.50", "123", "  spaced  "];
+  for (const text of awkward) {
+    assert.equal((await k.call("call_host", text)).text(), `${text} 5`);
+  }
+  assert.ok(seen.every((b) => b instanceof PluginBytes));
+  assert.deepEqual(seen.map((b) => b.text()), awkward);
+  assert.deepEqual(seen[1].json(), { a: 1 });
+  // A reply of nothing is no bytes; an async reply works the same.
+  host.define("extism:host/user", "shout", async (b) => `<${b.text()}>`);
+  const k2 = await host.loadWasm(KITCHEN, { stubMissingImports: true });
+  assert.equal((await k2.call("call_host", '"x"')).text(), '<"x"> 5');
+});
+
+test("extism:host/user is served by that namespace or its alias env, nothing else (issue 17 item 2)", async () => {
+  const host = new PluginHost();
+  host.define("user", "shout", (b) => b.text());
+  host.define("host", "shout", (b) => b.text());
+  host.define("user", "add", () => ({ sum: 1 }));
+  await assert.rejects(host.loadWasm(KITCHEN), (e) =>
+    e.kind === "linkError" && /define it in namespace `extism:host\/user`/.test(e.message) && !/ambiguous/.test(e.message));
+  const alias = new PluginHost();
+  alias.define("env", "shout", (b) => `env:${b.text()}`);
+  alias.define("extism:host/user", "add", () => ({ sum: 1 }));
+  const k = await alias.loadWasm(KITCHEN);
+  assert.equal((await k.call("call_host", "a")).text(), "env:a 1");
 });
 
 test("extism HTTP goes through fetch, only to allowed hosts; manifests load from URLs", async () => {
@@ -90,14 +137,14 @@ test("extism HTTP goes through fetch, only to allowed hosts; manifests load from
   try {
     const host = new PluginHost();
     const k = await host.loadWasm(KITCHEN, { stubMissingImports: true, allowedHosts: ["127.0.0.1"], config: { vowels: "e" } });
-    assert.equal(await k.call("fetch", `${base}/data`), "200 served GET /data");
-    assert.deepEqual(await k.call("count_vowels", "hello"), { count: 1, total: 1, vowels: "e" });
+    assert.equal((await k.call("fetch", `${base}/data`)).text(), "200 served GET /data");
+    assert.deepEqual((await k.call("count_vowels", "hello")).json(), { count: 1, total: 1, vowels: "e" });
     const denied = await host.loadWasm(KITCHEN, { stubMissingImports: true });
     await rejects(denied.call("fetch", `${base}/data`), "capabilityDenied");
-    host.define("user", "shout", (s) => s);
-    host.define("user", "add", (x) => x);
+    host.define("extism:host/user", "shout", (s) => s);
+    host.define("extism:host/user", "add", (x) => x);
     const m = await host.loadManifest({ wasm: [{ url: `${base}/kitchen.wasm` }] });
-    assert.deepEqual(await m.call("count_vowels", "aa"), { count: 2, total: 2, vowels: "aeiouAEIOU" });
+    assert.deepEqual((await m.call("count_vowels", "aa")).json(), { count: 2, total: 2, vowels: "aeiouAEIOU" });
   } finally {
     server.close();
   }
@@ -240,9 +287,13 @@ test("limits and plugin failures are errors of their own kind (RES-01, RES-03, R
   await assert.rejects(host.loadLua("syntax", "function ("), (err) => err.kind === "luaSyntax" && err.line === 1);
   await rejects(host.loadWasm(new Uint8Array([0, 97, 115, 109, 9])), "invalidModule");
   await rejects(host.loadWasm(new Uint8Array([1, 2, 3])), "invalidModule");
-  // A call while another is in flight on the same plugin.
+  // A call while another is in flight on the same plugin waits its turn (issue 17 item 14);
+  // a synchronous one cannot wait, so it is busy.
   const first = perf.call("sum", 3_000_000).catch((e) => e.kind);
-  await rejects(perf.call("add", [1, 2]), "busy");
+  const second = perf.call("add", [1, 2]);
+  await new Promise((r) => setImmediate(r));
+  assert.throws(() => perf.callSync("add", [1, 2]), (e) => e.kind === "busy");
+  assert.equal(await second, 3);
   assert.equal(await first, "outOfFuel");
   assert.equal(await perf.call("add", [1, 2]), 3);
 });
@@ -295,7 +346,7 @@ test("close and Symbol.dispose unload; values map exactly (JSN-07)", async () =>
   await rejects(lua.call("id", [cyclic]), "encode");
   lua.close();
   assert.equal(lua.closed, true);
-  await rejects(lua.call("id", 1), "peer");
+  await assert.rejects(lua.call("id", 1), (e) => e instanceof PluginError && e.kind === "closed" && e.plugin === lua.name);
   const dispose = Symbol.dispose ?? Symbol.for("Symbol.dispose");
   const p = await host.loadLua("scoped", "function f() return 1 end");
   assert.equal(await p.call("f"), 1);
@@ -343,4 +394,98 @@ test("Lua 5.4 in the package as natively: our parser, lowering and piccolo patch
   for (const [src, expected] of cases) {
     assert.deepEqual(await p.call("run", src), expected, src);
   }
+});
+
+test("errors say what happened: unknownFunction everywhere, closed, invalidOption, cause, code (issue 17 item 5)", async () => {
+  const host = new PluginHost();
+  // Every ABI: unknownFunction, listing the exports (bincode plugins said `encode`).
+  const perf = await host.loadWasm(PERF);
+  const e1 = await rejects(perf.call("nope"), "unknownFunction");
+  assert.ok(e1.exports.includes("sum") && /its functions: /.test(e1.message), e1.message);
+  host.define("extism:host/user", "shout", (b) => b.text());
+  host.define("extism:host/user", "add", () => ({ sum: 0 }));
+  const kitchen = await host.loadWasm(KITCHEN);
+  assert.ok((await rejects(kitchen.call("nope"), "unknownFunction")).exports.includes("count_vowels"));
+  const lua = await host.loadLua("l", "function hello() return 1 end");
+  assert.ok((await rejects(lua.call("nope"), "unknownFunction")).exports.includes("hello"));
+  // The Extism return code is a property.
+  const failed = await rejects(kitchen.call("fail", "went wrong"), "callFailed");
+  assert.equal(failed.code, -1); // extism-pdk's code for an error it reports
+  assert.equal((await rejects(kitchen.call("code"), "callFailed")).code, 7);
+  // A JS host function's thrown value is the cause; an AbortSignal's reason too.
+  const thrown = new RangeError("out of range");
+  host.define("env", "boom", () => {
+    throw thrown;
+  });
+  host.define("env", "later", async () => {
+    throw thrown;
+  });
+  const caller = await host.loadLua("c", "function go() return env.boom() end\nfunction go2() return env.later() end");
+  assert.equal((await rejects(caller.call("go"), "hostFunction")).cause, thrown);
+  assert.equal((await rejects(caller.call("go2"), "hostFunction")).cause, thrown);
+  const controller = new AbortController();
+  controller.abort("user left");
+  assert.equal((await rejects(perf.call("sum", 10, { signal: controller.signal }), "cancelled")).cause, "user left");
+  // Bad and unknown options are invalidOption, naming the option.
+  assert.throws(() => new PluginHost({ fuel: -1 }), (e) => e instanceof PluginError && e.kind === "invalidOption" && e.option === "fuel");
+  assert.throws(() => new PluginHost({ fule: 1 }), (e) => e.kind === "invalidOption" && e.option === "fule");
+  assert.throws(() => new PluginHost({ logLevel: "loud" }), (e) => e.kind === "invalidOption" && e.option === "logLevel");
+  await rejects(host.loadWasm(PERF, { stubMissingImport: true }), "invalidOption");
+  await rejects(host.loadWasm(PERF, { abi: "nope" }), "invalidOption");
+  await rejects(host.loadLua("x", "", { nmae: "x" }), "invalidOption");
+  await rejects(perf.call("add", [1, 2], { sginal: null }), "invalidOption");
+  await rejects(host.loadManifest({ wasm: [{ data: new Uint8Array(KITCHEN) }] }, { fuel: 1 }), "invalidOption");
+  // A missing Lua VM names the JS method.
+  const zig = await host.loadWasm(ZIG);
+  const noVm = await rejects(zig.call("luaExecExample"), "peer");
+  assert.match(noVm.message, /PluginHost\.setLuaVm/);
+  // Closed plugins and hosts say closed.
+  lua.close();
+  await rejects(lua.call("hello"), "closed");
+  host.close();
+  await rejects(host.loadLua("y", ""), "closed");
+  await rejects(host.loadWasm(PERF), "closed");
+  // The class is exported: errors made by the wrapper are instances too.
+  assert.ok(new PluginError("m", "busy") instanceof Error);
+});
+
+test("Extism log levels below info reach onLog when asked (issue 17 item 7)", async () => {
+  const levelsOf = async (hostOptions, loadOptions) => {
+    const host = new PluginHost(hostOptions);
+    const seen = [];
+    host.onLog((e) => seen.push(e.stream));
+    const k = await host.loadWasm(KITCHEN, { stubMissingImports: true, ...loadOptions });
+    await k.call("logs", "m");
+    host.define("extism:host/user", "shout", (b) => b);
+    host.define("extism:host/user", "add", () => null);
+    const m = await host.loadManifest({ wasm: [{ data: new Uint8Array(KITCHEN) }] }, loadOptions.logLevel ? { logLevel: loadOptions.logLevel } : {});
+    await m.call("logs", "m").catch(() => {});
+    return seen;
+  };
+  assert.deepEqual(await levelsOf({}, {}), ["info", "warn", "error", "info", "warn", "error"]);
+  assert.deepEqual(await levelsOf({ logLevel: "trace" }, {}), ["trace", "debug", "info", "warn", "error", "trace", "debug", "info", "warn", "error"]);
+  assert.deepEqual(await levelsOf({}, { logLevel: "debug" }), ["debug", "info", "warn", "error", "debug", "info", "warn", "error"]);
+  assert.deepEqual(await levelsOf({ logLevel: "trace" }, { logLevel: "off" }), []);
+});
+
+test("calls on one plugin queue first in, first out, each with its own signal (issue 17 item 14)", async () => {
+  const host = new PluginHost({ fuelSlice: 100_000 });
+  const perf = await host.loadWasm(PERF);
+  const order = [];
+  const controller = new AbortController();
+  const calls = [
+    perf.call("sum", 300_000).then((v) => order.push(["a", v])),
+    perf.call("sum", 10, { signal: controller.signal }).then(
+      () => order.push(["b", "ran"]),
+      (e) => order.push(["b", e.kind, e.cause]),
+    ),
+    perf.call("add", [2, 3]).then((v) => order.push(["c", v])),
+    perf.call("sum", 20).then((v) => order.push(["d", v])),
+  ];
+  controller.abort("not needed");
+  await Promise.all(calls);
+  assert.equal(order[0][0], "b"); // rejected at once, while waiting its turn
+  assert.deepEqual(order[0], ["b", "cancelled", "not needed"]);
+  assert.deepEqual(order.slice(1).map((o) => o[0]), ["a", "c", "d"]);
+  assert.equal(order[2][1], 5);
 });

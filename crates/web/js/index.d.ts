@@ -1,4 +1,4 @@
-// TypeScript declarations of the npm package `plugboard` (the wrapper in js/wrapper.js).
+// TypeScript declarations of the npm package `plugboard`.
 
 /** Limits every plugin of a host runs under (each may be overridden per plugin). */
 export interface Limits {
@@ -20,6 +20,14 @@ export interface Limits {
   maxHandles?: number;
 }
 
+/** The lowest level of an Extism plugin's log messages that reach `onLog`; "off" drops all. */
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "off";
+
+export interface HostOptions extends Limits {
+  /** Extism plugins' log level, unless a load says otherwise. Default "info". */
+  logLevel?: LogLevel;
+}
+
 export type Abi = "buffer" | "kernel" | "idl" | "fixed" | "nvim" | "lua";
 
 /** Every `kind` a PluginError can have. */
@@ -30,13 +38,28 @@ export type ErrorKind =
   | "reentrancyLimit" | "busy" | "noCallInFlight" | "exit" | "callFailed" | "capabilityDenied"
   | "manifest" | "timeout" | "interface" | "luaSyntax" | "luaError" | "enginePanic"
   | "resourceLimit" | "peer" | "cancelled" | "runtimeCrashed"
+  /** The plugin (or its host) was closed. */
+  | "closed"
+  /** An option is unknown or has a value it cannot take (`option` names it). */
+  | "invalidOption"
   /** `init`: the JavaScript engine cannot run WebAssembly tail calls. */
   | "runtimeUnsupported";
 
-/** What every rejection and throw of the package is: `err.name === "PluginError"`. */
-export interface PluginError extends Error {
+/** What every rejection and throw of the package is (`err instanceof PluginError`). */
+export class PluginError extends Error {
+  constructor(message: string, kind?: ErrorKind);
   name: "PluginError";
   kind: ErrorKind;
+  /** `hostFunction`: what the JS host function threw or rejected with. `cancelled`: the signal's `reason`. */
+  cause?: unknown;
+  /** `callFailed`: the Extism plugin's return code. */
+  code?: number;
+  /** `exit`: the WASI exit status. */
+  status?: number;
+  /** `unknownFunction`: the functions the plugin has. */
+  exports?: string[];
+  /** `invalidOption`: the option. */
+  option?: string;
   /** The plugin (Lua errors). */
   plugin?: string;
   /** The Lua file and line of a syntax error. */
@@ -47,6 +70,19 @@ export interface PluginError extends Error {
   function?: string;
   /** The fuel budget that ran out. */
   budget?: number;
+}
+
+/**
+ * Bytes an Extism plugin hands over: what an Extism call resolves to, and each argument an
+ * Extism plugin passes to a host function (any other `Uint8Array` argument arrives as one too).
+ */
+export class PluginBytes extends Uint8Array {
+  /** The bytes as a plain `Uint8Array` (the same memory). */
+  bytes(): Uint8Array;
+  /** The bytes decoded as UTF-8 (invalid sequences become U+FFFD). */
+  text(): string;
+  /** The text parsed as JSON (empty bytes: `null`); throws a SyntaxError if it is not JSON. */
+  json(): any;
 }
 
 /** A value that crosses into a plugin: JSON-like, plus bytes and 64-bit integers as bigint. */
@@ -86,10 +122,19 @@ export interface WasmOptions extends LoadOptions {
   allowedHosts?: string[];
   /** Extism plugins: link WASI (as `wasi: true` in a manifest). */
   wasi?: boolean;
+  /** Extism plugins: the lowest log level that reaches `onLog`. Default: the host's ("info"). */
+  logLevel?: LogLevel;
+}
+
+export interface ManifestOptions {
+  /** The plugin's name in logs and errors. Default "main". */
+  name?: string;
+  /** The lowest log level that reaches `onLog`. Default: the host's ("info"). */
+  logLevel?: LogLevel;
 }
 
 export interface CallOptions {
-  /** Cancels the call between fuel slices (rejects with kind "cancelled"). */
+  /** Cancels the call between fuel slices, or while it waits its turn (kind "cancelled"). */
   signal?: AbortSignal;
   /** Types of a bincode plugin's function that embeds none, e.g. "(u32, String) -> u64". */
   signature?: string;
@@ -111,7 +156,9 @@ export class Plugin implements Disposable {
   /**
    * Calls `fn` with one input value (Lua: an array is spread into the arguments; bincode ABIs:
    * an array for several parameters; Extism: a string as text, bytes as bytes, else JSON) and
-   * resolves to the result. Yields to the event loop between fuel slices.
+   * resolves to the result — for Extism plugins ("kernel", "idl") the bytes they output, as
+   * `PluginBytes` (`.text()`, `.json()`, `.bytes()`). Yields to the event loop between fuel
+   * slices. Calls made while one runs wait their turn, first in, first out.
    *
    * Bincode `Option<T>`: `None` is `null` and `Some(x)` is `x` — except when `T` can itself be
    * `null` (`Option<()>`, `Option<Option<U>>`), where `Some(x)` is `[x]` both ways, so that
@@ -125,12 +172,18 @@ export class Plugin implements Disposable {
 }
 
 export class PluginHost implements Disposable {
-  constructor(options?: Limits);
-  /** A host function for plugins loaded from now on; may return a Promise. */
+  constructor(options?: HostOptions);
+  /**
+   * A host function for plugins loaded from now on; may return a Promise, and may return
+   * nothing. Extism plugins import `extism:host/user::name`: define it in namespace
+   * "extism:host/user" (or its one alias "env"); they pass each argument as `PluginBytes` and
+   * take the reply as bytes (a string as its UTF-8 text, `Uint8Array` as is, nothing as no
+   * bytes, anything else as JSON).
+   */
   define(
     namespace: string,
     name: string,
-    fn: (...args: any[]) => PluginValue | Promise<PluginValue>,
+    fn: (...args: any[]) => PluginValue | void | Promise<PluginValue | void>,
     signature?: Signature,
   ): void;
   onLog(listener: ((event: LogEvent) => void) | null): void;
@@ -142,9 +195,10 @@ export class PluginHost implements Disposable {
   loadLua(
     name: string,
     files: string | Record<string, string | Uint8Array>,
-    options?: LoadOptions & { signal?: AbortSignal },
+    options?: Omit<LoadOptions, "name"> & { signal?: AbortSignal },
   ): Promise<Plugin>;
-  loadManifest(manifest: string | object): Promise<Plugin>;
+  /** An Extism manifest; `wasm[i].data` may be a `Uint8Array`, an array of bytes or base64. */
+  loadManifest(manifest: string | object, options?: ManifestOptions): Promise<Plugin>;
   /** Lets this host's Lua plugins call `plugin` as `plugins.<name>.<function>(…)`. */
   expose(plugin: Plugin): void;
   /** The Lua plugin whose VM runs nvim plugins' `lua_exec`/`lua_eval`. */
@@ -159,5 +213,3 @@ export class PluginHost implements Disposable {
 export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module | { module_or_path: any }): Promise<unknown>;
 /** Loads the runtime from a compiled module or bytes (workers, workerd). */
 export function initSync(input: BufferSource | WebAssembly.Module | { module: BufferSource | WebAssembly.Module }): void;
-/** For tests of crash recovery only. */
-export function __abortForTesting(message: string): void;

@@ -14,12 +14,93 @@
 //   afresh, as after a reload.
 import * as raw from "./raw.js";
 
-/** Errors of the package: `name` is "PluginError", `kind` says what went wrong. */
-function pluginError(kind, message) {
-  const e = new Error(message);
-  e.name = "PluginError";
-  e.kind = kind;
+/**
+ * Every error the package throws or rejects with: `kind` says what went wrong (see the
+ * `ErrorKind` union of the declarations); some kinds carry more fields (`cause`, `code`, …).
+ */
+export class PluginError extends Error {
+  constructor(message, kind) {
+    super(message);
+    this.name = "PluginError";
+    if (kind !== undefined) this.kind = kind;
+  }
+}
+
+function pluginError(kind, message, fields) {
+  const e = new PluginError(message, kind);
+  if (fields) Object.assign(e, fields);
   return e;
+}
+
+// The runtime makes its errors with this class: registered on first use (on the web target the
+// runtime is not instantiated before `init`) and again after a crash reset.
+let errorClassSet = false;
+function useErrorClass() {
+  if (!errorClassSet) {
+    raw.setErrorClass(PluginError);
+    errorClassSet = true;
+  }
+}
+
+/**
+ * Bytes an Extism plugin hands over, a `Uint8Array` that can decode itself: what an Extism
+ * call resolves to and what a host function receives for each of an Extism plugin's
+ * arguments (any other `Uint8Array` argument arrives as one too).
+ */
+export class PluginBytes extends Uint8Array {
+  /** The bytes, as a plain `Uint8Array` (a view of the same memory). */
+  bytes() {
+    return new Uint8Array(this.buffer, this.byteOffset, this.byteLength);
+  }
+  /** The bytes decoded as UTF-8 (invalid sequences become U+FFFD, as `TextDecoder` does). */
+  text() {
+    return new TextDecoder().decode(this);
+  }
+  /** The text parsed as JSON; throws a `SyntaxError` if it is not JSON (empty bytes: `null`). */
+  json() {
+    return this.byteLength === 0 ? null : JSON.parse(this.text());
+  }
+}
+
+function asPluginBytes(v) {
+  return v instanceof Uint8Array && !(v instanceof PluginBytes)
+    ? new PluginBytes(v.buffer, v.byteOffset, v.byteLength)
+    : v;
+}
+
+const LIMIT_OPTIONS = [
+  "fuel", "fuelSlice", "instantiateFuel", "memoryBytes", "maxReentrancy", "maxModuleBytes",
+  "maxInputBytes", "maxOutputBytes", "maxLogBytes", "maxHandles",
+];
+const HOST_OPTIONS = [...LIMIT_OPTIONS, "logLevel"];
+const WASM_OPTIONS = [
+  ...LIMIT_OPTIONS, "name", "allow", "abi", "interface", "keepInstance", "stubMissingImports",
+  "config", "allowedHosts", "wasi", "logLevel",
+];
+const LUA_OPTIONS = [...LIMIT_OPTIONS, "allow", "signal"];
+const MANIFEST_OPTIONS = ["name", "logLevel"];
+const CALL_OPTIONS = ["signal", "signature"];
+
+/** `options` as given (an object or nothing), checked to name only `known` keys. */
+function checkOptions(what, options, known) {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object" || Array.isArray(options)) {
+    throw pluginError("invalidOption", `${what}: options must be an object`, { option: "" });
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw pluginError(
+        "invalidOption",
+        `${what}: unknown option \`${key}\` (it takes ${known.join(", ")})`,
+        { option: key },
+      );
+    }
+  }
+  return options;
+}
+
+function cancelled(signal, what) {
+  return pluginError("cancelled", `the ${what} was cancelled`, { cause: signal.reason });
 }
 
 const hosts = new Set();
@@ -40,6 +121,8 @@ function isCrash(e) {
 
 function recover(cause) {
   raw.__wbg_reset_state();
+  errorClassSet = false;
+  useErrorClass();
   generation += 1;
   for (const host of hosts) host._rebuild();
   return pluginError(
@@ -81,6 +164,19 @@ function yieldToEventLoop() {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** Resolves when `before` settles; rejects with "cancelled" if `signal` aborts first. */
+function turn(before, signal) {
+  if (!signal) return before;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(cancelled(signal, "call"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    before.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
+}
+
 const lost = () =>
   pluginError("runtimeCrashed", "the runtime crashed during the call and was rebuilt; its plugins were reloaded");
 
@@ -96,7 +192,7 @@ async function drive(rawPlugin, signal, what = "call") {
     if (generation !== started) throw lost();
     if (signal && signal.aborted) {
       enter(() => rawPlugin().cancel());
-      throw pluginError("cancelled", `the ${what} was cancelled`);
+      throw cancelled(signal, what);
     }
     const step = enter(() => rawPlugin().step());
     if (step === 0) return;
@@ -106,6 +202,23 @@ async function drive(rawPlugin, signal, what = "call") {
       await enter(() => rawPlugin().awaitHost());
     }
   }
+}
+
+/** Base64 of bytes (btoa exists in browsers, workers, Deno and Node >= 16). */
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+/** A manifest's `data` given as bytes travels as base64 (JSON has no bytes). */
+function manifestBytes(key, value) {
+  if (value instanceof Uint8Array) return base64(value);
+  if (value instanceof ArrayBuffer) return base64(new Uint8Array(value));
+  if (ArrayBuffer.isView(value)) return base64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  return value;
 }
 
 function toBytes(bytes) {
@@ -125,9 +238,10 @@ export class PluginHost {
   #exposed = new Set();
   #luaVm = null;
 
-  /** @param {object} [options] default limits: fuel, fuelSlice, memoryBytes, … */
+  /** @param {object} [options] default limits (fuel, fuelSlice, memoryBytes, …) and logLevel */
   constructor(options = {}) {
-    this.#options = { ...options };
+    this.#options = { ...checkOptions("new PluginHost", options, HOST_OPTIONS) };
+    enter(useErrorClass);
     this.#raw = enter(() => new raw.RawHost(this.#options));
     hosts.add(this);
   }
@@ -135,8 +249,14 @@ export class PluginHost {
   /** Defines a host function `namespace.name` for plugins loaded from now on. */
   define(namespace, name, fn, signature) {
     if (typeof fn !== "function") throw new TypeError("define: fn must be a function");
-    enter(() => this.#raw.define(namespace, name, fn, signature ?? null));
-    this.#definitions.set(`${namespace}\u0000${name}`, [namespace, name, fn, signature ?? null]);
+    // Bytes arrive as PluginBytes (Extism plugins' arguments always do). The runtime spreads
+    // arguments by the function's arity, so the wrapper keeps it.
+    const wrapped = function (...args) {
+      return fn.apply(this, args.map(asPluginBytes));
+    };
+    Object.defineProperty(wrapped, "length", { value: fn.length });
+    enter(() => this.#raw.define(namespace, name, wrapped, signature ?? null));
+    this.#definitions.set(`${namespace}\u0000${name}`, [namespace, name, wrapped, signature ?? null]);
   }
 
   /** Receives `{ plugin, stream, message }` for plugin output and logs. */
@@ -147,7 +267,8 @@ export class PluginHost {
 
   /** Loads a WebAssembly plugin; its ABI is detected from its imports and exports. */
   async loadWasm(bytes, options = {}) {
-    return this.#load({ kind: "wasm", bytes: toBytes(bytes), options: { ...options } });
+    const checked = checkOptions("loadWasm", options, WASM_OPTIONS);
+    return this.#load({ kind: "wasm", bytes: toBytes(bytes), options: { ...checked } });
   }
 
   /**
@@ -156,18 +277,23 @@ export class PluginHost {
    */
   async loadLua(name, files, options = {}) {
     const copy = typeof files === "string" ? files : { ...files };
-    const { signal, ...rest } = options;
+    const { signal, ...rest } = checkOptions("loadLua", options, LUA_OPTIONS);
     const recipe = { kind: "lua", name: String(name), files: copy, options: rest };
-    if (this.#closed) throw pluginError("peer", "the host was closed");
-    if (signal && signal.aborted) throw pluginError("cancelled", "the load was cancelled");
+    if (this.#closed) throw pluginError("closed", "the host was closed");
+    if (signal && signal.aborted) throw cancelled(signal, "load");
     return this.#adopt(recipe, await this.#startLua(recipe, signal));
   }
 
-  /** Loads an Extism manifest (object or JSON text) with modules given as `data`. */
-  async loadManifest(manifest) {
-    const text = typeof manifest === "string" ? manifest : JSON.stringify(manifest);
-    const recipe = { kind: "manifest", text };
-    const rawPlugin = await enter(() => this.#raw.loadManifest(text));
+  /**
+   * Loads an Extism manifest (object or JSON text) with modules given as `data` (a
+   * `Uint8Array`, an array of bytes or base64) or `url`. Options: `name`, `logLevel`.
+   */
+  async loadManifest(manifest, options = {}) {
+    const checked = { ...checkOptions("loadManifest", options, MANIFEST_OPTIONS) };
+    if (this.#closed) throw pluginError("closed", "the host was closed");
+    const text = typeof manifest === "string" ? manifest : JSON.stringify(manifest, manifestBytes);
+    const recipe = { kind: "manifest", text, options: checked };
+    const rawPlugin = await enter(() => this.#raw.loadManifest(text, checked));
     return this.#adopt(recipe, rawPlugin);
   }
 
@@ -233,7 +359,7 @@ export class PluginHost {
   }
 
   #load(recipe) {
-    if (this.#closed) throw pluginError("peer", "the host was closed");
+    if (this.#closed) throw pluginError("closed", "the host was closed");
     const rawPlugin = enter(() => this.#open(recipe));
     return this.#adopt(recipe, rawPlugin);
   }
@@ -254,7 +380,7 @@ export class PluginHost {
     for (const p of this.#plugins) {
       if (p.closed) continue;
       if (p._recipe.kind === "manifest") {
-        p._reopen(this.#raw.loadManifest(p._recipe.text));
+        p._reopen(this.#raw.loadManifest(p._recipe.text, p._recipe.options));
         continue;
       }
       if (p._recipe.kind === "lua") {
@@ -280,6 +406,8 @@ export class PluginHost {
 
 export class Plugin {
   #raw;
+  /** Settles when the last queued call has finished: calls run one at a time, in order. */
+  #queue = Promise.resolve();
   #reopening = null;
   #broken = null;
   #onClose;
@@ -320,25 +448,50 @@ export class Plugin {
   }
 
   /**
-   * Calls `fn` with one input value; resolves to its result. Between fuel slices the event
-   * loop runs. Options: `signal` (AbortSignal), `signature` (types for bincode plugins that
-   * embed none).
+   * Calls `fn` with one input value; resolves to its result (Extism plugins: `PluginBytes`).
+   * Between fuel slices the event loop runs. Calls made while one is running wait their turn
+   * (first in, first out). Options: `signal` (AbortSignal: cancels the call, also while it
+   * waits), `signature` (types for bincode plugins that embed none).
    */
   async call(fn, input, options = {}) {
-    const signal = options.signal;
-    if (this.#reopening) await this.#reopening;
-    const callOptions = { signature: options.signature ?? null };
-    if (signal && signal.aborted) throw pluginError("cancelled", "the call was cancelled");
-    const started = generation;
-    enter(() => this.#live().start(fn, input, callOptions));
-    await drive(() => this.#live(), signal);
-    if (generation !== started) throw lost();
-    return enter(() => this.#live().result());
+    const { signal, signature } = checkOptions("call", options, CALL_OPTIONS);
+    if (signal && signal.aborted) throw cancelled(signal, "call");
+    // The next call waits for this one and for everything before it (this one may leave the
+    // queue early, cancelled while waiting).
+    const before = this.#queue;
+    let done;
+    const mine = new Promise((resolve) => {
+      done = resolve;
+    });
+    this.#queue = before.then(() => mine);
+    try {
+      await turn(before, signal);
+      if (this.#reopening) await this.#reopening;
+      if (signal && signal.aborted) throw cancelled(signal, "call");
+      const started = generation;
+      enter(() => this.#live().start(fn, input, { signature: signature ?? null }));
+      await drive(() => this.#live(), signal);
+      if (generation !== started) throw lost();
+      return this.#output(enter(() => this.#live().result()));
+    } finally {
+      done();
+    }
   }
 
-  /** Calls `fn` to its end without yielding; async host functions fail the call. */
+  /**
+   * Calls `fn` to its end without yielding; async host functions fail the call. A call in
+   * flight (`call` between slices) makes it fail with kind "busy".
+   */
   callSync(fn, input, options = {}) {
-    return enter(() => this.#live().callSync(fn, input, { signature: options.signature ?? null }));
+    const { signature } = checkOptions("callSync", options, ["signature"]);
+    return this.#output(enter(() => this.#live().callSync(fn, input, { signature: signature ?? null })));
+  }
+
+  /** Extism calls hand back the plugin's bytes. */
+  #output(value) {
+    return value instanceof Uint8Array && (this.abi === "kernel" || this.abi === "idl")
+      ? asPluginBytes(value)
+      : value;
   }
 
   /** Unloads the plugin; later calls fail. */
@@ -366,7 +519,7 @@ export class Plugin {
   }
 
   #live() {
-    if (this.closed) throw pluginError("peer", `plugin \`${this.name}\` was closed`);
+    if (this.closed) throw pluginError("closed", `plugin \`${this.name}\` was closed`, { plugin: this.name });
     if (this.#broken) throw this.#broken;
     if (!this.#raw) throw pluginError("runtimeCrashed", "the plugin is being reloaded");
     return this.#raw;
@@ -438,7 +591,8 @@ export function initSync(input) {
   if (typeof raw.initSync === "function") raw.initSync(input);
 }
 
-/** For tests of crash recovery only: makes the runtime abort as a Rust panic does. */
-export function __abortForTesting(message) {
-  enter(() => raw.__abortForTesting(message));
-}
+// For tests of crash recovery only (not part of the API): makes the runtime abort as a Rust
+// panic does. Every plugin loses its state.
+Object.defineProperty(PluginHost, Symbol.for("plugboard.abortForTesting"), {
+  value: (message) => enter(() => raw.__abortForTesting(message)),
+});

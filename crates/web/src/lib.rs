@@ -17,8 +17,8 @@ use error::{to_js_error, JsResult};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use plugboard_host_core::{
     Abi, Error, ErrorKind, Host, HostReturn, HttpRequest, HttpResponse, Interface, KernelConfig,
-    Limits, LogRecord, LogStream, Plugin as CorePlugin, PluginOptions, SharedPlugin, Signature,
-    Step, Value,
+    Limits, LogLevel, LogRecord, LogStream, Manifest, Plugin as CorePlugin, PluginOptions,
+    SharedPlugin, Signature, Step, Value,
 };
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -31,6 +31,8 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 #[derive(Debug, Default)]
 struct HostOptions {
     limits: Limits,
+    /// Extism plugins' log level, unless a load says otherwise.
+    log_level: Option<LogLevel>,
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -45,6 +47,15 @@ fn usage(reason: String) -> Error {
     ErrorKind::Encode { reason }.into()
 }
 
+/// An option the host, a load or a call cannot take.
+fn bad_option(option: &str, reason: impl Into<String>) -> Error {
+    ErrorKind::InvalidOption {
+        option: option.to_owned(),
+        reason: reason.into(),
+    }
+    .into()
+}
+
 /// A non-negative integer option, if given.
 fn number(obj: &JsValue, key: &str) -> Result<Option<u64>, Error> {
     let v = get(obj, key);
@@ -55,10 +66,32 @@ fn number(obj: &JsValue, key: &str) -> Result<Option<u64>, Error> {
         Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_991.0 => {
             Ok(Some(x as u64))
         }
-        _ => Err(usage(format!(
-            "option `{key}` must be a non-negative integer"
-        ))),
+        _ => Err(bad_option(key, "must be a non-negative integer")),
     }
+}
+
+/// The `logLevel` option: `"trace"`, `"debug"`, `"info"`, `"warn"`, `"error"` or `"off"`
+/// (`Some(None)`), if given.
+fn log_level(obj: &JsValue) -> Result<Option<Option<LogLevel>>, Error> {
+    let v = get(obj, "logLevel");
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let level = match v.as_string().as_deref() {
+        Some("trace") => Some(LogLevel::Trace),
+        Some("debug") => Some(LogLevel::Debug),
+        Some("info") => Some(LogLevel::Info),
+        Some("warn") => Some(LogLevel::Warn),
+        Some("error") => Some(LogLevel::Error),
+        Some("off") => None,
+        _ => {
+            return Err(bad_option(
+                "logLevel",
+                "must be \"trace\", \"debug\", \"info\", \"warn\", \"error\" or \"off\"",
+            ))
+        }
+    };
+    Ok(Some(level))
 }
 
 fn limits_from(obj: &JsValue, base: &Limits) -> Result<Limits, Error> {
@@ -177,14 +210,20 @@ fn call_js_function(f: &Function, label: &str, args: Value) -> Result<HostReturn
         (_, Value::List(items)) => items.iter().map(convert::to_js).collect(),
         (_, v) => std::iter::once(convert::to_js(&v)).collect(),
     };
-    let out = f
-        .apply(&JsValue::NULL, &list)
-        .map_err(|e| describe_js_error(&e))?;
+    let out = f.apply(&JsValue::NULL, &list).map_err(|e| {
+        let message = describe_js_error(&e);
+        error::remember_thrown(label, e);
+        message
+    })?;
     if let Some(promise) = out.dyn_ref::<Promise>() {
         let fut = JsFuture::from(promise.clone());
         let label = label.to_owned();
         return Ok(HostReturn::Later(Box::pin(async move {
-            let v = fut.await.map_err(|e| describe_js_error(&e))?;
+            let v = fut.await.map_err(|e| {
+                let message = describe_js_error(&e);
+                error::remember_thrown(&label, e);
+                message
+            })?;
             convert::from_js(&v).map_err(|e| format!("{label} resolved to {e}"))
         })));
     }
@@ -315,9 +354,12 @@ impl RawHost {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> JsResult<RawHost> {
         let limits = limits_from(&options, &Limits::default()).map_err(to_js_error)?;
+        let log_level = log_level(&options)
+            .map_err(to_js_error)?
+            .unwrap_or(KernelConfig::default().log_level);
         Ok(RawHost {
             state: Rc::new(HostState {
-                options: HostOptions { limits },
+                options: HostOptions { limits, log_level },
                 definitions: RefCell::new(Vec::new()),
                 host: RefCell::new(None),
                 stale: std::cell::Cell::new(false),
@@ -400,14 +442,19 @@ impl RawHost {
     }
 
     /// Loads an Extism manifest (JSON text) whose modules are given as `data` (bytes as an
-    /// array or base64).
+    /// array or base64). Options: `name`, `logLevel`.
     #[wasm_bindgen(js_name = loadManifest)]
-    pub fn load_manifest(&self, manifest: String) -> Promise {
+    pub fn load_manifest(&self, manifest: String, options: JsValue) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
             let host = state.host();
+            let mut m = Manifest::parse(&manifest).map_err(to_js_error)?;
+            m.log_level = log_level(&options)
+                .map_err(to_js_error)?
+                .unwrap_or(state.options.log_level);
+            m.name = get(&options, "name").as_string();
             let plugin = host
-                .load_manifest_async(&manifest)
+                .load_from_manifest_async(&m)
                 .await
                 .map_err(to_js_error)?;
             Ok(RawPlugin::wrap(plugin).into())
@@ -440,20 +487,24 @@ impl RawHost {
         if get(options, "stubMissingImports").is_truthy() {
             o = o.stub_missing_imports();
         }
-        // Extism plugins: `config` (an object of strings), `allowedHosts` (globs), `wasi`.
-        let mut kernel = KernelConfig::default();
+        // Extism plugins: `config` (an object of strings), `allowedHosts` (globs), `wasi`,
+        // `logLevel`.
+        let mut kernel = KernelConfig {
+            log_level: log_level(options)?.unwrap_or(self.state.options.log_level),
+            ..KernelConfig::default()
+        };
         if let Value::Map(entries) = convert::from_js(&get(options, "config"))? {
             for (k, v) in entries {
                 match (k, v) {
                     (Value::String(k), Value::String(v)) => kernel = kernel.config(&k, &v),
-                    _ => return Err(usage("`config` takes string keys and values".into())),
+                    _ => return Err(bad_option("config", "takes string keys and values")),
                 }
             }
         }
         if let Value::List(hosts) = convert::from_js(&get(options, "allowedHosts"))? {
             for h in hosts {
                 let Value::String(h) = h else {
-                    return Err(usage("`allowedHosts` takes strings".into()));
+                    return Err(bad_option("allowedHosts", "takes strings"));
                 };
                 kernel = kernel.allow_host(&h);
             }
@@ -543,9 +594,10 @@ fn parse_abi(name: &str) -> Result<Abi, Error> {
         "fixed" => Abi::Fixed,
         "nvim" => Abi::Nvim,
         other => {
-            return Err(usage(format!(
-                "unknown abi `{other}` (buffer, kernel, idl, fixed, nvim)"
-            )))
+            return Err(bad_option(
+                "abi",
+                format!("unknown abi `{other}` (buffer, kernel, idl, fixed, nvim)"),
+            ))
         }
     })
 }
@@ -617,11 +669,19 @@ impl RawPlugin {
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut CorePlugin) -> Result<T, Error>) -> Result<T, Error> {
-        with_plugin(&self.shared, f)
+        with_plugin(&self.shared, &self.name, f)
+    }
+
+    /// Whether calls hand bytes (the Extism ABIs), not values.
+    fn is_extism(&self) -> bool {
+        matches!(self.abi, Abi::Kernel | Abi::Idl)
     }
 
     fn shared(&self) -> Result<SharedPlugin, Error> {
-        self.shared.borrow().clone().ok_or_else(closed)
+        self.shared
+            .borrow()
+            .clone()
+            .ok_or_else(|| closed(&self.name))
     }
 
     /// Reads the plugin, if it is open and not in a call.
@@ -632,10 +692,9 @@ impl RawPlugin {
     }
 }
 
-fn closed() -> Error {
-    ErrorKind::Peer {
-        plugin: "(closed)".into(),
-        reason: "the plugin was closed".into(),
+fn closed(plugin: &str) -> Error {
+    ErrorKind::Closed {
+        plugin: plugin.to_owned(),
     }
     .into()
 }
@@ -643,9 +702,10 @@ fn closed() -> Error {
 /// Runs `f` on the plugin, if it is still open and not in a call.
 fn with_plugin<T>(
     slot: &RefCell<Option<SharedPlugin>>,
+    name: &str,
     f: impl FnOnce(&mut CorePlugin) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let shared = slot.borrow().clone().ok_or_else(closed)?;
+    let shared = slot.borrow().clone().ok_or_else(|| closed(name))?;
     let mut p = shared.borrow_mut()?;
     f(&mut p)
 }
@@ -707,6 +767,7 @@ impl RawPlugin {
     pub fn start(&self, function: String, input: JsValue, options: JsValue) -> JsResult<()> {
         let signature = parse_signature(&get(&options, "signature")).map_err(to_js_error)?;
         let input = convert::from_js(&input).map_err(to_js_error)?;
+        error::forget_thrown();
         self.with(|p| p.start_call_input(&function, &input, signature.as_ref()))
             .map_err(to_js_error)?;
         *self.call.borrow_mut() = InFlight {
@@ -728,9 +789,14 @@ impl RawPlugin {
                     let c = self.call.borrow();
                     (c.function.clone(), c.signature.clone())
                 };
-                let v = self
-                    .with(|p| p.decode_output(&function, out, signature.as_ref()))
-                    .map_err(to_js_error)?;
+                // Extism calls return the plugin's bytes; the wrapper's `PluginOutput` decodes
+                // them as the caller asks.
+                let v = if self.is_extism() {
+                    Value::Bytes(out)
+                } else {
+                    self.with(|p| p.decode_output(&function, out, signature.as_ref()))
+                        .map_err(to_js_error)?
+                };
                 self.call.borrow_mut().result = Some(v);
                 Ok(DONE)
             }
@@ -757,12 +823,13 @@ impl RawPlugin {
     pub fn await_host(&self) -> Promise {
         let pending = self.call.borrow_mut().pending.take();
         let shared = self.shared.clone();
+        let name = self.name.clone();
         future_to_promise(async move {
             let Some(pending) = pending else {
                 return Err(to_js_error(ErrorKind::NoCallInFlight.into()));
             };
             let reply = pending.await;
-            with_plugin(&shared, |p| p.complete(reply)).map_err(to_js_error)?;
+            with_plugin(&shared, &name, |p| p.complete(reply)).map_err(to_js_error)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -787,8 +854,16 @@ impl RawPlugin {
     ) -> JsResult<JsValue> {
         let signature = parse_signature(&get(&options, "signature")).map_err(to_js_error)?;
         let input = convert::from_js(&input).map_err(to_js_error)?;
+        let extism = self.is_extism();
         let v = self
-            .with(|p| p.call_input(&function, &input, signature.as_ref()))
+            .with(|p| {
+                if extism {
+                    let bytes = p.encode_input(&function, &input, signature.as_ref())?;
+                    p.call_bytes(&function, bytes).map(Value::Bytes)
+                } else {
+                    p.call_input(&function, &input, signature.as_ref())
+                }
+            })
             .map_err(to_js_error)?;
         Ok(convert::to_js(&v))
     }
