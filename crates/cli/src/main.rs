@@ -14,8 +14,8 @@ mod host_lua;
 
 use host_lua::{LuaHost, LuaHostError};
 use plugboard_host_core::{
-    Abi, Error, ErrorKind, Host, HostBuilder, HttpRequest, HttpResponse, ImportInfo, Interface,
-    KernelConfig, Limits, LogLevel, LogStream, LuaManager, Manifest, Plugin, PluginInfo,
+    Abi, Declarations, Error, ErrorKind, Host, HostBuilder, HttpRequest, HttpResponse, ImportInfo,
+    Interface, KernelConfig, Limits, LogLevel, LogStream, LuaManager, Manifest, Plugin, PluginInfo,
     PluginOptions, Signature, Value, WasiConfig,
 };
 use std::io::Read;
@@ -31,7 +31,7 @@ Exit codes (every subcommand):
   1  the call failed: trap, fuel/memory/time limit, ABI violation, host function error, the
      plugin's own error (`lua`: an init/update/destroy call failed); the kind is in brackets
   2  usage error: bad arguments or flags, JSON that does not fit the signature, a malformed
-     --sig, no such function, a Lua plugins folder with no plugin
+     --sig or --types, no such function, a Lua plugins folder with no plugin
   3  a plugin could not be loaded: invalid module, link error, unknown ABI, Lua syntax error,
      bad manifest or interface.d.ts, a --host or --lua-vm plugin (`lua`: any plugin of the
      folder; the others still run)
@@ -81,9 +81,16 @@ enum Command {
         #[arg(long)]
         interface: Option<PathBuf>,
         /// Bincode plugins (buffer, fixed ABI) without embedded signatures: the function's
-        /// types, e.g. "(u32, String) -> Vec<u8>".
+        /// types, e.g. "(u32, String) -> Vec<u8>", after any struct and enum declarations
+        /// ("struct Doc { id: u64, tags: Vec<String> } (Doc) -> u64"; docs/signatures.md).
         #[arg(long)]
         sig: Option<String>,
+        /// A file of struct and enum declarations (repeatable) naming the types of --sig and
+        /// of the plugin's embedded signatures: `struct Doc { id: u64 }`, `enum Shape {
+        /// Circle(f64), Empty }`. A struct's value is a JSON object by field name; an enum's
+        /// a unit variant's name ("Empty") or {"Variant": payload}.
+        #[arg(long = "types", value_name = "FILE")]
+        types: Vec<PathBuf>,
         /// Extism plugins: link WASI (as `wasi: true` in a manifest).
         #[arg(long)]
         wasi: bool,
@@ -463,6 +470,7 @@ fn run(command: Command) -> Result<(), Failure> {
             allow_host,
             interface,
             sig,
+            types,
             wasi,
             lua_vm,
             host: host_files,
@@ -486,11 +494,20 @@ fn run(command: Command) -> Result<(), Failure> {
                 log_level: log_level.0,
                 interface: read_interface(interface.as_deref())?,
             };
-            // Parsed before anything loads: a malformed --sig is a usage error whatever else
-            // is wrong.
+            // Parsed before anything loads: a malformed --sig or --types is a usage error
+            // whatever else is wrong.
+            let mut types_text = String::new();
+            for path in &types {
+                let text = read(path)?;
+                types_text.push_str(&String::from_utf8_lossy(&text));
+                types_text.push('\n');
+            }
+            let declarations = Declarations::parse(&types_text)
+                .map_err(|e| Failure::Usage(format!("--types: {e}")))?;
+            // The declarations come first, so --sig may use them (and declare more).
             let given = sig
                 .as_deref()
-                .map(Signature::parse)
+                .map(|sig| Signature::parse(&format!("{types_text}{sig}")))
                 .transpose()
                 .map_err(|e| Failure::Usage(format!("--sig: {e}")))?;
             let lua_hosts = load_lua_hosts(&limits, &host_files)?;
@@ -565,7 +582,12 @@ fn run(command: Command) -> Result<(), Failure> {
                         "--input is for Extism plugins; pass JSON arguments as ARGS".into(),
                     ));
                 }
-                let sig = given.or_else(|| p.signature(&function).cloned()).ok_or_else(|| {
+                let embedded = p
+                    .signature(&function)
+                    .map(|s| declarations.resolve_signature(s))
+                    .transpose()
+                    .map_err(|e| Failure::Usage(format!("--types: {e}")))?;
+                let sig = given.or(embedded).ok_or_else(|| {
                     Failure::Usage(format!("`{function}` has no embedded signature, so its arguments cannot be encoded from JSON: give its types with --sig \"(T) -> R\""))
                 })?;
                 let values = json_args(&sig, args.as_deref())?;

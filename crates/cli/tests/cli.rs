@@ -810,3 +810,108 @@ fn time_is_printed_for_failed_calls_too() {
         text(&out.stderr)
     );
 }
+
+fn types_file(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/types")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn sig_takes_named_structs_and_enums() {
+    let p = plugin("fixed_demo");
+    let p = p.to_str().unwrap();
+    // The plugin's own struct, pasted into a --types file: a JSON object by field name.
+    let things = types_file("thing.types");
+    let out = plugboard(&[
+        "call",
+        p,
+        "interact",
+        r#"{"one": 1, "two": "a", "three": [7]}"#,
+        "--types",
+        &things,
+        "--sig",
+        "(Thing) -> Thing",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"one\":2,\"two\":\"a!\",\"three\":[7,1]}\n"
+    );
+    // Inline, a tuple struct: a JSON array.
+    let out = plugboard(&[
+        "call",
+        p,
+        "interact",
+        r#"[1, "b", []]"#,
+        "--sig",
+        "struct T(u32, String, Vec<u8>); (T) -> T",
+    ]);
+    assert_eq!(
+        text(&out.stdout),
+        "[2,\"b!\",[0]]\n",
+        "{}",
+        text(&out.stderr)
+    );
+    // An enum is a u32 variant index on the wire: `double` of variant 2 is variant 4.
+    let out = plugboard(&[
+        "call",
+        p,
+        "double",
+        "\"C\"",
+        "--sig",
+        "enum L { A, B, C, D, E } (L) -> L",
+    ]);
+    assert_eq!(text(&out.stdout), "\"E\"\n", "{}", text(&out.stderr));
+    // What does not fit the declaration is a usage error naming the problem.
+    let out = plugboard(&[
+        "call",
+        p,
+        "interact",
+        r#"{"one": 1, "two": "a"}"#,
+        "--types",
+        &things,
+        "--sig",
+        "(Thing) -> Thing",
+    ]);
+    assert_fails(&out, 2, "missing field `three`");
+    let out = plugboard(&[
+        "call",
+        p,
+        "double",
+        "\"Z\"",
+        "--sig",
+        "enum L { A, B } (L) -> L",
+    ]);
+    assert_fails(&out, 2, "no variant `Z` (variants: A, B)");
+    // A name nothing declares is still an error that says how to declare it.
+    let out = plugboard(&["call", p, "interact", "{}", "--sig", "(Thing) -> Thing"]);
+    assert_fails(&out, 2, "declare it");
+    // Malformed or missing declarations.
+    let bad = std::env::temp_dir().join(format!("plugboard-types-{}.types", std::process::id()));
+    std::fs::write(&bad, "struct A { b: B }\nstruct B { a: A }").unwrap();
+    let out = plugboard(&[
+        "call",
+        p,
+        "double",
+        "1",
+        "--types",
+        bad.to_str().unwrap(),
+        "--sig",
+        "(A)",
+    ]);
+    assert_fails(&out, 2, "recursive");
+    let out = plugboard(&[
+        "call",
+        p,
+        "double",
+        "1",
+        "--types",
+        "/nonexistent.types",
+        "--sig",
+        "(u32)",
+    ]);
+    assert_fails(&out, 4, "cannot read");
+}

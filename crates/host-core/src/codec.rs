@@ -858,9 +858,29 @@ pub(crate) fn encode_value(value: &Value, ty: &Type, out: &mut Vec<u8>) -> Resul
             }
             _ => return Err(mismatch(value, ty)),
         },
+        Type::Struct { name, fields } => {
+            let values = fields.values(value, &format!("`{name}`"))?;
+            for (field, t) in values.iter().zip(fields.types()) {
+                encode_value(field.value(), t, out)?;
+            }
+        }
+        Type::Enum { name, variants } => {
+            let (index, variant, payload) = crate::schema::enum_variant(name, variants, value)?;
+            out.extend_from_slice(&index.to_le_bytes());
+            if let Some(payload) = payload {
+                let what = format!("`{name}::{}`", variant.name);
+                let values = variant.fields.values(payload, &what)?;
+                for (field, t) in values.iter().zip(variant.fields.types()) {
+                    encode_value(field.value(), t, out)?;
+                }
+            }
+        }
         Type::Opaque(name) => {
             return Err(ErrorKind::Encode {
-                reason: format!("the structure of type `{name}` is unknown to the host"),
+                reason: format!(
+                    "the structure of type `{name}` is unknown to the host: declare it \
+                     (`struct {name} {{ … }}` or `enum {name} {{ … }}`)"
+                ),
             }
             .into())
         }
@@ -895,6 +915,12 @@ fn min_size(ty: &Type) -> usize {
         Type::I64 | Type::U64 | Type::F64 | Type::String | Type::List(_) | Type::Map(..) => 8,
         Type::Array(t, n) => min_size(t).saturating_mul(*n),
         Type::Tuple(ts) => ts.iter().map(min_size).fold(0, usize::saturating_add),
+        Type::Struct { fields, .. } => fields
+            .types()
+            .into_iter()
+            .map(min_size)
+            .fold(0, usize::saturating_add),
+        Type::Enum { .. } => 4,
     }
 }
 
@@ -992,6 +1018,26 @@ fn decode_with(d: &mut Dec<'_>, ty: &Type) -> Result<Value, Error> {
                     entries.push((key, val));
                 }
                 Ok(Value::Map(entries))
+            })?
+        }
+        Type::Struct { fields, .. } => nested(d, &mut |d| {
+            let values = fields
+                .types()
+                .into_iter()
+                .map(|t| decode_with(d, t))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(fields.value(values))
+        })?,
+        Type::Enum { variants, .. } => {
+            let variant = crate::schema::variant_of(variants, d.u32()?)?;
+            nested(d, &mut |d| {
+                let values = variant
+                    .fields
+                    .types()
+                    .into_iter()
+                    .map(|t| decode_with(d, t))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(crate::schema::enum_value(variant, values))
             })?
         }
         Type::Opaque(name) => {

@@ -97,7 +97,9 @@ pub use crate::peers::SharedPlugin;
 pub use crate::plugin::{
     ExportInfo, ImportInfo, Plugin, PluginInfo, PluginOptions, SIGNATURE_SECTION,
 };
-pub use crate::schema::{Direction, FunctionSignature, Signature, Type};
+pub use crate::schema::{
+    Declarations, Direction, Fields, FunctionSignature, Signature, Type, Variant,
+};
 pub use crate::value::Value;
 pub use crate::wasm::wasi::{MemFs, WasiConfig};
 

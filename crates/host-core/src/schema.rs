@@ -3,10 +3,17 @@
 //! Types come from three places: typed Rust closures (implicit, through serde), an explicit
 //! [`Signature`] given with a dynamic host function, or the `plugboard.signatures` custom section
 //! that the guest SDK's `#[export]`/`#[import]` embed, which holds Rust type syntax
-//! (`double(x: Vec<f64>) -> Vec<f64>`). [`Type::parse`] reads that syntax.
+//! (`double(x: Vec<f64>) -> Vec<f64>`). [`Type::parse`] reads that syntax; [`Signature::parse`]
+//! also reads named struct and enum declarations before the signature ([`Declarations`]), the
+//! language docs/signatures.md describes.
 
 use crate::error::{DecodeError, Error};
 use std::fmt;
+
+mod named;
+
+pub(crate) use named::{enum_value, enum_variant, variant_of};
+pub use named::{Declarations, Fields, Variant};
 
 /// Nesting limit for types parsed from plugin-supplied text.
 const MAX_TYPE_DEPTH: u32 = 32;
@@ -38,6 +45,19 @@ pub enum Type {
     /// `Result<T, E>`: the enum `{Ok(T), Err(E)}`.
     Result(Box<Type>, Box<Type>),
     Map(Box<Type>, Box<Type>),
+    /// A named struct ([`Declarations`]): on the wire its fields in order, as a tuple; as a
+    /// value an object by field name (a tuple struct a list, a newtype its field, a unit
+    /// struct null).
+    Struct {
+        name: String,
+        fields: Fields,
+    },
+    /// A named enum ([`Declarations`]): on the wire a `u32` variant index, then the variant's
+    /// fields; as a value a unit variant's name, else `{"Variant": payload}`.
+    Enum {
+        name: String,
+        variants: Vec<Variant>,
+    },
     /// A type named in a signature whose structure is unknown to the host.
     Opaque(String),
 }
@@ -59,12 +79,28 @@ impl Signature {
     }
 
     /// Parses `(A, B) -> R` (Rust type syntax; `-> R` may be left out for `()`), as a caller
-    /// gives the types of a plugin that embeds none.
+    /// gives the types of a plugin that embeds none. Named structs and enums may be declared
+    /// first and used in it: `struct Doc { id: u64, tags: Vec<String> } (Doc) -> u64`
+    /// (see [`Declarations`]).
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) on malformed syntax.
     pub fn parse(text: &str) -> Result<Signature, Error> {
+        let stripped = named::strip_comments(text);
+        let mut p = Parser::new(&stripped);
+        let decls = Declarations::parse_leading(&mut p)?;
+        p.skip_ws();
+        let rest = stripped.get(p.pos..).unwrap_or("");
+        let sig = Self::parse_bare(rest)?;
+        if decls.is_empty() {
+            return Ok(sig);
+        }
+        decls.check()?;
+        decls.resolve_signature(&sig)
+    }
+
+    fn parse_bare(text: &str) -> Result<Signature, Error> {
         let bad = |why: &str| -> Error {
             DecodeError::Mismatch {
                 reason: format!("signature `{text}`: {why}"),
@@ -162,6 +198,8 @@ impl Type {
     pub fn is_known(&self) -> bool {
         match self {
             Type::Opaque(_) => false,
+            Type::Struct { fields, .. } => named::fields_known(fields),
+            Type::Enum { variants, .. } => variants.iter().all(|v| named::fields_known(&v.fields)),
             Type::List(t) | Type::Array(t, _) | Type::Option(t) => t.is_known(),
             Type::Tuple(ts) => ts.iter().all(Type::is_known),
             Type::Result(a, b) | Type::Map(a, b) => a.is_known() && b.is_known(),
@@ -259,6 +297,21 @@ impl<'a> Parser<'a> {
 
     fn peek_is(&mut self, c: char) -> bool {
         self.peek() == Some(c)
+    }
+
+    /// The word (identifier) ahead, not consumed.
+    fn peek_word(&mut self) -> Option<String> {
+        let save = self.pos;
+        let word = self.ident().ok();
+        self.pos = save;
+        word
+    }
+
+    /// The next character, whitespace included, consumed.
+    fn next_char(&mut self) -> Option<char> {
+        let c = self.s.get(self.pos..).and_then(|r| r.chars().next())?;
+        self.pos += c.len_utf8();
+        Some(c)
     }
 
     fn eat(&mut self, c: char) -> Result<(), Error> {
@@ -482,7 +535,9 @@ impl fmt::Display for Type {
             Type::Option(t) => write!(f, "Option<{t}>"),
             Type::Result(t, e) => write!(f, "Result<{t}, {e}>"),
             Type::Map(k, v) => write!(f, "HashMap<{k}, {v}>"),
-            Type::Opaque(n) => f.write_str(n),
+            Type::Struct { name, .. } | Type::Enum { name, .. } | Type::Opaque(name) => {
+                f.write_str(name)
+            }
         }
     }
 }
@@ -565,5 +620,171 @@ mod tests {
         assert!(Signature::parse("u32 -> u32").is_err());
         assert!(Signature::parse("(u32 -> u32").is_err());
         assert!(Signature::parse("(u32) u32").is_err());
+    }
+
+    /// Named types, encoded by the host, are the bytes bincode 1 writes for the Rust types
+    /// they declare, and decode back to the values serde_json would show.
+    #[test]
+    fn named_structs_and_enums_encode_as_bincode_does() {
+        use serde::Serialize;
+        #[derive(Serialize)]
+        struct Doc {
+            id: u64,
+            tags: Vec<String>,
+            note: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct Id(u64);
+        #[derive(Serialize)]
+        struct Pair(u8, i16);
+        #[derive(Serialize)]
+        #[allow(dead_code)]
+        enum Shape {
+            Circle(f64),
+            Rect { w: f32, h: f32 },
+            Line(i8, i8),
+            Empty,
+        }
+        #[derive(Serialize)]
+        struct All {
+            doc: Doc,
+            id: Id,
+            pair: Pair,
+            shapes: Vec<Shape>,
+        }
+        let sig = Signature::parse(
+            "// Rust source, pasted\n\
+             #[derive(Serialize)]\n\
+             pub struct All { pub doc: Doc, id: Id, pair: Pair, shapes: Vec<Shape> }\n\
+             struct Doc { id: u64, tags: Vec<String>, note: Option<String> }\n\
+             struct Id(u64);\n\
+             struct Pair(u8, i16);\n\
+             enum Shape { Circle(f64), Rect { w: f32, h: f32 }, Line(i8, i8), Empty }\n\
+             (All) -> Shape",
+        )
+        .unwrap();
+        let json = r#"{"doc":{"id":7,"tags":["a","b"]},"id":9,"pair":[1,-2],
+            "shapes":[{"Circle":1.5},{"Rect":{"w":2.0,"h":3.0}},{"Line":[1,-1]},"Empty"]}"#;
+        let value = crate::Value::from_json(json).unwrap();
+        let ours = crate::encode_value(&value, &sig.params[0]).unwrap();
+        let theirs = ::bincode::serialize(&All {
+            doc: Doc {
+                id: 7,
+                tags: vec!["a".into(), "b".into()],
+                note: None,
+            },
+            id: Id(9),
+            pair: Pair(1, -2),
+            shapes: vec![
+                Shape::Circle(1.5),
+                Shape::Rect { w: 2.0, h: 3.0 },
+                Shape::Line(1, -1),
+                Shape::Empty,
+            ],
+        })
+        .unwrap();
+        assert_eq!(ours, theirs);
+        let back = crate::decode_value(&ours, &sig.params[0]).unwrap();
+        assert_eq!(
+            back.to_json(),
+            r#"{"doc":{"id":7,"tags":["a","b"],"note":null},"id":9,"pair":[1,-2],"shapes":[{"Circle":1.5},{"Rect":{"w":2.0,"h":3.0}}"#
+                .to_owned()
+                + r#",{"Line":[1,-1]},"Empty"]}"#
+        );
+        // The return type: an enum of its own.
+        let empty = ::bincode::serialize(&Shape::Empty).unwrap();
+        assert_eq!(
+            crate::decode_value(&empty, &sig.returns).unwrap().to_json(),
+            "\"Empty\""
+        );
+        assert_eq!(sig.to_string(), "(All) -> Shape");
+    }
+
+    #[test]
+    fn named_values_that_do_not_fit_are_encode_errors() {
+        let sig =
+            Signature::parse("struct P { x: i32, y: i32 } enum E { A, B(u8) } (P, E)").unwrap();
+        let enc = |json: &str, ty: &Type| {
+            crate::encode_value(&crate::Value::from_json(json).unwrap(), ty)
+                .unwrap_err()
+                .to_string()
+        };
+        let (p, e) = (&sig.params[0], &sig.params[1]);
+        assert!(enc(r#"{"x":1}"#, p).contains("missing field `y`"));
+        assert!(enc(r#"{"x":1,"y":2,"z":3}"#, p).contains("unknown field \"z\""));
+        assert!(enc("3", p).contains("expected an object"));
+        assert!(enc(r#""C""#, e).contains("no variant `C` (variants: A, B)"));
+        assert!(enc(r#""B""#, e).contains("has fields"));
+        assert!(enc(r#"{"A":1}"#, e).contains("has no fields"));
+        assert!(enc(r#"{"A":null,"B":1}"#, e).contains("expected `E`"));
+        // Positional structs and `{"A": null}` are accepted, as serde accepts them.
+        assert_eq!(
+            crate::encode_value(&crate::Value::from_json("[1, 2]").unwrap(), p).unwrap(),
+            [1, 0, 0, 0, 2, 0, 0, 0]
+        );
+        assert_eq!(
+            crate::encode_value(&crate::Value::from_json(r#"{"A":null}"#).unwrap(), e).unwrap(),
+            [0, 0, 0, 0]
+        );
+        // A variant index past the last one is malformed data.
+        assert!(crate::decode_value(&[2, 0, 0, 0], e).is_err());
+    }
+
+    #[test]
+    fn declarations_reject_what_they_cannot_mean() {
+        for (text, needle) in [
+            ("struct A { b: B } struct B { a: A } (A)", "recursive"),
+            ("struct T { kids: Vec<T> } (T)", "recursive"),
+            (
+                "struct A { x: u8 } struct A { y: u8 } (A)",
+                "declared twice",
+            ),
+            (
+                "struct A { x: u8, x: u8 } (A)",
+                "field `x` is declared twice",
+            ),
+            ("enum E { A, A } (E)", "variant `A` is declared twice"),
+            ("enum E {} (E)", "without variants"),
+            ("enum E { A = 1 } (E)", "discriminants"),
+            ("struct G<T> { x: T } (G)", "generic"),
+            ("struct A { x: Missing } (A)", "`A` uses `Missing`"),
+            ("struct A { x: u8 (A)", "expected"),
+            ("struct P(u8) (P)", "expected `;`"),
+        ] {
+            let e = Signature::parse(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+        // Exponential expansion is cut off, not attempted.
+        let mut text = String::from("struct T0 { x: u8 }\n");
+        for i in 1..40 {
+            text.push_str(&format!("struct T{i} {{ a: T{}, b: T{} }}\n", i - 1, i - 1));
+        }
+        text.push_str("(T39)");
+        assert!(Signature::parse(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("expand too far"));
+    }
+
+    #[test]
+    fn declarations_resolve_names_of_embedded_signatures() {
+        let decls =
+            Declarations::parse("struct Doc { id: u64 }\nenum Level { Low, High }\nstruct Unit;")
+                .unwrap();
+        assert_eq!(decls.names().collect::<Vec<_>>(), ["Doc", "Level", "Unit"]);
+        let embedded = Signature::parse("(Vec<Doc>, Option<Level>, Other) -> Unit").unwrap();
+        assert!(!embedded.params[0].is_known());
+        let resolved = decls.resolve_signature(&embedded).unwrap();
+        assert!(resolved.params[0].is_known() && resolved.params[1].is_known());
+        // Names not declared stay opaque.
+        assert_eq!(resolved.params[2], Type::Opaque("Other".into()));
+        assert!(
+            matches!(resolved.returns, Type::Struct { ref fields, .. } if *fields == Fields::Unit)
+        );
+        assert!(Declarations::parse("struct A { x: u8 } (A)").is_err());
+        let mut more = decls.clone();
+        assert!(more
+            .extend(Declarations::parse("struct Doc;").unwrap())
+            .is_err());
     }
 }

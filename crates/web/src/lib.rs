@@ -854,6 +854,7 @@ impl RawPlugin {
     ) -> JsResult<JsValue> {
         let signature = parse_signature(&get(&options, "signature")).map_err(to_js_error)?;
         let input = convert::from_js(&input).map_err(to_js_error)?;
+        error::forget_thrown();
         let extism = self.is_extism();
         let v = self
             .with(|p| {
