@@ -4,7 +4,7 @@
 //! independent hosts on threads (CON-07), and round trips (DAT-03, DAT-04, DAT-09). Each case
 //! asserts the error kind, then the canary answers on the same host.
 
-use crate::common::{assert_kind, buffer_wat, canary};
+use crate::common::{assert_kind, buffer_wat, canary, plugin_recovers};
 use plugboard_host_core::{ErrorKind, Host, Limits, Step, Value};
 
 fn host() -> Host {
@@ -143,7 +143,7 @@ fn mod_09_huge_vector_count_no_preallocation() {
 fn mod_10_custom_section_bomb_ignored() {
     let h = host();
     // A 4 MiB "name" section of 1M tiny entries in a module that is otherwise a valid plugin:
-    // accepted (custom sections are not parsed beyond our own) or rejected, quickly either way.
+    // accepted, because custom sections other than our own are not parsed.
     let mut names = Vec::new();
     leb(1_000_000, &mut names);
     for i in 0..1_000_000u32 {
@@ -155,10 +155,8 @@ fn mod_10_custom_section_bomb_ignored() {
     custom.extend_from_slice(&names);
     let mut m = buffer_wat("", "");
     m.extend_from_slice(&section(0, &custom));
-    match h.load_wasm(&m) {
-        Ok(mut p) => assert_eq!(p.call_bytes("ping", Vec::new()).unwrap(), b"pong"),
-        Err(e) => assert!(matches!(e.kind(), ErrorKind::InvalidModule { .. }), "{e:?}"),
-    }
+    let mut p = h.load_wasm(&m).expect("a custom section bomb is ignored");
+    assert_eq!(p.call_bytes("ping", Vec::new()).unwrap(), b"pong");
     canary(&h);
 }
 
@@ -384,7 +382,8 @@ fn memory_grow_in_an_endless_loop_is_out_of_fuel() {
 #[test]
 fn res_08_wasm_table_grow_to_cap() {
     let h = host();
-    // table.grow by 10M answers -1 (the table limit), and the plugin reports what it got.
+    // table.grow by 10M answers -1 inside the plugin (the table limit is not a host error),
+    // and the plugin reports what it got.
     let plugin = buffer_wat(
         "",
         r#"(table $t 1 funcref)
@@ -393,10 +392,11 @@ fn res_08_wasm_table_grow_to_cap() {
           (i64.or (i64.shl (i64.const 32) (i64.const 32)) (i64.const 4)))"#,
     );
     let mut p = h.load_wasm(&plugin).unwrap();
-    match p.call_bytes("run", Vec::new()) {
-        Ok(out) => assert_eq!(i32::from_le_bytes(out.try_into().unwrap()), -1),
-        Err(e) => assert!(matches!(e.kind(), ErrorKind::MemoryLimit { .. }), "{e:?}"),
-    }
+    let out = p
+        .call_bytes("run", Vec::new())
+        .expect("table.grow fails in the plugin");
+    assert_eq!(i32::from_le_bytes(out.try_into().unwrap()), -1);
+    plugin_recovers(&mut p);
     canary(&h);
 }
 
@@ -482,29 +482,33 @@ fn hfn_11_lua_host_fn_error_is_catchable_and_says_nothing_internal() {
 #[test]
 fn hfn_12_lua_host_fn_bad_arg_types() {
     let h = lua_host();
-    for arg in [
-        "{}",
-        "function() end",
-        "coroutine.create(function() end)",
-        "nil",
-        "0/0",
-        "math.maxinteger",
-        "1e308",
+    // No argument is a string. Values that cannot leave a Lua plugin at all (functions,
+    // coroutines) are `decode` errors before any host function is looked at; values that can
+    // but are not what `kv.get` takes fail as `hostFunction`, naming it. Neither runs it.
+    for (arg, host_function_error) in [
+        ("{}", true),
+        ("function() end", false),
+        ("coroutine.create(function() end)", false),
+        ("nil", true),
+        ("0/0", true),
+        ("math.maxinteger", true),
+        ("1e308", true),
     ] {
         let mut p = h
             .load_lua("p", &format!("function go() return kv.get({arg}) end"))
             .unwrap();
-        match p.call_value("go", vec![]) {
-            Ok(_) => {}
-            Err(e) => assert!(
-                matches!(
-                    e.kind(),
-                    ErrorKind::LuaError { .. }
-                        | ErrorKind::HostFunction { .. }
-                        | ErrorKind::Decode(_)
-                ),
+        let e = p.call_value("go", vec![]).expect_err(arg);
+        if host_function_error {
+            assert!(
+                matches!(e.kind(), ErrorKind::HostFunction { .. })
+                    && e.to_string().contains("kv.get"),
                 "{arg}: {e:?}"
-            ),
+            );
+        } else {
+            assert!(
+                matches!(e.kind(), ErrorKind::Decode(_)) && e.to_string().contains("cannot leave"),
+                "{arg}: {e:?}"
+            );
         }
     }
     canary(&h);

@@ -60,6 +60,7 @@ fn res_03_wasm_deep_recursion() {
         matches!(k, ErrorKind::StackOverflow)
     });
     plugin_recovers(&mut p);
+    canary(&h);
 }
 
 #[test]
@@ -80,6 +81,9 @@ fn res_05_wasm_memory_grow_to_cap() {
     let pages: u64 = p.call("grow", &()).unwrap();
     assert_eq!(pages, 256);
     assert!(p.memory_bytes() <= cap && cap - p.memory_bytes() < 65536);
+    // At the cap, the plugin still answers, and so does a fresh one.
+    plugin_recovers(&mut p);
+    canary(&h);
 }
 
 #[test]
@@ -102,10 +106,14 @@ fn rust_plugin_over_memory_cap_is_memory_limit() {
 
 #[test]
 fn res_07_bulk_fill_loop_charged() {
+    // The wall-clock deadline is only a watchdog: were memory.fill not charged by length, the
+    // loop would never run out of fuel and the call would end as `timeout`, failing the test
+    // instead of hanging it.
     let h = Host::builder()
         .limits(Limits {
             fuel: 5_000_000,
             memory_bytes: 32 << 20,
+            timeout_ms: Some(120_000),
             ..Limits::default()
         })
         .build();
@@ -116,6 +124,8 @@ fn res_07_bulk_fill_loop_charged() {
     assert_kind(p.call_bytes("fill", vec![]), |k| {
         matches!(k, ErrorKind::OutOfFuel { .. })
     });
+    plugin_recovers(&mut p);
+    canary(&h);
 }
 
 #[test]
