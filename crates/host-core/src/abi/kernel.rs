@@ -724,10 +724,15 @@ fn link_typed(
             with_kernel(&mut c, |k| Ok(k.input_load(off as u64, 8)? as i64))
         }),
         "output_set" => linker.func_wrap(m, name, |mut c: C<'_>, off: i64, len: i64| -> Ret<()> {
+            let max = c.data().limits.max_output_bytes;
             with_kernel(&mut c, |k| {
                 let (off, len) = (off as u64, len as u64);
                 // The whole range must lie in one live block: no wrap-around (KRN-01).
                 k.range(off, len)?;
+                // The host's output cap, as every ABI applies it (RES-12).
+                if len > max as u64 {
+                    return Err(ErrorKind::OutputTooLarge { len, max }.into());
+                }
                 k.output = Some((off, len));
                 Ok(())
             })

@@ -515,6 +515,13 @@ impl LuaPlugin {
                 }
                 (Ok(v), None) => {
                     let json = v.to_json().into_bytes();
+                    // The host's output cap, as every ABI applies it: on the result as the
+                    // caller receives it (JSON).
+                    let max = self.limits.max_output_bytes;
+                    if json.len() > max {
+                        let len = json.len() as u64;
+                        return Err(ErrorKind::OutputTooLarge { len, max }.into());
+                    }
                     self.result = Some(v);
                     Ok(Step::Done(json))
                 }

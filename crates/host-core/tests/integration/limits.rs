@@ -196,3 +196,74 @@ fn log_flood_is_truncated_per_call() {
     assert!(text.len() < 200, "{} bytes logged", text.len());
     assert!(text.contains("log truncated"));
 }
+
+/// RES-12: `Limits::max_output_bytes` holds on every ABI and engine. The buffer, fixed and
+/// nvim ABIs are covered by ABI-10 and their own tests; here the Extism kernel (`output_set`)
+/// and Lua results, each just under and just over a 1 KiB cap, then the canary.
+#[test]
+fn res_12_output_cap_on_the_kernel_and_lua() {
+    let h = Host::builder()
+        .limits(Limits {
+            max_output_bytes: 1024,
+            ..Limits::default()
+        })
+        .build();
+    // An Extism plugin that outputs `len` bytes of a fresh block, `len` taken from the input.
+    let kernel = wat::parse_str(
+        r#"(module
+  (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (import "extism:host/env" "input_load_u64" (func $input_load_u64 (param i64) (result i64)))
+  (memory (export "memory") 1)
+  (func (export "run") (result i32) (local $n i64)
+    (local.set $n (call $input_load_u64 (i64.const 0)))
+    (call $output_set (call $alloc (local.get $n)) (local.get $n))
+    (i32.const 0)))"#,
+    )
+    .unwrap();
+    let mut p = h.load_wasm(&kernel).unwrap();
+    let out = p.call_bytes("run", 1024u64.to_le_bytes().to_vec()).unwrap();
+    assert_eq!(out.len(), 1024);
+    assert_kind(p.call_bytes("run", 1025u64.to_le_bytes().to_vec()), |k| {
+        matches!(
+            k,
+            ErrorKind::OutputTooLarge {
+                len: 1025,
+                max: 1024
+            }
+        )
+    });
+    assert_eq!(
+        p.call_bytes("run", 3u64.to_le_bytes().to_vec())
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Lua: the result as the caller receives it (JSON: a string of n bytes is n + 2).
+    let mut lua = h
+        .load_lua("big", "function f(n) return string.rep('x', n) end")
+        .unwrap();
+    let ok = lua
+        .call_value("f", vec![plugboard_host_core::Value::Int(1022)])
+        .unwrap();
+    assert_eq!(ok, plugboard_host_core::Value::String("x".repeat(1022)));
+    assert_kind(
+        lua.call_value("f", vec![plugboard_host_core::Value::Int(1023)]),
+        |k| {
+            matches!(
+                k,
+                ErrorKind::OutputTooLarge {
+                    len: 1025,
+                    max: 1024
+                }
+            )
+        },
+    );
+    assert_eq!(
+        lua.call_value("f", vec![plugboard_host_core::Value::Int(2)])
+            .unwrap(),
+        plugboard_host_core::Value::String("xx".into())
+    );
+    canary(&h);
+}
