@@ -82,6 +82,35 @@ pub(crate) struct Shared {
     /// Fuel of the call beyond the slice running now: with the slice's remaining fuel, what
     /// a call into another plugin may use.
     pub(crate) fuel_beyond_slice: std::cell::Cell<u64>,
+    /// Set when a host call found the call's fuel spent: the call ends as out of fuel after
+    /// this slice, whatever the plugin's `pcall` does with the error it was given.
+    pub(crate) starved: std::cell::Cell<bool>,
+}
+
+/// Charges a host call from Lua before it runs, as wasm plugins are charged (HFN-09, RES-10):
+/// a fixed cost plus one unit per 8 bytes of arguments (as JSON). When the call's fuel cannot
+/// pay, the host function is not run and the call ends as out of fuel.
+fn charge_host_call(
+    fuel: &mut piccolo::Fuel,
+    shared: &Shared,
+    args: &[Value],
+) -> Result<(), piccolo::RuntimeError> {
+    let arg_bytes: usize = args.iter().map(|v| v.to_json().len()).sum();
+    let cost = crate::wasm::HOST_CALL_FUEL.saturating_add(arg_bytes as u64 / 8);
+    let available = shared
+        .fuel_beyond_slice
+        .get()
+        .saturating_add(fuel.remaining().max(0) as u64);
+    if cost > available {
+        shared.starved.set(true);
+        fuel.interrupt();
+        let budget = shared.limits.fuel;
+        return Err(anyhow_error(ErrorKind::OutOfFuel { budget }.into()));
+    }
+    // Past the slice's own fuel, the rest comes from the call's remaining budget.
+    let in_slice = i32::try_from(cost).unwrap_or(i32::MAX);
+    fuel.consume(in_slice);
+    Ok(())
 }
 
 struct Vm {
@@ -452,6 +481,7 @@ impl LuaPlugin {
             .clamp(1, MAX_LUA_SLICE)
             .min(run.fuel_left.max(1));
         vm.shared.fuel_beyond_slice.set(run.fuel_left - slice);
+        vm.shared.starved.set(false);
         let mut fuel = Fuel::with(i32::try_from(slice).unwrap_or(i32::MAX));
         let executor = &run.executor;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -467,6 +497,10 @@ impl LuaPlugin {
                 return Err(self.fail(ErrorKind::EnginePanic { message }.into(), true));
             }
         };
+        if vm.shared.starved.get() {
+            let budget = run.budget;
+            return Err(self.fail(ErrorKind::OutOfFuel { budget }.into(), false));
+        }
         if vm.lua.total_memory() > self.limits.memory_bytes {
             let cap = self.limits.memory_bytes;
             return Err(self.fail(ErrorKind::MemoryLimit { cap }.into(), true));
@@ -684,8 +718,7 @@ fn install_host_functions<'gc>(
                 .cloned()
                 .ok_or_else(|| piccolo::Error::from(anyhow_error(missing(&ns, &name))))?;
             let args = stack_values(&stack)?;
-            // As for wasm plugins (RES-10): a host call costs the budget more than one step.
-            exec.fuel().consume(crate::wasm::HOST_CALL_FUEL as i32);
+            charge_host_call(exec.fuel(), &shared, &args)?;
             let json = match args.len() {
                 0 => serde_json::Value::Null,
                 1 => serde_json::to_value(&args[0]).unwrap_or_default(),
@@ -721,12 +754,11 @@ fn install_host_functions<'gc>(
             .map_err(|e| anyhow_to_error(&e.to_string()))?;
     }
     for h in handles {
-        let (f, plugin) = (h.f.clone(), shared.plugin.clone());
+        let (f, plugin, shared) = (h.f.clone(), shared.plugin.clone(), shared.clone());
         let (ns, name) = (h.namespace.clone(), h.name.clone());
         let callback = Callback::from_fn(&ctx, move |ctx, mut exec, mut stack| {
             let args = stack_values(&stack)?;
-            // As for wasm plugins (RES-10): a host call costs the budget more than one step.
-            exec.fuel().consume(crate::wasm::HOST_CALL_FUEL as i32);
+            charge_host_call(exec.fuel(), &shared, &args)?;
             let r = catch_unwind(AssertUnwindSafe(|| f(&plugin, args)))
                 .unwrap_or_else(|p| Err(format!("panicked: {}", crate::host::panic_message(&p))));
             match r {

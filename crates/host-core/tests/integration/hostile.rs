@@ -825,3 +825,102 @@ mod properties {
         }
     }
 }
+
+/// HFN-09 for Lua: a host call is charged before it runs, by the size of its arguments as for
+/// wasm plugins, and a call whose fuel cannot pay does not run the host function at all; a
+/// `pcall` around it cannot turn running out of fuel into success.
+#[test]
+fn hfn_09_lua_host_calls_charged_before_they_run() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let budget = 200_000u64;
+    let h = Host::builder()
+        .limits(Limits {
+            fuel: budget,
+            ..Limits::default()
+        })
+        .func("kv", "put", move |s: String| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            s.len() as u64
+        })
+        .build();
+    // 8 KiB per call: at least 64 + 8192/8 fuel each, so at most budget/1088 calls run.
+    let mut p = h
+        .load_lua(
+            "p",
+            "function go(s) while true do pcall(kv.put, s) end end\n\
+             function once(s) return kv.put(s) end",
+        )
+        .unwrap();
+    let big = Value::String("x".repeat(8192));
+    assert_kind(p.call_value("go", vec![big]), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
+    let ran = runs.swap(0, Ordering::SeqCst);
+    assert!(ran > 0, "no call ran");
+    assert!(
+        ran as u64 <= budget / (64 + 8192 / 8),
+        "{ran} calls of 8 KiB ran on a budget of {budget}"
+    );
+    // One call whose arguments alone cost more than the whole budget: never runs.
+    let huge = Value::String("x".repeat(4 << 20));
+    assert_kind(p.call_value("once", vec![huge]), |k| {
+        matches!(k, ErrorKind::OutOfFuel { .. })
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 0, "the host function ran");
+    // The plugin still works within its budget.
+    assert_eq!(
+        p.call_value("once", vec![Value::String("abc".into())])
+            .unwrap(),
+        Value::Int(3)
+    );
+    canary(&h);
+}
+
+/// A Lua plugin loaded with an allow-list sees the host functions of those namespaces only:
+/// the others are not there at all (indexing them is nil), not present-but-failing.
+#[test]
+fn lua_host_functions_follow_the_allow_list() {
+    let h = Host::builder()
+        .func("math2", "twice", |n: i64| n * 2)
+        .func("fs", "read", |_: String| "secret".to_string())
+        .build();
+    let mut p = h
+        .load_lua_files(
+            [(
+                "main.lua",
+                "function go() return math2.twice(21), fs == nil, type(rawget(_G, 'fs')) end",
+            )],
+            plugboard_host_core::PluginOptions::named("p").allow(&["math2"]),
+        )
+        .unwrap();
+    assert_eq!(
+        p.call_value("go", vec![]).unwrap(),
+        Value::List(vec![
+            Value::Int(42),
+            Value::Bool(true),
+            Value::String("nil".into())
+        ])
+    );
+    let mut denied = h
+        .load_lua_files(
+            [("main.lua", "function go() return fs.read('x') end")],
+            plugboard_host_core::PluginOptions::named("q").allow(&["math2"]),
+        )
+        .unwrap();
+    assert_kind(
+        denied.call_value("go", vec![]),
+        |k| matches!(k, ErrorKind::LuaError { message, .. } if message.contains("attempt to index a nil value")),
+    );
+    // Without an allow-list, every namespace is there.
+    let mut open = h
+        .load_lua("r", "function go() return fs.read('x') end")
+        .unwrap();
+    assert_eq!(
+        open.call_value("go", vec![]).unwrap(),
+        Value::String("secret".into())
+    );
+    canary(&h);
+}
