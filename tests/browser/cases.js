@@ -3,6 +3,7 @@
 // cancellation, typed errors (RES-01, RES-05, HFN-04, HFN-05, HFN-10) and crash recovery
 // (HFN-03). Results go to window.results; run.mjs prints "N passed, N failed".
 import init, { PluginHost } from "/pkg/web/index.js";
+import { stressCases } from "/shared/stress.mjs";
 const __abortForTesting = PluginHost[Symbol.for("plugboard.abortForTesting")];
 
 const log = (line) => (document.getElementById("log").textContent += line + "\n");
@@ -121,6 +122,10 @@ test("a runtime crash is recovered: plugins reloaded, the next call works (HFN-0
   eq(kind, "runtimeCrashed");
   eq(await lua.call("bump"), 101);
 });
+
+// Limits pushed from inside a plugin (RES-03, RES-05, CON-01, Lua nesting), as in Node and workerd.
+const STRESS = await bytes("/fixtures/wasm32-wasip1/release/stress.wasm");
+for (const [name, run] of stressCases({ PluginHost }, STRESS)) test(name, run);
 
 for (const c of cases) {
   try {

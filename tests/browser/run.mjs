@@ -1,9 +1,14 @@
 // Serves the package (target/npm/plugboard at /pkg), the plugin fixtures (target/plugins at
-// /fixtures) and tests/browser on 127.0.0.1, opens the test page in Debian's Chromium through
+// /fixtures), the cases shared by every JS target (tests/shared at /shared) and tests/browser on 127.0.0.1, opens the test page in Debian's Chromium through
 // playwright-core, prints each case and "N passed, N failed". Exit code 1 on failure.
 import { launchChromium, serve } from "../../scripts/serve.mjs";
 
-const mounts = [["/pkg/", "target/npm/plugboard/"], ["/fixtures/", "target/plugins/"], ["/", "tests/browser/"]];
+const mounts = [
+  ["/pkg/", "target/npm/plugboard/"],
+  ["/fixtures/", "target/plugins/"],
+  ["/shared/", "tests/shared/"],
+  ["/", "tests/browser/"],
+];
 const echo = (path, res) => path.startsWith("/echo/") && (res.end(path.slice("/echo/".length)), true);
 const server = await serve(0, mounts, echo);
 const url = `http://127.0.0.1:${server.address().port}/`;

@@ -270,7 +270,7 @@ test("an AbortSignal cancels between slices; the plugin answers the next call", 
   assert.equal(await perf.call("add", [1, 2]), 3);
 });
 
-test("limits and plugin failures are errors of their own kind (RES-01, RES-03, RES-05)", async () => {
+test("limits and plugin failures are errors of their own kind (RES-01; wasm RES-03/05 in stress.test.mjs)", async () => {
   const host = new PluginHost({ fuel: 5_000_000, memoryBytes: 4 << 20 });
   const perf = await host.loadWasm(PERF);
   const e = await rejects(perf.call("sum", 1e12), "outOfFuel");
@@ -281,6 +281,7 @@ test("limits and plugin failures are errors of their own kind (RES-01, RES-03, R
     function boom() error("boom") end
     function grow() local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end end`);
   await rejects(lua.call("loop"), "outOfFuel");
+  await rejects(lua.call("deep", 1), "luaError");
   await rejects(lua.call("boom"), "luaError");
   await rejects(lua.call("grow"), "memoryLimit");
   await rejects(lua.call("nope"), "unknownFunction");

@@ -166,4 +166,48 @@ pub mod checks {
             .any(|i| i.module == "wasi_snapshot_preview1"));
         assert!(p.exports().iter().any(|e| e.name == "write_file"));
     }
+
+    /// RES-03, RES-05 and CON-01 from a compiled plugin (the JS targets run the same plugin:
+    /// tests/node/stress.test.mjs, tests/browser/cases.js, tests/edge).
+    pub fn stress() {
+        use plugboard_host_core::{ErrorKind, Limits};
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let pool: Rc<RefCell<Vec<plugboard_host_core::Plugin>>> = Rc::default();
+        let take = pool.clone();
+        let h = Host::builder()
+            .limits(Limits {
+                memory_bytes: 4 << 20,
+                ..Limits::default()
+            })
+            .try_func("env", "again", move |depth: u32| -> Result<u32, String> {
+                let mut next = take.borrow_mut().pop().ok_or("no instance left")?;
+                next.call::<u32, u32>("reenter", &depth)
+                    .map_err(|e| e.to_string())
+            })
+            .build();
+        let mut p = h.load_wasm(plugboard_fixtures::STRESS).unwrap();
+        assert_eq!(p.abi(), Abi::Buffer);
+
+        let e = p.call::<u32, u32>("recurse", &0).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::StackOverflow), "{e:?}");
+        assert_eq!(p.call::<(), u32>("ping", &()).unwrap(), 7);
+
+        let before = p.call::<(), u32>("pages", &()).unwrap();
+        let grown = p.call::<(), u32>("grow_until_refused", &()).unwrap();
+        assert_eq!(before + grown, 64, "4 MiB is 64 pages");
+        assert!(p.memory_bytes() <= 4 << 20);
+        assert_eq!(p.call::<(), u32>("ping", &()).unwrap(), 7);
+
+        for _ in 0..20 {
+            pool.borrow_mut()
+                .push(h.load_wasm(plugboard_fixtures::STRESS).unwrap());
+        }
+        let e = p.call::<u32, u32>("reenter", &0).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::HostFunction { .. }), "{e:?}");
+        assert!(e.to_string().contains("re-entrancy depth"), "{e}");
+        assert_eq!(p.call::<(), u32>("ping", &()).unwrap(), 7);
+        pool.borrow_mut().clear();
+        crate::common::canary(&h);
+    }
 }
