@@ -74,3 +74,6 @@ assert(-7 // 2 == -4 and math.mininteger % -1 == 0 and (1 << 64) == 0)
 local x, y = 1, 2
 x, y = y, x
 assert(x == 2 and y == 1)
+
+-- base
+assert(_VERSION == "Lua 5.4")

@@ -1549,12 +1549,13 @@ fn empty_code_section_with_bytes(bytes: &[u8]) -> Result<(), Error> {
         let Some(size) = leb(bytes, &mut at) else {
             return Ok(());
         };
-        let Some(end) = usize::try_from(size).ok().and_then(|s| at.checked_add(s)) else {
-            return Ok(());
-        };
+        // In u64: a declared size past usize (wasm32) must be judged as on 64-bit hosts.
+        let end = u64::try_from(at).unwrap_or(u64::MAX).saturating_add(size);
         if id == 10 {
             let mut body = at;
-            if leb(bytes, &mut body) == Some(0) && end > body {
+            let count = leb(bytes, &mut body);
+            let body = u64::try_from(body).unwrap_or(u64::MAX);
+            if count == Some(0) && end > body {
                 return Err(ErrorKind::InvalidModule {
                     reason: format!(
                         "the code section declares no functions but holds {} more bytes",
@@ -1564,6 +1565,9 @@ fn empty_code_section_with_bytes(bytes: &[u8]) -> Result<(), Error> {
                 .into());
             }
         }
+        let Ok(end) = usize::try_from(end) else {
+            return Ok(());
+        };
         at = end;
     }
     Ok(())

@@ -53,13 +53,19 @@ impl<'a> Format<'a> {
         }
     }
 
-    /// An optional decimal size after an option.
+    /// An optional decimal size after an option. As PUC Lua, digits are read while the number
+    /// stays below `(i32::MAX - 9) / 10`: a longer number's next digit is read as an option
+    /// (`c4294967297` is `c429496729` then the invalid option `7`), on every host alike.
     fn size(&mut self) -> Option<usize> {
+        const MAX_READ: usize = (i32::MAX as usize - 9) / 10;
         let start = self.at;
         let mut n: usize = 0;
         while let Some(d) = self.fmt.get(self.at).filter(|c| c.is_ascii_digit()) {
-            n = n.saturating_mul(10).saturating_add(usize::from(d - b'0'));
+            n = n * 10 + usize::from(d - b'0');
             self.at += 1;
+            if n > MAX_READ {
+                break;
+            }
         }
         (self.at > start).then_some(n)
     }
@@ -216,6 +222,16 @@ fn get_int(bytes: &[u8], signed: bool, little: bool) -> Option<i64> {
         .then_some(n as i64)
 }
 
+/// A format string's error, as PUC Lua raises it: `invalid next option` and a bad alignment
+/// blame argument 1, the others (an invalid option, a missing or out-of-range size) are plain.
+fn format_error<'gc>(ctx: Context<'gc>, f: &str, message: String) -> Error<'gc> {
+    if message.starts_with("invalid next option") || message.starts_with("format asks for") {
+        bad_arg(ctx, 0, f, &message)
+    } else {
+        super::stdlib::lua_err(ctx, message)
+    }
+}
+
 fn pack<'gc>(ctx: Context<'gc>, stack: &Stack<'gc, '_>, cap: usize) -> Result<Vec<u8>, Error<'gc>> {
     let fmt = check_bytes(ctx, stack, 0, "pack")?;
     let mut f = Format::new(fmt);
@@ -223,7 +239,10 @@ fn pack<'gc>(ctx: Context<'gc>, stack: &Stack<'gc, '_>, cap: usize) -> Result<Ve
     let mut arg = 1;
     let bad = |arg: usize, msg: &str| bad_arg(ctx, arg, "pack", msg);
     loop {
-        let Some((item, pad)) = f.next(out.len()).map_err(|m| bad(0, &m))? else {
+        let Some((item, pad)) = f
+            .next(out.len())
+            .map_err(|m| format_error(ctx, "pack", m))?
+        else {
             break;
         };
         if out.len().saturating_add(pad).saturating_add(item.size()) > cap {
@@ -319,7 +338,10 @@ fn packsize<'gc>(ctx: Context<'gc>, stack: &Stack<'gc, '_>) -> Result<i64, Error
     let fmt = check_bytes(ctx, stack, 0, "packsize")?;
     let mut f = Format::new(fmt);
     let mut total: usize = 0;
-    while let Some((item, pad)) = f.next(total).map_err(|m| bad_arg(ctx, 0, "packsize", &m))? {
+    while let Some((item, pad)) = f
+        .next(total)
+        .map_err(|m| format_error(ctx, "packsize", m))?
+    {
         if matches!(item, Item::Sized(_) | Item::Zero) {
             return Err(bad_arg(ctx, 0, "packsize", "variable-length format"));
         }
@@ -342,8 +364,14 @@ fn unpack<'gc>(
         Value::Nil => 1,
         _ => check_int(ctx, stack, 2, "unpack")?,
     };
-    let start = if init < 0 { len + init + 1 } else { init };
-    if start < 1 || start - 1 > len {
+    // PUC Lua's posrelatI: 0 and positions before the start mean the start.
+    let start = match init {
+        1.. => init,
+        0 => 1,
+        _ if init < -len => 1,
+        _ => len + init + 1,
+    };
+    if start - 1 > len {
         return Err(bad_arg(ctx, 2, "unpack", "initial position out of string"));
     }
     let mut pos = (start - 1) as usize;
@@ -351,7 +379,7 @@ fn unpack<'gc>(
     let mut out = Vec::new();
     let short = || bad_arg(ctx, 1, "unpack", "data string too short");
     let take = |pos: usize, n: usize| data.get(pos..pos.checked_add(n)?);
-    while let Some((item, pad)) = f.next(pos).map_err(|m| bad_arg(ctx, 0, "unpack", &m))? {
+    while let Some((item, pad)) = f.next(pos).map_err(|m| format_error(ctx, "unpack", m))? {
         take(pos, pad + item.size()).ok_or_else(short)?;
         pos += pad;
         match item {

@@ -26,8 +26,18 @@ pub(crate) fn bad_arg<'gc>(ctx: Context<'gc>, n: usize, f: &str, msg: &str) -> E
 
 /// Charges `units` of work (1 fuel per 64 units, at least 1).
 pub(crate) fn charge(exec: &mut Execution<'_, '_>, units: usize) {
+    charge_wide(exec, u64::try_from(units).unwrap_or(u64::MAX));
+}
+
+/// [`charge`] for counts a script chooses: in u64, so that 32-bit hosts charge what 64-bit ones do.
+pub(crate) fn charge_wide(exec: &mut Execution<'_, '_>, units: u64) {
     let cost = 1 + units / 64;
     exec.fuel().consume(i32::try_from(cost).unwrap_or(i32::MAX));
+}
+
+/// How many elements `from..=to` spans, as a u64 (0 when empty), whatever the integers.
+fn span(from: i64, to: i64) -> u64 {
+    u64::try_from(i128::from(to) - i128::from(from) + 1).unwrap_or(0)
 }
 
 fn type_name(v: Value<'_>) -> &'static str {
@@ -228,6 +238,7 @@ fn set<'gc>(ctx: Context<'gc>, t: Table<'gc>, name: &'static str, v: impl IntoVa
 /// Installs our libraries into the VM.
 pub(crate) fn install<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
     set(ctx, ctx.globals(), "_G", ctx.globals());
+    set(ctx, ctx.globals(), "_VERSION", "Lua 5.4");
     // The functions lowered operators call: not globals, the upvalues of every compiled chunk.
     let helpers = Table::new(&ctx);
     install_concat(ctx, shared, helpers);
@@ -1064,7 +1075,7 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                     if pos < 1 || pos > n.saturating_add(1) {
                         return Err(bad_arg(ctx, 1, "insert", "position out of bounds"));
                     }
-                    charge(&mut exec, ((n - pos + 1).max(0) as usize) * 16);
+                    charge_wide(&mut exec, span(pos, n).saturating_mul(16));
                     let mut i = n;
                     while i >= pos {
                         let v = table.get(ctx, i);
@@ -1096,10 +1107,7 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 return Err(bad_arg(ctx, 1, "remove", "position out of bounds"));
             }
             let removed = table.get(ctx, pos);
-            charge(
-                &mut exec,
-                (size.saturating_sub(pos).max(0) as usize).saturating_mul(16),
-            );
+            charge_wide(&mut exec, span(pos, size - 1).saturating_mul(16));
             while pos < size {
                 let v = table.get(ctx, pos + 1);
                 table
@@ -1141,8 +1149,8 @@ fn install_table<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                         return Err(lua_err(
                             ctx,
                             format!(
-                                "invalid value (at index {k}) in table for 'concat' (a {})",
-                                type_name(v)
+                                "invalid value ({}) at index {k} in table for 'concat'",
+                                v.type_name()
                             ),
                         ))
                     }
@@ -1671,7 +1679,8 @@ fn install_utf8<'gc>(ctx: Context<'gc>) {
     );
     let step = Callback::from_fn(&ctx, |ctx, mut exec, mut stack| {
         let s = check_bytes(ctx, &stack, 0, "codes")?;
-        let mut i = check_int(ctx, &stack, 1, "codes")? as usize;
+        // As Lua, a control value past the string (or negative: huge as unsigned) ends it.
+        let mut i = usize::try_from(check_int(ctx, &stack, 1, "codes")?).unwrap_or(usize::MAX);
         // Skip the current character's continuation bytes.
         if i > 0 {
             while i < s.len() && s[i] & 0xC0 == 0x80 {

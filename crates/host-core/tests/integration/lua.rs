@@ -688,6 +688,42 @@ fn lua_test_scripts_pass() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `tests/lua/probes.lua`: the standard library at integers past 2^32 and at the ends of the
+/// 64-bit range answers as PUC Lua 5.4 does (probes marked `[ours]` excepted, by design). The
+/// report is written to `target/lua-probes.txt`, which the npm package's Node test
+/// (`tests/node/lua-probes.test.mjs`) must reproduce on wasm32, where `usize` is 32 bits.
+#[test]
+fn lua_extreme_argument_probes_agree_with_puc_lua() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = root.join("tests/lua/probes.lua");
+    let src = std::fs::read_to_string(&script).unwrap();
+    let h = Host::builder().build();
+    let mut p = h.load_lua("probes", &src).unwrap();
+    let ours: String = p.call("report", &()).unwrap();
+    assert!(ours.lines().count() >= 80, "{ours}");
+    std::fs::create_dir_all(root.join("target")).unwrap();
+    std::fs::write(root.join("target/lua-probes.txt"), &ours).unwrap();
+
+    let puc = match std::process::Command::new("lua5.4").arg(&script).output() {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
+        Ok(out) => panic!("lua5.4 failed: {}", String::from_utf8_lossy(&out.stderr)),
+        // scripts/install.sh installs PUC Lua; an embedder's `cargo test` may not have it.
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("lua5.4 not run ({e}): the probes were not compared with PUC Lua");
+            return;
+        }
+        Err(e) => panic!("lua5.4 not found ({e}): scripts/install.sh installs it"),
+    };
+    let mut differ = Vec::new();
+    for (a, b) in ours.lines().zip(puc.lines()) {
+        if a != b && !a.ends_with(" [ours]") {
+            differ.push(format!("plugboard: {a}\n  PUC Lua: {b}"));
+        }
+    }
+    assert_eq!(ours.lines().count(), puc.lines().count(), "{puc}");
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}
+
 #[test]
 fn load_errors_name_the_plugin_file_and_line() {
     let h = Host::builder().build();

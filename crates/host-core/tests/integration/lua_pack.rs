@@ -52,10 +52,7 @@ fn errors_as_puc_says_them() {
             "string.pack('!3 i4', 1)",
             "bad argument #1 to 'pack' (format asks for alignment not power of 2)",
         ),
-        (
-            "string.pack('y', 1)",
-            "bad argument #1 to 'pack' (invalid format option 'y')",
-        ),
+        ("string.pack('y', 1)", "invalid format option 'y'"),
         (
             "string.unpack('i9', string.rep('\\255', 8) .. '\\1')",
             "9-byte integer does not fit into Lua Integer",
@@ -88,7 +85,12 @@ fn huge_formats_stay_under_the_cap() {
         "{e:?}"
     );
     assert_eq!(
-        run("return pcall(string.packsize, 'c2147483647c2')"),
+        run("return pcall(string.packsize, 'c2000000000c2000000000')"),
         r#"[false,"bad argument #1 to 'packsize' (format result too large)"]"#
+    );
+    // As PUC Lua, a size stops being read past (2^31 - 10) / 10: its next digit is an option.
+    assert_eq!(
+        run("return pcall(string.packsize, 'c2147483647c2')"),
+        r#"[false,"invalid format option '7'"]"#
     );
 }
