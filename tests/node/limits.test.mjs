@@ -30,3 +30,31 @@ test("maxOutputBytes holds for Extism plugins and Lua results (RES-12)", async (
   await outputTooLarge(lua.call("f", 63));
   assert.equal(await lua.call("f", 1), "x");
 });
+
+test("compiling Lua counts against memoryBytes: 2.9 MB and 7.9 MB scripts of constants fail with memoryLimit, and the runtime stays small (LUA-R11)", async () => {
+  const host = new PluginHost({ maxModuleBytes: 8 << 20 });
+  const before = process.memoryUsage().rss;
+  for (const len of [2_900_000, 7_900_000]) {
+    const src = "local function unused() return {" + "1,".repeat(len / 2) + "} end";
+    const e = await host.loadLua("constants", src).then(() => assert.fail("expected memoryLimit"), (e) => e);
+    assert.equal(e.kind, "memoryLimit", e.message);
+  }
+  const grown = process.memoryUsage().rss - before;
+  // Unbounded, compiling the 2.9 MB one grew the runtime's wasm memory by ~245 MB for good (the
+  // 7.9 MB one by ~480 MB); bounded, what remains is the sources' copies in the wasm memory.
+  assert.ok(grown < 96 << 20, `the process grew by ${(grown / 2 ** 20).toFixed(0)} MiB`);
+  const small = await host.loadLua("small", "local function unused() return {" + "1,".repeat(10_000) + "} end function f() return 1 end");
+  assert.equal(await small.call("f"), 1);
+  host.close();
+});
+
+test("a code section declaring no functions and a size past 4 GiB is invalidModule on wasm32 too (MOD-22)", async () => {
+  const host = new PluginHost();
+  // Section 10 (code), size 0xFFFFFFF2 as a 5-byte LEB, count 0, then bytes.
+  const module = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 10, 0xf2, 0xff, 0xff, 0xff, 0x0f, 0, 1, 2, 3]);
+  const e = await host.loadWasm(module).then(() => assert.fail("expected invalidModule"), (e) => e);
+  assert.equal(e.kind, "invalidModule", e.message);
+  const lua = await host.loadLua("canary", "function f() return 1 end");
+  assert.equal(await lua.call("f"), 1);
+  host.close();
+});

@@ -7,7 +7,8 @@
 //!   `stack overflow` at 20,000 calls, our patch to piccolo, where piccolo 0.3.3 alone doubled
 //!   its value stack past the cap inside one step);
 //! - G11: no single allocation triggered by plugin input exceeds max(cap, max_output) = 16 MiB;
-//! - RES-06: loading and dropping plugins over and over keeps the host's memory bounded.
+//! - RES-06: loading and dropping plugins over and over keeps the host's memory bounded;
+//! - LUA-R11: compiling a Lua source of any shape counts against the plugin's memory cap.
 
 #![allow(unsafe_code, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -143,6 +144,143 @@ fn res_06_load_churn_is_bounded() {
 fn memory_goals() {
     res_06_load_churn_is_bounded();
     g9_g10_g11_memory_goals();
+    lua_compile_memory_is_bounded();
+}
+
+/// Lua sources of `len` bytes in shapes that cost the compiler the most per byte: constants in
+/// table constructors, assignments, calls, long literals, and ordinary code.
+fn lua_shapes(len: usize) -> Vec<(&'static str, String)> {
+    // Inside a function that never runs: loading compiles the source and runs nothing of it.
+    let repeat = |head: &str, unit: &str, tail: &str| {
+        let (open, close) = ("local function unused() ", " end");
+        let mut s = String::with_capacity(len + unit.len());
+        s.push_str(open);
+        s.push_str(head);
+        while s.len() + unit.len() + tail.len() + close.len() <= len {
+            s.push_str(unit);
+        }
+        s.push_str(tail);
+        s.push_str(close);
+        s
+    };
+    vec![
+        ("integer constants", repeat("return {", "1,", "}")),
+        ("float constants", repeat("return {", "1.5,", "}")),
+        ("string constants", repeat("return {", "'ab',", "}")),
+        (
+            "nested constant tables",
+            repeat("return {", "{1,{2},'x'},", "}"),
+        ),
+        ("keyed constants", repeat("return {", "a=1,", "}")),
+        ("assignments", repeat("", "x=1 ", "")),
+        ("calls", repeat("", "f(1,'a',x.y) ", "")),
+        (
+            "concatenations",
+            repeat("local a, b = 'a', 'b' local s ", "s=a..b ", ""),
+        ),
+        ("one long string", repeat("return '", "x", "'")),
+        (
+            "control flow",
+            repeat(
+                "local a, b, c ",
+                "if a > b then c = a - b elseif a then c = b + a * 2 else c = nil end\n",
+                "",
+            ),
+        ),
+    ]
+}
+
+/// Compiling Lua counts against the plugin's memory cap: whatever the source's shape and size
+/// (up to the 8 MiB source limit), loading it either succeeds or fails with `memoryLimit`, and
+/// the host's peak allocation while it does stays within the cap plus 1 MiB. 32 KiB sources of
+/// every shape load. Piccolo's syntax tree is the cost: a 2.9 MB
+/// table of constants took 183 MB to compile before the bound.
+///
+/// With `PLUGBOARD_MEASURE_COMPILE=1` the cap is 1 TiB and nothing is asserted: the printed
+/// bytes per source byte are what `compile.rs`'s cost constants are derived from.
+fn lua_compile_memory_is_bounded() {
+    let measuring = std::env::var_os("PLUGBOARD_MEASURE_COMPILE").is_some();
+    let lua_cap: usize = if measuring { 1 << 40 } else { 16 * MIB };
+    let host = Host::builder()
+        .limits(Limits {
+            memory_bytes: lua_cap,
+            max_module_bytes: 8 * MIB,
+            ..Limits::default()
+        })
+        .build();
+    let sizes: &[usize] = if measuring {
+        &[64 << 10, 256 << 10, 1 << 20]
+    } else {
+        &[32 << 10, 64 << 10, 256 << 10, 1 << 20, 2_900_000, 7_900_000]
+    };
+    for &len in sizes {
+        for (shape, src) in lua_shapes(len) {
+            let mut retained = 0;
+            let start = CURRENT.load(Relaxed);
+            let (peak, _) = measure(|| match host.load_lua("big", &src) {
+                Ok(p) => {
+                    retained = CURRENT.load(Relaxed).saturating_sub(start);
+                    drop(p);
+                }
+                Err(e) => assert!(
+                    matches!(e.kind(), ErrorKind::MemoryLimit { .. }),
+                    "{shape}, {len} bytes: {e}"
+                ),
+            });
+            let loaded = retained > 0;
+            println!(
+                "compile {shape}, {} KiB: {}, peak {:.2} MiB ({:.1} bytes per source byte), kept {:.1} bytes per source byte",
+                len >> 10,
+                if loaded { "loaded" } else { "memoryLimit" },
+                peak as f64 / MIB as f64,
+                peak as f64 / len as f64,
+                retained as f64 / len as f64
+            );
+            if measuring {
+                continue;
+            }
+            assert!(
+                peak <= lua_cap + MIB,
+                "{shape}, {len} bytes: compiling peaked at {peak} bytes over a {lua_cap}-byte cap"
+            );
+            if len <= 32 << 10 {
+                assert!(
+                    loaded,
+                    "{shape}: a {len}-byte source must load under a 16 MiB cap"
+                );
+            }
+        }
+    }
+    if measuring {
+        return;
+    }
+    // A plugin of many files: what the compiled files keep counts too, so the last ones are
+    // refused before the plugin's compiled code outgrows the cap.
+    let (_, src) = lua_shapes(64 << 10).swap_remove(7);
+    let files: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                if i == 0 {
+                    "main.lua".to_owned()
+                } else {
+                    format!("m{i}.lua")
+                },
+                src.clone(),
+            )
+        })
+        .collect();
+    let sources: usize = files.iter().map(|(_, s)| s.len()).sum();
+    let (peak, _) = measure(|| {
+        let e = host
+            .load_lua_files(files, plugboard_host_core::PluginOptions::named("many"))
+            .map(drop)
+            .unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::MemoryLimit { .. }), "{e}");
+    });
+    assert!(
+        peak <= lua_cap + 2 * sources + MIB,
+        "40 files of 64 KiB: loading peaked at {peak} bytes over a {lua_cap}-byte cap"
+    );
 }
 
 fn g9_g10_g11_memory_goals() {

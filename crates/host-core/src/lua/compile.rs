@@ -38,6 +38,8 @@ pub(crate) struct Compiled {
     prototype: CompiledPrototype<Rc<[u8]>>,
     /// The source's length: what running it again (`require`) is charged.
     pub(crate) source_len: usize,
+    /// The source's tokens, as the scan counted them.
+    tokens: u64,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -60,11 +62,46 @@ fn syntax_error(file: &str, line: piccolo::compiler::LineNumber, message: String
     .into()
 }
 
-/// Checks, parses, lowers and compiles one source file. Errors are `LuaSyntax` with the line.
-pub(crate) fn compile(file: &str, source: &[u8]) -> Result<Compiled, Error> {
-    scan::check(file, source)?;
-    // A panic in piccolo's parser or compiler ends this load, not the host.
-    super::guarded(|| compile_checked(file, source))
+// What compiling costs the host, outside the VM's heap, measured with a counting allocator
+// over ten source shapes from 64 KiB to 1 MiB (`memory_goals.rs`, run with
+// `PLUGBOARD_MEASURE_COMPILE=1`): the peak per token was 213 bytes at most (control flow;
+// concatenations 189, assignments 149, constants in tables 110-156, calls 115), with 3 bytes per
+// byte of a long literal; what a compiled file keeps was at most 14 bytes per token.
+
+/// Peak host bytes compiling takes per token, at most: piccolo's syntax tree, our lowering of
+/// it and the prototype (the worst shape measured, plus a margin).
+const PEAK_BYTES_PER_TOKEN: u64 = 240;
+/// Peak host bytes per byte of source besides its tokens: copies of names and literals.
+const PEAK_BYTES_PER_SOURCE_BYTE: u64 = 4;
+/// Host bytes a compiled file keeps per token, and per byte of source (its constants).
+const KEPT_BYTES_PER_TOKEN: u64 = 16;
+const KEPT_BYTES_PER_SOURCE_BYTE: u64 = 3;
+
+fn wide(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The most compiling a source of `len` bytes and `tokens` tokens may take of the host's memory.
+pub(crate) fn compile_cost(tokens: u64, len: usize) -> u64 {
+    tokens
+        .saturating_mul(PEAK_BYTES_PER_TOKEN)
+        .saturating_add(wide(len).saturating_mul(PEAK_BYTES_PER_SOURCE_BYTE))
+}
+
+/// Checks, parses, lowers and compiles one source file. Errors are `LuaSyntax` with the line,
+/// or `MemoryLimit` when compiling it could take more of the host's memory than the `cap` less
+/// what the plugin's files compiled before it keep (`kept`: the sum of their
+/// [`Compiled::kept`]). The compiler allocates outside the VM's heap: this bounds it before
+/// parsing, by what the scan counted.
+pub(crate) fn compile(file: &str, source: &[u8], cap: usize, kept: u64) -> Result<Compiled, Error> {
+    let scanned = scan::check(file, source)?;
+    let need = kept.saturating_add(compile_cost(scanned.tokens, source.len()));
+    if need > wide(cap) {
+        return Err(ErrorKind::MemoryLimit { cap }.into());
+    }
+    let mut compiled = super::guarded(|| compile_checked(file, source))?;
+    compiled.tokens = scanned.tokens;
+    Ok(compiled)
 }
 
 fn compile_checked(file: &str, source: &[u8]) -> Result<Compiled, Error> {
@@ -78,10 +115,18 @@ fn compile_checked(file: &str, source: &[u8]) -> Result<Compiled, Error> {
         file: file.to_owned(),
         prototype,
         source_len: source.len(),
+        tokens: 0,
     })
 }
 
 impl Compiled {
+    /// The most host memory this compiled file keeps (its prototypes and constants).
+    pub(crate) fn kept(&self) -> u64 {
+        self.tokens
+            .saturating_mul(KEPT_BYTES_PER_TOKEN)
+            .saturating_add(wide(self.source_len).saturating_mul(KEPT_BYTES_PER_SOURCE_BYTE))
+    }
+
     /// A closure of the file in this VM, with the globals as its `_ENV` and `helpers` (a table
     /// of the functions [`lower::HELPERS`] names) as the lowered nodes' functions.
     pub(crate) fn closure<'gc>(
@@ -146,7 +191,7 @@ mod tests {
     use super::*;
 
     fn syntax_line(src: &str) -> Option<u32> {
-        match compile("t.lua", src.as_bytes())
+        match compile("t.lua", src.as_bytes(), usize::MAX, 0)
             .map(|_| ())
             .unwrap_err()
             .kind()
@@ -168,10 +213,17 @@ mod tests {
             "local x <const> = 1 local y <close> = nil",
             "return (f())",
         ] {
-            compile("t.lua", src.as_bytes()).unwrap_or_else(|e| panic!("{src}: {e}"));
+            compile("t.lua", src.as_bytes(), usize::MAX, 0)
+                .unwrap_or_else(|e| panic!("{src}: {e}"));
         }
         // The source is bytes: not UTF-8 outside strings too (comments).
-        compile("t.lua", b"-- \xff\xfe\nlocal s = '\xc3' .. '\xa9'").unwrap();
+        compile(
+            "t.lua",
+            b"-- \xff\xfe\nlocal s = '\xc3' .. '\xa9'",
+            usize::MAX,
+            0,
+        )
+        .unwrap();
     }
 
     #[test]

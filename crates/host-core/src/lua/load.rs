@@ -8,7 +8,7 @@
 //! than 1/64 of the plugin's memory cap is refused as [`ErrorKind::MemoryLimit`], so a plugin
 //! cannot make the host allocate much more than its own cap.
 
-use super::compile::compile;
+use super::compile::{compile, compile_cost};
 use super::stdlib::{bad_arg, charge, lua_err};
 use super::Shared;
 use crate::error::ErrorKind;
@@ -18,8 +18,6 @@ use piccolo::{
 };
 use std::rc::Rc;
 
-/// Host bytes the compiler may use per byte of source before the chunk counts as too large.
-const COMPILER_BYTES_PER_SOURCE_BYTE: usize = 64;
 /// Pieces a reader function may return (each call is charged like a step).
 const MAX_READER_CALLS: usize = 1 << 20;
 
@@ -93,14 +91,8 @@ fn load_source<'gc>(
             "{name}: attempt to load a text chunk (mode is '{mode}')"
         )));
     }
-    let cap = shared.limits.memory_bytes;
-    if source.len() > cap / COMPILER_BYTES_PER_SOURCE_BYTE {
-        return Err(Error::Runtime(super::anyhow_error(
-            ErrorKind::MemoryLimit { cap }.into(),
-        )));
-    }
     charge(exec, source.len());
-    let compiled = match compile(&name, source) {
+    let compiled = match compile(&name, source, shared.limits.memory_bytes, 0) {
         Ok(c) => c,
         Err(e) => {
             return Ok(Err(match e.kind() {
@@ -161,8 +153,11 @@ impl<'gc> Sequence<'gc> for Reader<'gc> {
                     return self.finish(ctx, &mut exec, &mut stack)
                 }
                 Value::String(s) => {
-                    let cap = self.shared.limits.memory_bytes / COMPILER_BYTES_PER_SOURCE_BYTE;
-                    if self.source.len() + s.as_bytes().len() > cap {
+                    // The pieces so far already cost more to compile than the cap allows.
+                    let len = self.source.len() + s.as_bytes().len();
+                    if compile_cost(0, len)
+                        > u64::try_from(self.shared.limits.memory_bytes).unwrap_or(u64::MAX)
+                    {
                         return Err(Error::Runtime(super::anyhow_error(
                             ErrorKind::MemoryLimit {
                                 cap: self.shared.limits.memory_bytes,

@@ -214,9 +214,12 @@ impl LuaPlugin {
             }
             .into());
         }
+        // Each file's compile, and what the files before it keep, count against the cap.
         let mut files = BTreeMap::new();
+        let mut kept = 0u64;
         for (file, text) in src.files {
-            let compiled = compile::compile(&file, &text)?;
+            let compiled = compile::compile(&file, &text, src.limits.memory_bytes, kept)?;
+            kept = kept.saturating_add(compiled.kept());
             files.insert(file, Rc::new(compiled));
         }
         Ok(LuaPlugin {
@@ -424,7 +427,7 @@ impl LuaPlugin {
         *vm.shared.log_bytes.borrow_mut() = 0;
         let shared = vm.shared.clone();
         let compile = |lua: &mut Lua, text: &[u8]| -> Result<StashedExecutor, Error> {
-            let compiled = compile::compile(FILE, text)?;
+            let compiled = compile::compile(FILE, text, shared.limits.memory_bytes, 0)?;
             guarded(|| {
                 lua.enter(|ctx| {
                     let closure = compiled.closure(ctx, helpers(ctx, &shared))?;

@@ -84,8 +84,15 @@ impl Levels {
     }
 }
 
+/// What the scan measured of an accepted source.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scanned {
+    /// Tokens (names, keywords, literals, operators, brackets), comments and spaces not counted.
+    pub tokens: u64,
+}
+
 /// Rejects a binary chunk and any expression deeper than [`MAX_DEPTH`].
-pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
+pub(crate) fn check(file: &str, src: &[u8]) -> Result<Scanned, Error> {
     if src.first() == Some(&0x1b) {
         return Err(reject(
             file,
@@ -106,8 +113,12 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
         }
         (src.get(j) == Some(&b'[')).then_some(j - at - 1)
     };
+    let mut tokens = 0u64;
     while i < src.len() {
         let c = src[i];
+        let trivia = matches!(c, b'\n' | b' ' | b'\t' | b'\r' | 0x0b | 0x0c)
+            || (c == b'-' && src.get(i + 1) == Some(&b'-'));
+        tokens += u64::from(!trivia);
         match c {
             b'\n' => {
                 line += 1;
@@ -226,7 +237,14 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
                         levels.reset();
                         after_operand = false;
                     }
-                    _ => after_operand = true,
+                    _ => {
+                        // A name right after an operand starts a statement (`f(1) g(2)`):
+                        // the chain before it has ended.
+                        if after_operand {
+                            levels.reset();
+                        }
+                        after_operand = true;
+                    }
                 }
             }
             b'=' if src.get(i + 1) != Some(&b'=') => {
@@ -259,7 +277,7 @@ pub(crate) fn check(file: &str, src: &[u8]) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
+    Ok(Scanned { tokens })
 }
 
 fn skip_long(src: &[u8], at: usize, level: usize, line: &mut u32) -> usize {
@@ -313,6 +331,17 @@ mod tests {
             "local s = [==[ a.b.b.b ]==] -- a.b.c\n--[[ long\ncomment ]] x = 1"
         ));
         assert!(ok("x = 1 .. 2 .. 'a' .. \"b\""));
+        // Statements of bare calls, on one line or many: each starts a new chain.
+        assert!(ok(&"f(1, 'a', x.y) ".repeat(1000)));
+        assert!(ok(&"register('a', { n = 1 })\n".repeat(1000)));
+        assert!(ok(&"o:m(1) t.f() ".repeat(1000)));
+    }
+
+    #[test]
+    fn tokens_are_counted_without_comments_and_spaces() {
+        let scanned = check("t.lua", b"local x = 1 -- one\n--[[ two ]] f(x, 'a b')").unwrap();
+        // local x = 1 f ( x , 'a b' )
+        assert_eq!(scanned.tokens, 10);
     }
 
     #[test]

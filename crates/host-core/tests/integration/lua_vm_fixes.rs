@@ -237,3 +237,31 @@ fn goto_out_of_generic_for_loops_and_ipairs_at_the_integer_limit() {
         "[true,10]"
     );
 }
+
+#[test]
+fn a_function_may_use_its_last_register() {
+    let host = Host::builder().build();
+    let mut p = plugin(&host);
+    // 253 locals and the temporaries of `return` fill the 256 registers up to the last one.
+    for n in [250, 253, 254, 255] {
+        let locals: String = (0..n).map(|i| format!("local v{i} = {i} ")).collect();
+        let src = format!("return (function() {locals} return v0 + v{} end)()", n - 1);
+        let out = p
+            .call_value("run", vec![plugboard_host_core::Value::String(src)])
+            .map(|v| v.to_json())
+            .unwrap_or_else(|e| e.to_string());
+        assert!(
+            out == (n - 1).to_string() || out.contains("too many"),
+            "{n} locals: {out}"
+        );
+        assert_eq!(p.call_value("ok", vec![]).unwrap().to_json(), r#""ok""#);
+    }
+    // Past them: a compile error, not a panic.
+    let locals: String = (0..300)
+        .map(|i| format!("local function f{i}() end "))
+        .collect();
+    let e = host
+        .load_lua("many", &format!("local function g() {locals} end"))
+        .unwrap_err();
+    assert_eq!(e.kind_name(), "luaSyntax", "{e}");
+}
