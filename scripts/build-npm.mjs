@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds the npm package `plugboard` as wasm-pack.toml describes: the wasm build of crates/web,
-// wasm-bindgen for each target (with the instance-reset function the crash recovery uses),
-// wasm-opt from the npm package binaryen, the JS wrapper, the TypeScript declarations, the
-// package.json with its exports map, and the README. Skips the work when nothing changed.
+// wasm-bindgen's web target (with the instance-reset function the crash recovery uses), whose
+// one .wasm Node's entry loads too, wasm-opt from the npm package binaryen, the JS wrapper, the
+// TypeScript declarations, the package.json with its exports map, the README and the licences. Skips the work when nothing changed.
 // Prints the wasm size (raw and gzip) and writes it to <out>/size.json.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -83,7 +83,7 @@ function newest(paths) {
 
 const inputs = ["wasm-pack.toml", ".cargo/config.toml", "Cargo.toml", "Cargo.lock", "crates/host-core/src", "crates/host-core/Cargo.toml",
   join(crateDir, "src"), join(crateDir, "Cargo.toml"), join(crateDir, "js/wrapper.js"), join(crateDir, "js/index.d.ts"),
-  join(crateDir, "README.md"), "scripts/build-npm.mjs"];
+  join(crateDir, "README.md"), "scripts/build-npm.mjs", "LICENSE-MIT", "LICENSE-APACHE"];
 const stamp = join(out, ".built");
 const stampText = JSON.stringify({ wasmOptArgs, toolchain: pkg.toolchain, features: pkg.features, rustflags: pkg.rustflags, buildStd }) + "\n";
 const fresh = existsSync(stamp) && statSync(stamp).mtimeMs >= newest(inputs) && readFileSync(stamp, "utf8") === stampText;
@@ -105,34 +105,47 @@ const wasm = `${targetDir}/wasm32-unknown-unknown/${pkg.profile}/plugboard_web.w
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const wasmOpt = join(crateDir, "js/node_modules/.bin/wasm-opt");
-for (const [folder, target] of Object.entries(config.targets)) {
-  const dir = join(out, folder);
-  run("wasm-bindgen", [wasm, "--target", target, "--out-name", "plugboard", "--out-dir", dir,
-    "--experimental-reset-state-function", "--remove-name-section", "--remove-producers-section", "--no-typescript"]);
-  if (wasmOptArgs.length) {
-    const file = join(dir, "plugboard_bg.wasm");
-    run(wasmOpt, [...wasmOptArgs, file, "-o", file]);
-  }
-  const wrapper = readFileSync(join(crateDir, "js/wrapper.js"), "utf8");
-  if (target === "nodejs") {
-    // wasm-bindgen's Node output is CommonJS: the folder says so, the ESM wrapper requires it.
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "commonjs" }, null, 2) + "\n");
-    writeFileSync(join(dir, "raw.mjs"),
-      `// The wasm-bindgen output (CommonJS) as ES module exports.\nimport { createRequire } from "node:module";\nconst raw = createRequire(import.meta.url)("./plugboard.js");\nexport const { RawHost, RawPlugin, __wbg_reset_state, __abortForTesting, setErrorClass } = raw;\n`);
-    writeFileSync(join(dir, "index.mjs"), wrapper.replace('from "./raw.js"', 'from "./raw.mjs"'));
-  } else {
-    writeFileSync(join(dir, "raw.js"),
-      `// The wasm-bindgen output, with its init functions.\nexport * from "./plugboard.js";\nexport { default } from "./plugboard.js";\n`);
-    writeFileSync(join(dir, "index.js"), wrapper);
-  }
+// wasm-bindgen's `web` target serves browsers, web workers, workerd and Deno, and bundlers
+// (which resolve its `new URL(…, import.meta.url)`); its `bundler` target cannot have the
+// instance-reset function the crash recovery needs.
+const dir = join(out, "web");
+run("wasm-bindgen", [wasm, "--target", "web", "--out-name", "plugboard", "--out-dir", dir,
+  "--experimental-reset-state-function", "--remove-name-section", "--remove-producers-section", "--no-typescript"]);
+if (wasmOptArgs.length) {
+  const file = join(dir, "plugboard_bg.wasm");
+  run(wasmOpt, [...wasmOptArgs, file, "-o", file]);
 }
+writeFileSync(join(dir, "raw.js"),
+  `// The wasm-bindgen output, with its init functions.\nexport * from "./plugboard.js";\nexport { default } from "./plugboard.js";\n`);
+writeFileSync(join(dir, "index.js"), readFileSync(join(crateDir, "js/wrapper.js"), "utf8"));
+// Node runs the web build: its entry reads the one .wasm the package ships and instantiates it
+// synchronously, so Node users need no `init` (calling it anyway is harmless).
+mkdirSync(join(out, "node"), { recursive: true });
+writeFileSync(join(out, "node/index.mjs"), `// Node's entry: the web build, instantiated synchronously from the package's one .wasm.
+import { readFileSync } from "node:fs";
+import { initSync } from "../web/index.js";
+
+initSync({ module: readFileSync(new URL("../web/plugboard_bg.wasm", import.meta.url)) });
+
+export * from "../web/index.js";
+export { default } from "../web/index.js";
+`);
 cpSync(join(crateDir, "js/index.d.ts"), join(out, "index.d.ts"));
 cpSync(join(crateDir, "README.md"), join(out, "README.md"));
+for (const f of ["LICENSE-MIT", "LICENSE-APACHE"]) cpSync(f, join(out, f));
+// The workspace's package metadata (Cargo.toml) is the one source of the repository URL.
+const workspace = readFileSync("Cargo.toml", "utf8");
+const repository = workspace.match(/^repository\s*=\s*"([^"]+)"/m)?.[1];
+if (!repository) throw new Error("Cargo.toml's [workspace.package] has no repository");
 const manifest = {
   name: pkg.name,
   version,
   description: "Run WebAssembly and Lua plugins anywhere JavaScript runs: fuel-metered, memory-capped, time-sliced, with async host functions",
   license: "MIT OR Apache-2.0",
+  keywords: ["plugin", "plugins", "webassembly", "wasm", "lua", "sandbox", "extism", "workerd", "edge", "interpreter"],
+  homepage: `${repository}#readme`,
+  repository: { type: "git", url: repository },
+  bugs: { url: `${repository}/issues` },
   type: "module",
   types: "./index.d.ts",
   main: "./node/index.mjs",
@@ -153,7 +166,7 @@ const manifest = {
     "./plugboard_bg.wasm": "./web/plugboard_bg.wasm",
     "./package.json": "./package.json",
   },
-  files: ["index.d.ts", "README.md", "web/", "node/"],
+  files: ["index.d.ts", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "web/", "node/"],
   sideEffects: false,
   engines: { node: ">=20" },
 };

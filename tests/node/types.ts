@@ -21,7 +21,7 @@ function describe(kind: ErrorKind): string {
       return "the host side";
     case "busy": case "noCallInFlight": case "cancelled": case "closed":
       return "the call's state";
-    case "runtimeCrashed": case "runtimeUnsupported":
+    case "runtimeCrashed": case "runtimeUnsupported": case "runtimeNotFound":
       return "the runtime";
     default: {
       const unhandled: never = kind;

@@ -43,7 +43,9 @@ export type ErrorKind =
   /** An option is unknown or has a value it cannot take (`option` names it). */
   | "invalidOption"
   /** `init`: the JavaScript engine cannot run WebAssembly tail calls. */
-  | "runtimeUnsupported";
+  | "runtimeUnsupported"
+  /** `init`: the runtime's wasm was not where `init` looked (a bundler left it behind), `cause` says why. */
+  | "runtimeNotFound";
 
 /** What every rejection and throw of the package is (`err instanceof PluginError`). */
 export class PluginError extends Error {
@@ -60,7 +62,7 @@ export class PluginError extends Error {
   exports?: string[];
   /** `invalidOption`: the option. */
   option?: string;
-  /** The plugin (Lua errors). */
+  /** The plugin the error concerns (Lua errors, `closed`). */
   plugin?: string;
   /** The Lua file and line of a syntax error. */
   file?: string;
@@ -90,7 +92,12 @@ export type PluginValue =
   | null | undefined | boolean | number | bigint | string | Uint8Array
   | PluginValue[] | { [key: string]: PluginValue } | Map<PluginValue, PluginValue>;
 
-/** The types of a host function, for plugins whose wire format needs them (bincode). */
+/**
+ * The types of a host function, for plugins whose wire format needs them (bincode), in the
+ * signature language: Rust-like types (`u64`, `String`, `Vec<T>`, `Option<T>`, tuples, …), and
+ * named structs and enums declared before the signature, e.g.
+ * `"struct Doc { id: u64, tags: Vec<String> } (Doc) -> u64"`.
+ */
 export type Signature = string | { params: string[]; returns?: string };
 
 export interface LogEvent {
@@ -136,7 +143,10 @@ export interface ManifestOptions {
 export interface CallOptions {
   /** Cancels the call between fuel slices, or while it waits its turn (kind "cancelled"). */
   signal?: AbortSignal;
-  /** Types of a bincode plugin's function that embeds none, e.g. "(u32, String) -> u64". */
+  /**
+   * Types of a bincode plugin's function that embeds none, e.g. "(u32, String) -> u64"; named
+   * structs and enums are declared first: "struct Doc { id: u64, tags: Vec<String> } (Doc) -> u64".
+   */
   signature?: string;
 }
 
@@ -209,7 +219,11 @@ export class PluginHost implements Disposable {
   [Symbol.dispose](): void;
 }
 
-/** Loads the runtime (web target: fetches plugboard_bg.wasm next to the module). */
+/**
+ * Loads the runtime: fetches plugboard_bg.wasm from next to the module, or from `input` (a URL,
+ * a `Response`, bytes or a compiled module): pass the URL a bundler gives the package's
+ * `plugboard/plugboard_bg.wasm` export. A no-op in Node, where importing the package loads it.
+ */
 export default function init(input?: RequestInfo | URL | Response | BufferSource | WebAssembly.Module | { module_or_path: any }): Promise<unknown>;
 /** Loads the runtime from a compiled module or bytes (workers, workerd). */
 export function initSync(input: BufferSource | WebAssembly.Module | { module: BufferSource | WebAssembly.Module }): void;

@@ -575,20 +575,41 @@ function requireTailCalls() {
   }
 }
 
-/** Initialises the runtime where that is asynchronous (web target); elsewhere it is ready. */
-export default function init(input) {
+/**
+ * Initialises the runtime (the web build; Node's entry has already). `input` says where the
+ * runtime's wasm is: a URL or path, a `Response`, bytes or a `WebAssembly.Module`; without it
+ * the wasm is fetched from next to this module, which a bundler that moves the module without
+ * the wasm breaks: then the error says how to pass the wasm's URL.
+ */
+export default async function init(input) {
+  requireTailCalls();
+  if (typeof raw.default !== "function") return;
+  const located = input !== undefined && !(input instanceof ArrayBuffer) && !ArrayBuffer.isView(input) && !(input instanceof WebAssembly.Module);
+  const fetched = input === undefined || located;
   try {
-    requireTailCalls();
+    // One object argument: wasm-bindgen warns about the positional form.
+    return await raw.default(input === undefined || (typeof input === "object" && "module_or_path" in input) ? input : { module_or_path: input });
   } catch (e) {
-    return Promise.reject(e);
+    // Not found, not served (an HTML fallback page, a 404) or not fetchable; a LinkError or a
+    // trap would be a runtime that does not match this JavaScript, and stays as it is.
+    if (!fetched || e instanceof PluginError || e instanceof WebAssembly.LinkError || e instanceof WebAssembly.RuntimeError) throw e;
+    const where = input === undefined ? "next to plugboard's web/index.js" : `at ${String(input?.module_or_path ?? input?.url ?? input)}`;
+    throw pluginError(
+      "runtimeNotFound",
+      `plugboard's runtime (plugboard_bg.wasm) could not be loaded from ${where}: ${e.message}. ` +
+        "A bundler that moves the package's JavaScript without its wasm causes this: pass the wasm's URL to init " +
+        '(Vite: `import wasmUrl from "plugboard/plugboard_bg.wasm?url"; await init(wasmUrl)`; esbuild with ' +
+        '`--loader:.wasm=file`: `import wasmUrl from "plugboard/plugboard_bg.wasm"`), or serve it as application/wasm',
+      { cause: e },
+    );
   }
-  return typeof raw.default === "function" ? raw.default(input) : Promise.resolve();
 }
 
 /** Initialises the runtime synchronously from a compiled module or bytes (workers). */
 export function initSync(input) {
   requireTailCalls();
-  if (typeof raw.initSync === "function") raw.initSync(input);
+  if (typeof raw.initSync !== "function") return;
+  raw.initSync(input !== null && typeof input === "object" && "module" in input ? input : { module: input });
 }
 
 // For tests of crash recovery only (not part of the API): makes the runtime abort as a Rust

@@ -789,7 +789,7 @@ impl RawPlugin {
                     let c = self.call.borrow();
                     (c.function.clone(), c.signature.clone())
                 };
-                // Extism calls return the plugin's bytes; the wrapper's `PluginOutput` decodes
+                // Extism calls return the plugin's bytes; the wrapper's `PluginBytes` decodes
                 // them as the caller asks.
                 let v = if self.is_extism() {
                     Value::Bytes(out)
