@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Serves the demo page on 127.0.0.1: www/ at /, the built npm package (target/npm/plugboard)
-// at /pkg/, plugin builds (target/plugins) and Lua plugin sources (plugins/lua) at /plugins/.
+// at /pkg/, plugin builds (target/plugins) at /plugins/, Lua plugin sources (plugins/lua) at
+// /plugins/lua/ and the nvim examples' Lua VM (plugins/zig/vm.lua) at /plugins/zig/src/.
 // Usage: node scripts/serve.mjs [port] (default 8080; 0 picks a free one). Also imported by the
 // browser tests and the Chromium benchmark (`serve` with other mounts, `launchChromium`).
 import { createServer } from "node:http";
@@ -19,6 +20,7 @@ const types = {
 export const DEMO_MOUNTS = [
   ["/pkg/", "target/npm/plugboard/"],
   ["/plugins/lua/", "plugins/lua/"],
+  ["/plugins/zig/src/", "plugins/zig/"],
   ["/plugins/", "target/plugins/"],
   ["/", "www/"],
 ];

@@ -187,6 +187,8 @@ async function runLoop(n) {
   // Plain JS and the browser's Number results are exact below 2^53.
   const allEqual = finished.length === rows.length && finished.every((r) => r.result === String(expected));
   if (controller.signal.aborted) {
+    for (const r of rows) if (r.result === "" && !r.error) r.result = "not run: stopped";
+    render();
     progress.textContent = "stopped";
     $("check").textContent = "Stopped: the call was cancelled between fuel slices.";
   } else {
@@ -209,22 +211,36 @@ $("stop").addEventListener("click", () => controller?.abort());
 
 // ------------------------------------------------------------------ the playground
 
+const ZIG_EXAMPLES = "/plugins/zig/nvim_examples.wasm";
+const EXTISM_KITCHEN = "/plugins/wasm32-unknown-unknown/release/extism_kitchen.wasm";
+// Each example names the function the Call button runs first and the input it starts with.
 const examples = [
   { label: "Rust · double (buffer ABI)", wasm: "/plugins/wasm32-wasip1/release/double.wasm", fn: "double", input: [1.5, 2.5] },
   { label: "Rust · perf (buffer ABI)", wasm: RUST_PERF, fn: "count_primes", input: 10000 },
-  { label: "Zig · wasm_nvim examples (nvim ABI)", wasm: "/plugins/zig/nvim_examples.wasm", fn: "returning", input: null },
+  { label: "Zig · wasm_nvim examples (nvim ABI)", wasm: ZIG_EXAMPLES, fn: "returning", input: null },
+  { label: "Zig · wasm_nvim runs Lua (lua_eval in the designated Lua VM)", wasm: ZIG_EXAMPLES, fn: "luaEvalExample", input: null },
+  { label: "Zig · wasm_nvim calls a JS host function (host.add)", wasm: ZIG_EXAMPLES, fn: "hostAdd", input: [2, 3] },
   { label: "Zig · perf (nvim ABI)", wasm: ZIG_PERF, fn: "primes", input: 10000 },
-  { label: "Extism · kitchen (extism-pdk, kernel ABI)", wasm: "/plugins/wasm32-unknown-unknown/release/extism_kitchen.wasm", fn: "count_vowels", input: "hello plugboard" },
+  { label: "Extism · kitchen (extism-pdk, kernel ABI)", wasm: EXTISM_KITCHEN, fn: "count_vowels", input: "hello plugboard" },
+  { label: "Extism · kitchen calls JS host functions (extism:host/user)", wasm: EXTISM_KITCHEN, fn: "call_host", input: "hi" },
   { label: "Lua · report (a plugin folder with modules)", lua: { name: "report", files: ["main.lua", "text.lua"] }, fn: "report", input: "the cat and the hat and the bat" },
   { label: "Lua · perf", lua: { name: "perf", files: ["main.lua"] }, fn: "sum", input: 100 },
 ];
 const pgHost = new PluginHost({ fuel: 200_000_000 });
-pgHost.define("user", "shout", (s) => String(s).toUpperCase());
-pgHost.define("user", "add", (pair) => ({ sum: (pair?.a ?? 0) + (pair?.b ?? 0) }));
+// Extism plugins' host functions live in `extism:host/user` and receive the plugin's bytes
+// (PluginBytes: .text(), .json()); a string reply is sent as UTF-8, an object as JSON.
+pgHost.define("extism:host/user", "shout", (bytes) => bytes.text().toUpperCase());
+pgHost.define("extism:host/user", "add", (bytes) => {
+  const { a, b } = bytes.json();
+  return { sum: a + b };
+});
+// The nvim ABI's host functions receive decoded JSON values, one per argument.
 pgHost.define("host", "add", (a, b) => a + b);
 pgHost.onLog(({ plugin, stream, message }) => {
   $("logs").textContent += `[${plugin} ${stream}] ${message}${message.endsWith("\n") ? "" : "\n"}`;
 });
+// wasm_nvim's lua_exec/lua_eval run in a Lua plugin the host designates as its VM.
+pgHost.setLuaVm(await pgHost.loadLua("vm", await fetchText("/plugins/zig/src/vm.lua")));
 let current = null;
 
 for (const [i, ex] of examples.entries()) {
@@ -234,10 +250,28 @@ for (const [i, ex] of examples.entries()) {
   $("example").append(opt);
 }
 
+/** Forgets the current plugin: its exports, its Call button, its last output and usage. */
+function forget() {
+  current?.close();
+  current = null;
+  $("exports").replaceChildren();
+  $("function").replaceChildren();
+  $("call").disabled = true;
+  $("output").textContent = "";
+  $("output").className = "";
+  $("usage").textContent = "";
+  $("plugin-info").textContent = "loading…";
+  $("plugin-info").className = "";
+  delete $("plugin-info").dataset.abi;
+  delete $("plugin-info").dataset.state;
+}
+
 function show(plugin, input, fn) {
   current = plugin;
   $("plugin-info").textContent = `${plugin.name}: ABI ${plugin.abi}, ${plugin.exports.length} functions`;
+  $("plugin-info").className = "";
   $("plugin-info").dataset.abi = plugin.abi;
+  $("plugin-info").dataset.state = "loaded";
   $("exports").replaceChildren(
     ...plugin.exports.map((e) => {
       const li = document.createElement("li");
@@ -264,11 +298,21 @@ function showError(where, err) {
   $(where).className = "error";
 }
 
+function loadFailed(err) {
+  showError("plugin-info", err);
+  $("plugin-info").dataset.state = "failed";
+}
+
+/** What a call returned, for the output box: Extism's bytes as text, other values as JSON. */
+function display(out) {
+  if (typeof out === "string") return out;
+  if (out && typeof out.text === "function") return out.text();
+  return JSON.stringify(out, (k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? [...v] : v), 2);
+}
+
 async function loadExample(i) {
   const ex = examples[i];
-  current?.close();
-  $("output").textContent = "";
-  $("output").className = "";
+  forget();
   try {
     if (ex.wasm) {
       show(await pgHost.loadWasm(await fetchBytes(ex.wasm), { name: ex.label.split(" · ")[1].split(" ")[0] }), ex.input, ex.fn);
@@ -278,7 +322,7 @@ async function loadExample(i) {
       show(await pgHost.loadLua(ex.lua.name, files), ex.input, ex.fn);
     }
   } catch (err) {
-    showError("plugin-info", err);
+    loadFailed(err);
   }
 }
 
@@ -287,8 +331,7 @@ $("example").addEventListener("change", () => loadExample(Number($("example").va
 $("upload").addEventListener("change", async () => {
   const files = [...$("upload").files];
   if (!files.length) return;
-  current?.close();
-  $("plugin-info").className = "";
+  forget();
   try {
     const first = files[0];
     if (first.name.endsWith(".wasm")) {
@@ -302,31 +345,39 @@ $("upload").addEventListener("change", async () => {
       show(await pgHost.loadLua(first.name.replace(/\.lua$/, ""), sources));
     }
   } catch (err) {
-    showError("plugin-info", err);
+    loadFailed(err);
   }
 });
 
 $("call-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   if (!current) return;
+  const plugin = current;
+  $("usage").textContent = "";
   let input;
   try {
     input = JSON.parse($("input").value || "null");
   } catch (err) {
     showError("output", `the input is not JSON: ${err.message}`);
+    $("output").dataset.done = "error";
     return;
   }
   $("output").className = "";
   $("output").textContent = "…";
   try {
-    const out = await current.call($("function").value, input);
-    $("output").textContent = typeof out === "string" ? out : JSON.stringify(out, (k, v) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? [...v] : v), 2);
+    $("output").textContent = display(await plugin.call($("function").value, input));
     $("output").dataset.done = "ok";
   } catch (err) {
     showError("output", err);
     $("output").dataset.done = "error";
   }
-  $("usage").textContent = `fuel used: ${current.fuelConsumed.toLocaleString("en")} · memory: ${(current.memoryBytes / 1024).toFixed(0)} KiB`;
+  if (plugin === current && !plugin.closed) {
+    try {
+      $("usage").textContent = `fuel used: ${plugin.fuelConsumed.toLocaleString("en")} · memory: ${(plugin.memoryBytes / 1024).toFixed(0)} KiB`;
+    } catch (err) {
+      $("usage").textContent = `usage unavailable: ${err.message}`;
+    }
+  }
 });
 
 await loadExample(0);
