@@ -168,6 +168,7 @@ fn inspect_names_the_abi_of_every_fixture() {
         ("double", "buffer"),
         ("perf", "buffer"),
         ("wasi_probe", "buffer"),
+        ("stress", "buffer"),
         ("fixed_demo", "fixed"),
         ("extism_kitchen", "kernel"),
         ("extism_wasi", "kernel"),
