@@ -1,8 +1,9 @@
 // The npm package against @extism/extism and wasmoon in one Node process: per-call cost of
 // `await plugin.call(…)` and `callSync`, a 64-byte string round trip, and cold start (load a
 // plugin and make its first call). Rounds interleaved (every contender measured in each round),
-// medians over rounds. Run by bench/run.sh; prints Markdown tables.
-import { readFileSync } from "node:fs";
+// medians over rounds, every result checked. Run by bench/run.sh; prints Markdown tables and
+// writes them into the README between the js-calls markers.
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import createPlugin from "@extism/extism";
 import { LuaFactory } from "wasmoon";
@@ -16,10 +17,10 @@ const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 const functions = { "extism:host/user": { shout: (p, h) => p.store(p.read(h).text()), add: (p, h) => p.store(p.read(h).text()) } };
 const extismOptions = { useWasi: false, functions, runInWorker: false, logger: quiet };
 
-// Contenders, warm.
+// Contenders, warm. Both Extism hosts get the same host functions and the same 64-byte input.
 const host = new PluginHost();
-host.define("user", "shout", (s) => s);
-host.define("user", "add", (x) => x);
+host.define("extism:host/user", "shout", (b) => b.text());
+host.define("extism:host/user", "add", (b) => b.text());
 const pbLua = await host.loadLua("bench", LUA);
 const pbKitchen = await host.loadWasm(KITCHEN);
 const extism = await createPlugin({ wasm: [{ data: KITCHEN }] }, extismOptions);
@@ -30,27 +31,39 @@ const wAdd = wasmoon.global.get("add");
 const wEcho = wasmoon.global.get("echo");
 const bytes64 = new TextEncoder().encode(s64);
 
-const cases = {
-  "lua add: plugboard await call": async () => pbLua.call("add", [1, 2]),
-  "lua add: plugboard callSync": async () => pbLua.callSync("add", [1, 2]),
-  "lua add: wasmoon": async () => wAdd(1, 2),
-  "lua 64-byte string: plugboard await call": async () => pbLua.call("echo", [s64]),
-  "lua 64-byte string: plugboard callSync": async () => pbLua.callSync("echo", [s64]),
-  "lua 64-byte string: wasmoon": async () => wEcho(s64),
-  "extism noop: plugboard await call": async () => pbKitchen.call("noop"),
-  "extism noop: plugboard callSync": async () => pbKitchen.callSync("noop"),
-  "extism noop: @extism/extism": async () => extism.call("noop", bytes64),
-  "extism 64-byte echo: plugboard await call": async () => pbKitchen.call("echo", bytes64),
-  "extism 64-byte echo: plugboard callSync": async () => pbKitchen.callSync("echo", bytes64),
-  "extism 64-byte echo: @extism/extism": async () => extism.call("echo", bytes64),
+// Every result of every call is checked (a contender that stopped working would look fast).
+const is3 = (v) => v === 3;
+const isS64 = (v) => v === s64;
+const isEmpty = (v) => v == null || (v.byteLength ?? v.bytes?.().byteLength) === 0;
+const isEcho = (v) => {
+  const b = v instanceof Uint8Array ? v : v.bytes();
+  return b.byteLength === 64 && b.every((x, i) => x === bytes64[i]);
 };
-for (const f of Object.values(cases)) for (let i = 0; i < 3000; i++) await f(); // JIT warm-up
+const cases = {
+  "lua add: plugboard await call": [() => pbLua.call("add", [1, 2]), is3],
+  "lua add: plugboard callSync": [async () => pbLua.callSync("add", [1, 2]), is3],
+  "lua add: wasmoon": [async () => wAdd(1, 2), is3],
+  "lua 64-byte string: plugboard await call": [() => pbLua.call("echo", [s64]), isS64],
+  "lua 64-byte string: plugboard callSync": [async () => pbLua.callSync("echo", [s64]), isS64],
+  "lua 64-byte string: wasmoon": [async () => wEcho(s64), isS64],
+  "extism noop: plugboard await call": [() => pbKitchen.call("noop", bytes64), isEmpty],
+  "extism noop: plugboard callSync": [async () => pbKitchen.callSync("noop", bytes64), isEmpty],
+  "extism noop: @extism/extism": [() => extism.call("noop", bytes64), isEmpty],
+  "extism 64-byte echo: plugboard await call": [() => pbKitchen.call("echo", bytes64), isEcho],
+  "extism 64-byte echo: plugboard callSync": [async () => pbKitchen.callSync("echo", bytes64), isEcho],
+  "extism 64-byte echo: @extism/extism": [() => extism.call("echo", bytes64), isEcho],
+};
+const run = async (name, [f, ok]) => {
+  const v = await f();
+  if (!ok(v)) throw new Error(`${name}: unexpected result ${String(v)}`);
+};
+for (const [name, c] of Object.entries(cases)) for (let i = 0; i < 3000; i++) await run(name, c); // JIT warm-up
 const samples = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 const batch = 200;
 for (let round = 0; round < 40; round++) {
-  for (const [name, f] of Object.entries(cases)) {
+  for (const [name, c] of Object.entries(cases)) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) await f();
+    for (let i = 0; i < batch; i++) await run(name, c);
     samples[name].push(Number(process.hrtime.bigint() - t0) / batch);
   }
 }
@@ -65,41 +78,58 @@ const cold = { "plugboard: load + first call (wasm, 160 KB)": [], "@extism/extis
 for (let round = 0; round < 15; round++) {
   let t0 = performance.now();
   const h = new PluginHost();
-  h.define("user", "shout", (s) => s);
-  h.define("user", "add", (x) => x);
-  await (await h.loadWasm(KITCHEN)).call("noop");
+  h.define("extism:host/user", "shout", (b) => b.text());
+  h.define("extism:host/user", "add", (b) => b.text());
+  if (!isEmpty(await (await h.loadWasm(KITCHEN)).call("noop", bytes64))) throw new Error("plugboard cold noop");
   cold["plugboard: load + first call (wasm, 160 KB)"].push(performance.now() - t0);
   h.close();
   t0 = performance.now();
   const e = await createPlugin({ wasm: [{ data: KITCHEN }] }, extismOptions);
-  await e.call("noop", bytes64);
+  if (!isEmpty(await e.call("noop", bytes64))) throw new Error("@extism/extism cold noop");
   cold["@extism/extism: load + first call (wasm, 160 KB)"].push(performance.now() - t0);
   await e.close();
   t0 = performance.now();
   const h2 = new PluginHost();
-  await (await h2.loadLua("cold", lua200)).call("f199", 1);
+  if ((await (await h2.loadLua("cold", lua200)).call("f199", 1)) !== 200) throw new Error("plugboard cold Lua");
   cold["plugboard: load + first call (Lua, 200 lines)"].push(performance.now() - t0);
   h2.close();
   t0 = performance.now();
   const w = await factory.createEngine();
   await w.doString(lua200);
-  w.global.get("f199")(1);
+  if (w.global.get("f199")(1) !== 200) throw new Error("wasmoon cold Lua");
   cold["wasmoon: load + first call (Lua, 200 lines)"].push(performance.now() - t0);
   w.global.close();
 }
 const c = Object.fromEntries(Object.entries(cold).map(([k, v]) => [k, median(v)]));
 
 const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
-console.log(`Node ${process.version}, one process, ${Object.keys(cases).length} cases interleaved over 40 rounds of ${batch} calls; medians.\n`);
-console.log("| call | plugboard `await call` | plugboard `callSync` | peer | peer / plugboard call | peer / callSync |\n|---|---|---|---|---|---|");
+const date = new Date().toISOString().slice(0, 10);
+let md = `Generated by \`node bench/js-calls.mjs\` (in \`bench/run.sh\`) on ${date}: Node ${process.version}, one process, ${Object.keys(cases).length} cases interleaved over 40 rounds of ${batch} calls, every result checked; medians. Both Extism hosts call with the same 64-byte input.\n\n`;
+md += "| call | plugboard `await call` | plugboard `callSync` | peer | peer / `call` | peer / `callSync` |\n|---|---|---|---|---|---|\n";
+const ratios = [];
 for (const [what, peer] of [["lua add", "wasmoon"], ["lua 64-byte string", "wasmoon"], ["extism noop", "@extism/extism"], ["extism 64-byte echo", "@extism/extism"]]) {
   const a = m[`${what}: plugboard await call`];
   const s = m[`${what}: plugboard callSync`];
   const p = m[`${what}: ${peer}`];
-  console.log(`| ${what} | ${fmt(a)} | ${fmt(s)} | ${peer} ${fmt(p)} | ${(p / a).toFixed(2)}× | ${(p / s).toFixed(2)}× |`);
+  ratios.push(p / a);
+  md += `| ${what} | ${fmt(a)} | ${fmt(s)} | ${peer} ${fmt(p)} | ${(p / a).toFixed(2)}× | ${(p / s).toFixed(2)}× |\n`;
 }
-console.log("\n| cold start | median |\n|---|---|");
-for (const [k, v] of Object.entries(c)) console.log(`| ${k} | ${v.toFixed(1)} ms |`);
-console.log(`\nCold start ratio, wasm: @extism/extism / plugboard = ${(c["@extism/extism: load + first call (wasm, 160 KB)"] / c["plugboard: load + first call (wasm, 160 KB)"]).toFixed(2)}×; Lua: wasmoon / plugboard = ${(c["wasmoon: load + first call (Lua, 200 lines)"] / c["plugboard: load + first call (Lua, 200 lines)"]).toFixed(2)}×`);
+const coldWasm = c["@extism/extism: load + first call (wasm, 160 KB)"] / c["plugboard: load + first call (wasm, 160 KB)"];
+const coldLua = c["wasmoon: load + first call (Lua, 200 lines)"] / c["plugboard: load + first call (Lua, 200 lines)"];
+md += "\n| cold start: load + first call, fresh host, the same bytes each round (15 rounds) | median |\n|---|---|\n";
+for (const [k, v] of Object.entries(c)) md += `| ${k} | ${v.toFixed(1)} ms |\n`;
+const verdict = (ok) => (ok ? "**met**" : "**not met**");
+md += `\nTargets, from this run: per-call overhead 20× below the peer (\`await call\`: ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")}) → ${verdict(ratios.every((r) => r >= 20))}; cold start 5× faster than @extism/extism (${coldWasm.toFixed(2)}×) → ${verdict(coldWasm >= 5)}; Lua cold start faster than wasmoon (${coldLua.toFixed(2)}×) → ${verdict(coldLua > 1)}.\n`;
+console.log(md);
+
+// The README's section between the markers is this run's output.
+const readmePath = root + "README.md";
+const readme = readFileSync(readmePath, "utf8");
+const start = "<!-- js-calls:start -->";
+const end = "<!-- js-calls:end -->";
+const i = readme.indexOf(start);
+const j = readme.indexOf(end);
+if (i < 0 || j < i) throw new Error(`README.md has no ${start} … ${end} section`);
+writeFileSync(readmePath, readme.slice(0, i + start.length) + "\n" + md + readme.slice(j));
 await extism.close();
 wasmoon.global.close();
