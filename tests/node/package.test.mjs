@@ -356,6 +356,24 @@ test("close and Symbol.dispose unload; values map exactly (JSN-07)", async () =>
   assert.ok(Plugin.prototype[dispose]);
 });
 
+test("integers at the JS boundary: i64 extremes and 2^53 ± 1 survive both ways, through a JS host function too (DAT-08)", async () => {
+  const host = new PluginHost();
+  host.define("js", "echo", (v) => v);
+  const lua = await host.loadLua("ints", "function id(x) return x end function via(x) return js.echo(x) end function kind(x) return math.type(x) end");
+  // Safe integers are numbers; beyond ±(2^53 - 1) a Lua integer is a bigint, exactly.
+  for (const v of [2 ** 53 - 1, -(2 ** 53 - 1), 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n)]) {
+    for (const f of ["id", "via"]) assert.equal(await lua.call(f, v), v, `${f}(${v})`);
+    assert.equal(await lua.call("kind", v), "integer", `${v}`);
+  }
+  // A JS number that is not a safe integer is a float, as JS holds it.
+  assert.equal(await lua.call("kind", 2 ** 53), "float");
+  // Past i64, a bigint becomes a float, as Lua reads an integer literal that overflows.
+  assert.equal(await lua.call("kind", 2n ** 64n - 1n), "float");
+  assert.equal(await lua.call("id", 2n ** 64n - 1n), 2 ** 64);
+  await rejects(lua.call("id", 2n ** 64n), "encode");
+  host.close();
+});
+
 test("a runtime crash rebuilds the runtime and reloads the plugins (HFN-03)", async () => {
   const host = new PluginHost();
   host.define("math", "add", (a, b) => a + b);
