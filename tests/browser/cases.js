@@ -56,7 +56,7 @@ test("async host functions use fetch, from Lua and from an nvim plugin", async (
   eq(kind, "hostFunction", "HFN-10 callSync with an async host function:");
 });
 
-test("throwing host functions are hostFunction errors (HFN-04, HFN-05)", async () => {
+test("throwing host functions are hostFunction errors (HFN-04)", async () => {
   const host = new PluginHost();
   const bad = [
     () => { throw new TypeError("t"); },
@@ -69,6 +69,18 @@ test("throwing host functions are hostFunction errors (HFN-04, HFN-05)", async (
   const lua = await host.loadLua("c", "function call(i) return bad['f' .. i]() end\nfunction ok() return 1 end");
   for (let i = 0; i < bad.length; i++) {
     eq(await kindOf(lua.call("call", i)), "hostFunction", `f${i}`);
+    eq(await lua.call("ok"), 1);
+  }
+});
+
+test("a host function returning the wrong type is an error, not a crash (HFN-05)", async () => {
+  const conformance = await bytes("/fixtures/wasm32-wasip1/release/conformance.wasm");
+  for (const wrong of [() => ({ not: "a number" }), () => NaN, async () => "seven"]) {
+    const host = new PluginHost();
+    host.define("env", "mystery_number", wrong, "(u32) -> u32");
+    const c = await host.loadWasm(conformance, { stubMissingImports: true });
+    eq(await kindOf(c.call("and_back", 1)), "hostFunction", `${wrong}`);
+    const lua = await host.loadLua("canary", "function ok() return 1 end");
     eq(await lua.call("ok"), 1);
   }
 });
