@@ -776,10 +776,18 @@ mod tests {
         let mut a = Values::new(10, 1 << 20);
         let mut b = Values::new(10, 1 << 20);
         let id = a.insert(b"1".to_vec()).unwrap();
+        // b holds a value in the same slot: only the generation tells the ids apart.
+        let b_id = b.insert(b"b".to_vec()).unwrap();
+        assert_eq!(id & SLOT_MASK, b_id & SLOT_MASK, "the same slot");
         assert!(matches!(
             b.get(id).unwrap_err().kind(),
             ErrorKind::AbiViolation(AbiViolation::BadHandle { .. })
         ));
+        assert!(matches!(
+            a.get(b_id).unwrap_err().kind(),
+            ErrorKind::AbiViolation(AbiViolation::BadHandle { .. })
+        ));
+        assert_eq!(b.get(b_id).unwrap(), b"b");
         assert_eq!(a.take(id).unwrap(), b"1");
         let again = a.insert(b"2".to_vec()).unwrap();
         assert_ne!(again, id, "a reused slot has a new generation");
