@@ -113,7 +113,7 @@ step "the demo page end to end (www/ in Chromium via playwright-core; screenshot
 node tests/e2e/demo.mjs
 
 step "edge: the package in workerd, plugins sent at request time"
-node_suite 4 tests/edge
+node_suite 5 tests/edge
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p plugboard-host-core -p plugboard-plugin --locked

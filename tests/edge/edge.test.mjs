@@ -13,6 +13,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const workerd = join(root, "crates/web/js/node_modules/.bin/workerd");
 const PERF = readFileSync(join(root, "target/plugins/wasm32-wasip1/release/perf.wasm"));
 const ZIG = readFileSync(join(root, "target/plugins/zig/nvim_examples.wasm"));
+const STRESS = readFileSync(join(root, "target/plugins/wasm32-wasip1/release/stress.wasm"));
 let proc;
 let base;
 let output = "";
@@ -31,6 +32,7 @@ before(async () => {
   const web = join(root, "target/npm/plugboard/web");
   for (const f of ["index.js", "raw.js", "plugboard.js", "plugboard_bg.wasm"]) cpSync(join(web, f), join(dir, f));
   cpSync(join(root, "tests/edge/worker.mjs"), join(dir, "worker.mjs"));
+  cpSync(join(root, "tests/shared/stress.mjs"), join(dir, "stress.mjs"));
   writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [ (name = "main", worker = .w) ],
@@ -40,6 +42,7 @@ const w :Workerd.Worker = (
               (name = "index.js", esModule = embed "index.js"),
               (name = "raw.js", esModule = embed "raw.js"),
               (name = "plugboard.js", esModule = embed "plugboard.js"),
+              (name = "stress.mjs", esModule = embed "stress.mjs"),
               (name = "plugboard_bg.wasm", wasm = embed "plugboard_bg.wasm") ],
   compatibilityDate = "2025-09-01" );
 `);
@@ -100,4 +103,12 @@ test("bad plugins are typed errors and the worker keeps serving", async () => {
   assert.equal(garbage.kind, "invalidModule");
   const ok = await post("/lua?fn=f", "function f() return 'fine' end");
   assert.equal(ok.result, "fine");
+});
+
+test("the stress cases every JS target runs pass in workerd: deep recursion, memory.grow to the cap, re-entry (RES-03, RES-05, CON-01)", async () => {
+  const results = await post("/stress", STRESS);
+  assert.ok(results.length >= 4, JSON.stringify(results));
+  for (const r of results) assert.ok(r.ok, `${r.name}: ${r.error}`);
+  const ok = await post("/lua?fn=f", "function f() return 'after stress' end");
+  assert.equal(ok.result, "after stress");
 });

@@ -4,6 +4,7 @@
 // it, so this works where V8-based plugin SDKs cannot.
 import wasmModule from "./plugboard_bg.wasm";
 import { initSync, PluginHost } from "./index.js";
+import { stressCases } from "./stress.mjs";
 
 initSync({ module: wasmModule });
 
@@ -18,6 +19,21 @@ export default {
       } catch (e) {
         return Response.json({ blocked: true, message: String(e.message) });
       }
+    }
+    if (url.pathname === "/stress") {
+      // The stress cases every JS target runs (tests/shared/stress.mjs), on the fixture sent
+      // in the body: one result per case.
+      const stress = new Uint8Array(await request.arrayBuffer());
+      const results = [];
+      for (const [name, run] of stressCases({ PluginHost }, stress)) {
+        try {
+          await run();
+          results.push({ name, ok: true });
+        } catch (e) {
+          results.push({ name, ok: false, error: String(e?.message ?? e) });
+        }
+      }
+      return Response.json(results);
     }
     const fuel = Number(url.searchParams.get("fuel") ?? 20_000_000);
     const host = new PluginHost({ fuel, memoryBytes: 8 << 20 });
