@@ -41,7 +41,7 @@ fn lua_01_globals_allowlist_exact() {
     let names = run(&h, "local g = {} for k in pairs(_G) do if k ~= 'f' and k ~= 'ok' then g[#g + 1] = k end end table.sort(g) return table.concat(g, ' ')").unwrap();
     assert_eq!(
         names,
-        Value::String("_G assert collectgarbage coroutine debug error getmetatable host io ipairs load math next os package pairs pcall plugins print rawequal rawget rawlen rawset require select setmetatable string table tonumber tostring type utf8 xpcall".into())
+        Value::String("_G _VERSION assert collectgarbage coroutine debug error getmetatable host io ipairs load math next os package pairs pcall plugins print rawequal rawget rawlen rawset require select setmetatable string table tonumber tostring type utf8 xpcall".into())
     );
     let libs = run(&h, "local out = {} for _, lib in ipairs({'string', 'table', 'os', 'utf8', 'debug', 'package', 'coroutine'}) do local g = {} for k in pairs(_G[lib]) do g[#g + 1] = k end table.sort(g) out[#out + 1] = lib .. ':' .. table.concat(g, ',') end return table.concat(out, ' ')").unwrap();
     assert_eq!(
