@@ -48,6 +48,8 @@ if grep -q 'wasmi feature "wat"' <<<"$tree"; then
   echo "wasmi's wat feature is enabled in production"; exit 1
 fi
 grep -q 'wasmi feature' <<<"$tree" || { echo "cargo tree shows no wasmi features: the check above read nothing"; exit 1; }
+# RELIABILITY.md's catalogue names files that exist and tests they contain.
+node scripts/check-reliability.mjs
 echo "ok"
 
 step "tests (native)"
