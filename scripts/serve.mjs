@@ -27,9 +27,10 @@ export const DEMO_MOUNTS = [
 
 /**
  * A static server on 127.0.0.1 for `mounts` (the first prefix that matches wins; "/" last).
- * `handle(path, res)` may answer a request first (return true). Resolves to the server.
+ * `handle(path, res)` may answer a request first (return true); `headers` go on every file
+ * served (e.g. COOP/COEP for a cross-origin-isolated page). Resolves to the server.
  */
-export function serve(port = 8080, mounts = DEMO_MOUNTS, handle = () => false) {
+export function serve(port = 8080, mounts = DEMO_MOUNTS, handle = () => false, headers = {}) {
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
     if (handle(path, res)) return;
@@ -38,7 +39,7 @@ export function serve(port = 8080, mounts = DEMO_MOUNTS, handle = () => false) {
     if (rel.startsWith("..") || rel.includes("\0")) return res.writeHead(403).end();
     try {
       const body = await readFile(join(root, dir, rel));
-      res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.writeHead(200, { "content-type": types[extname(rel)] ?? "application/octet-stream", "cache-control": "no-store", ...headers });
       res.end(body);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");

@@ -3,7 +3,10 @@
 import { launchChromium, serve } from "../../scripts/serve.mjs";
 
 const mounts = [["/pkg/", "target/npm/plugboard/"], ["/plugins/", "target/plugins/"], ["/node_modules/", "bench/node_modules/"], ["/", "bench/side-by-side/"]];
-const server = await serve(0, mounts);
+// Cross-origin isolated (COOP/COEP): otherwise Chromium clamps performance.now() to 100 µs and
+// small-call figures come out as multiples of 0.5 µs. The page checks it is isolated.
+const isolation = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
+const server = await serve(0, mounts, () => false, isolation);
 const browser = await launchChromium();
 try {
   const page = await browser.newPage();
