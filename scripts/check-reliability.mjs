@@ -4,16 +4,23 @@
 // test, no dedicated test), one of the named files mentions the case: its ID (`MOD-01` or
 // `mod_01`) or its catalogue name (`empty_bytes_rejected`). Prints each problem and
 // "N rows checked, N problems"; exits 1 on any. Run by scripts/test.sh (static checks).
-import { existsSync, readFileSync, statSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const text = readFileSync(join(root, "RELIABILITY.md"), "utf8");
 const resolve = (p) => join(root, p.replace(/^it\//, "crates/host-core/tests/integration/"));
+// A file's text, or a folder's source files' (node_modules and links left out).
 const read = (path) => {
-  if (statSync(path).isDirectory()) return readdirSync(path).map((f) => read(join(path, f))).join("\n");
-  return readFileSync(path, "utf8");
+  const st = lstatSync(path);
+  if (st.isDirectory()) {
+    return readdirSync(path)
+      .filter((f) => f !== "node_modules")
+      .map((f) => read(join(path, f)))
+      .join("\n");
+  }
+  return st.isFile() && /\.(rs|mjs|js|ts|sh|lua|html)$/.test(path) ? readFileSync(path, "utf8") : "";
 };
 
 let rows = 0;
