@@ -2,7 +2,8 @@
 // Builds the npm package `plugboard` as wasm-pack.toml describes: the wasm build of crates/web,
 // wasm-bindgen's web target (with the instance-reset function the crash recovery uses), whose
 // one .wasm Node's entry loads too, wasm-opt from the npm package binaryen, the JS wrapper, the
-// TypeScript declarations, the package.json with its exports map, the README and the licences. Skips the work when nothing changed.
+// TypeScript declarations, the package.json with its exports map, the README and the licences.
+// Skips the work when nothing changed.
 // Prints the wasm size (raw and gzip) and writes it to <out>/size.json.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";

@@ -584,8 +584,8 @@ function requireTailCalls() {
 export default async function init(input) {
   requireTailCalls();
   if (typeof raw.default !== "function") return;
-  const located = input !== undefined && !(input instanceof ArrayBuffer) && !ArrayBuffer.isView(input) && !(input instanceof WebAssembly.Module);
-  const fetched = input === undefined || located;
+  // Fetched (no input, a URL, a path, a Response), as opposed to bytes or a compiled module.
+  const fetched = !(input instanceof ArrayBuffer || ArrayBuffer.isView(input) || input instanceof WebAssembly.Module);
   try {
     // One object argument: wasm-bindgen warns about the positional form.
     return await raw.default(input === undefined || (typeof input === "object" && "module_or_path" in input) ? input : { module_or_path: input });

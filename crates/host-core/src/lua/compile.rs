@@ -82,10 +82,16 @@ fn wide(n: usize) -> u64 {
 }
 
 /// The most compiling a source of `len` bytes and `tokens` tokens may take of the host's memory.
-pub(crate) fn compile_cost(tokens: u64, len: usize) -> u64 {
+fn compile_cost(tokens: u64, len: usize) -> u64 {
     tokens
         .saturating_mul(PEAK_BYTES_PER_TOKEN)
         .saturating_add(wide(len).saturating_mul(PEAK_BYTES_PER_SOURCE_BYTE))
+}
+
+/// Whether compiling a source of `len` bytes and `tokens` tokens, after files that keep `kept`
+/// bytes, could take more of the host's memory than `cap`.
+pub(crate) fn over_cap(tokens: u64, len: usize, kept: u64, cap: usize) -> bool {
+    kept.saturating_add(compile_cost(tokens, len)) > wide(cap)
 }
 
 /// Checks, parses, lowers and compiles one source file. Errors are `LuaSyntax` with the line,
@@ -95,16 +101,13 @@ pub(crate) fn compile_cost(tokens: u64, len: usize) -> u64 {
 /// parsing, by what the scan counted.
 pub(crate) fn compile(file: &str, source: &[u8], cap: usize, kept: u64) -> Result<Compiled, Error> {
     let scanned = scan::check(file, source)?;
-    let need = kept.saturating_add(compile_cost(scanned.tokens, source.len()));
-    if need > wide(cap) {
+    if over_cap(scanned.tokens, source.len(), kept, cap) {
         return Err(ErrorKind::MemoryLimit { cap }.into());
     }
-    let mut compiled = super::guarded(|| compile_checked(file, source))?;
-    compiled.tokens = scanned.tokens;
-    Ok(compiled)
+    super::guarded(|| compile_checked(file, source, scanned.tokens))
 }
 
-fn compile_checked(file: &str, source: &[u8]) -> Result<Compiled, Error> {
+fn compile_checked(file: &str, source: &[u8], tokens: u64) -> Result<Compiled, Error> {
     let mut names = Names::default();
     let mut chunk = super::parse::parse_chunk(source, &mut names)
         .map_err(|e| syntax_error(file, e.line, e.message))?;
@@ -115,7 +118,7 @@ fn compile_checked(file: &str, source: &[u8]) -> Result<Compiled, Error> {
         file: file.to_owned(),
         prototype,
         source_len: source.len(),
-        tokens: 0,
+        tokens,
     })
 }
 

@@ -4,11 +4,12 @@
 //! prototypes are not a format to trust from a plugin).
 //!
 //! piccolo's compiler keeps its syntax tree and prototypes in the host's memory, outside the
-//! VM's heap and its cap (about 60 bytes per source byte, measured natively): a chunk longer
-//! than 1/64 of the plugin's memory cap is refused as [`ErrorKind::MemoryLimit`], so a plugin
-//! cannot make the host allocate much more than its own cap.
+//! VM's heap: a chunk whose compile could take more than the plugin's memory cap (estimated
+//! from its tokens before parsing, as for a plugin's files: [`super::compile`]) is refused as
+//! [`ErrorKind::MemoryLimit`], so a plugin cannot make the host allocate much more than its
+//! own cap.
 
-use super::compile::{compile, compile_cost};
+use super::compile::{compile, over_cap};
 use super::stdlib::{bad_arg, charge, lua_err};
 use super::Shared;
 use crate::error::ErrorKind;
@@ -155,9 +156,7 @@ impl<'gc> Sequence<'gc> for Reader<'gc> {
                 Value::String(s) => {
                     // The pieces so far already cost more to compile than the cap allows.
                     let len = self.source.len() + s.as_bytes().len();
-                    if compile_cost(0, len)
-                        > u64::try_from(self.shared.limits.memory_bytes).unwrap_or(u64::MAX)
-                    {
+                    if over_cap(0, len, 0, self.shared.limits.memory_bytes) {
                         return Err(Error::Runtime(super::anyhow_error(
                             ErrorKind::MemoryLimit {
                                 cap: self.shared.limits.memory_bytes,
