@@ -24,7 +24,7 @@ execFileSync("npm", ["pack", "--pack-destination", work, "--loglevel=error"], { 
 const tarball = join(work, readdirSync(work).find((f) => f.endsWith(".tgz")));
 
 // The page's code: `start` initialises the runtime as the case says.
-const APP = `import init, { PluginHost } from "plugboard";
+const APP = `import init, { initSync, PluginHost } from "plugboard";
 __IMPORT__
 const out = {};
 try {
@@ -44,6 +44,8 @@ const RECIPES = {
   // The documented way when a bundler moves the module: the bundler's URL of the wasm export.
   vite: { import: 'import wasmUrl from "plugboard/plugboard_bg.wasm?url";', start: "init(wasmUrl)" },
   esbuild: { import: 'import wasmUrl from "plugboard/plugboard_bg.wasm";', start: "init(wasmUrl)" },
+  // Bad input: bytes that are not the runtime.
+  wrongBytes: { import: "", start: "initSync(new Uint8Array([1, 2, 3]))" },
 };
 
 function project(name, recipe) {
@@ -97,6 +99,11 @@ const cases = [
   ["vite build, init(wasmUrl) from `?url`", "vite", viteBuild, works],
   ["esbuild, init(wasmUrl) with --loader:.wasm=file", "esbuild", esbuildBundle, works],
   ["esbuild, init() where esbuild left the wasm behind: a clear error", "default", esbuildBundle, saysHow],
+  ["initSync with bytes that are not the runtime: runtimeNotFound, with the cause", "wrongBytes", esbuildBundle, (r) => {
+    if (r.error?.kind !== "runtimeNotFound" || !/initSync was not given plugboard's runtime/.test(r.error.message)) {
+      throw new Error(`expected runtimeNotFound from initSync: ${JSON.stringify(r)}`);
+    }
+  }],
 ];
 
 const browser = await launchChromium();

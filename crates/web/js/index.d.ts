@@ -44,7 +44,7 @@ export type ErrorKind =
   | "invalidOption"
   /** `init`: the JavaScript engine cannot run WebAssembly tail calls. */
   | "runtimeUnsupported"
-  /** `init`: the runtime's wasm was not where `init` looked (a bundler left it behind), `cause` says why. */
+  /** `init`/`initSync`: the runtime's wasm was not where `init` looked (a bundler left it behind) or not what `initSync` was given, `cause` says why. */
   | "runtimeNotFound";
 
 /** What every rejection and throw of the package is (`err instanceof PluginError`). */

@@ -592,7 +592,7 @@ export default async function init(input) {
   } catch (e) {
     // Not found, not served (an HTML fallback page, a 404) or not fetchable; a LinkError or a
     // trap would be a runtime that does not match this JavaScript, and stays as it is.
-    if (!fetched || e instanceof PluginError || e instanceof WebAssembly.LinkError || e instanceof WebAssembly.RuntimeError) throw e;
+    if (!fetched || !isNotTheRuntime(e)) throw e;
     const where = input === undefined ? "next to plugboard's web/index.js" : `at ${String(input?.module_or_path ?? input?.url ?? input)}`;
     throw pluginError(
       "runtimeNotFound",
@@ -605,11 +605,25 @@ export default async function init(input) {
   }
 }
 
+/** Whether `e`, from instantiating the runtime, says it was given something else. */
+function isNotTheRuntime(e) {
+  return !(e instanceof PluginError || e instanceof WebAssembly.LinkError || e instanceof WebAssembly.RuntimeError);
+}
+
 /** Initialises the runtime synchronously from a compiled module or bytes (workers). */
 export function initSync(input) {
   requireTailCalls();
   if (typeof raw.initSync !== "function") return;
-  raw.initSync(input !== null && typeof input === "object" && "module" in input ? input : { module: input });
+  try {
+    raw.initSync(input !== null && typeof input === "object" && "module" in input ? input : { module: input });
+  } catch (e) {
+    if (!isNotTheRuntime(e)) throw e;
+    throw pluginError(
+      "runtimeNotFound",
+      `initSync was not given plugboard's runtime (the bytes or compiled module of plugboard_bg.wasm): ${e.message}`,
+      { cause: e },
+    );
+  }
 }
 
 // For tests of crash recovery only (not part of the API): makes the runtime abort as a Rust
