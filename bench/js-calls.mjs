@@ -3,7 +3,8 @@
 // plugin and make its first call). Rounds interleaved (every contender measured in each round),
 // medians over rounds, every result checked. Run by bench/run.sh; prints Markdown tables and
 // writes them into the README between the js-calls markers.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeSection } from "./markers.mjs";
 import { fileURLToPath } from "node:url";
 import createPlugin from "@extism/extism";
 import { LuaFactory } from "wasmoon";
@@ -123,13 +124,6 @@ md += `\nTargets, from this run: per-call overhead 20× below the peer (\`await 
 console.log(md);
 
 // The README's section between the markers is this run's output.
-const readmePath = root + "README.md";
-const readme = readFileSync(readmePath, "utf8");
-const start = "<!-- js-calls:start -->";
-const end = "<!-- js-calls:end -->";
-const i = readme.indexOf(start);
-const j = readme.indexOf(end);
-if (i < 0 || j < i) throw new Error(`README.md has no ${start} … ${end} section`);
-writeFileSync(readmePath, readme.slice(0, i + start.length) + "\n" + md + readme.slice(j));
+writeSection(root + "README.md", "js-calls", md);
 await extism.close();
 wasmoon.global.close();

@@ -2,6 +2,7 @@
 // target/bench/side-by-side.md and .svg, and replaces the README's section between the
 // side-by-side markers with the Markdown.
 import { readFileSync, writeFileSync } from "node:fs";
+import { writeSection } from "../markers.mjs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -56,12 +57,5 @@ svg += "</svg>\n";
 writeFileSync(`${root}target/bench/side-by-side.svg`, svg);
 writeFileSync(`${root}bench/side-by-side.svg`, svg);
 
-const readme = readFileSync(`${root}README.md`, "utf8");
-const start = "<!-- side-by-side:start -->";
-const end = "<!-- side-by-side:end -->";
-const i = readme.indexOf(start);
-const j = readme.indexOf(end);
-if (i >= 0 && j > i) {
-  writeFileSync(`${root}README.md`, readme.slice(0, i + start.length) + "\n" + md + "\n![W1 chart](bench/side-by-side.svg)\n" + readme.slice(j));
-}
+writeSection(`${root}README.md`, "side-by-side", md + "\n![W1 chart](bench/side-by-side.svg)\n");
 console.log(md);
