@@ -106,3 +106,21 @@ for (const [name, bench] of [
 const md = lines.join("\n") + "\n";
 console.log(md);
 writeSection("README.md", "native-bench", md);
+
+// The fuel instrumenter (benches/meter.rs): fuel both ways, and its speed on wasmi.
+const fuel = JSON.parse(readFileSync("target/bench/meter-fuel.json", "utf8"));
+const m = [];
+m.push("Fuel counted by the instrumenter against wasmi's own fuel, the same call on a fresh instance (`benches/meter.rs`; deterministic):\n");
+m.push("| call | wasmi's fuel | instrumenter's fuel | ratio |\n|---|---|---|---|");
+const ratios = fuel.map((r) => r.meter / r.wasmi);
+for (const r of fuel) m.push(`| ${r.call} | ${r.wasmi} | ${r.meter} | ${(r.meter / r.wasmi).toFixed(2)} |`);
+m.push(`\nTarget: within ±25% of wasmi's count → ${verdict(ratios.every((x) => x >= 0.75 && x <= 1.25))}.`);
+m.push("\nThe perf loop (sum 1..=1,000,000) on wasmi, metered three ways, same run:\n");
+m.push("| plugin | wasmi's fuel | instrumented, wasmi's fuel off | not metered | instrumented / wasmi's fuel |\n|---|---|---|---|---|");
+for (const [name, group] of [["Rust `sum`", "meter_rust_sum_1M"], ["Zig `for_loop`", "meter_zig_for_loop_1M"]]) {
+  const [w, i, o] = ["wasmi_fuel", "instrumented", "no_metering"].map((b) => median(group, b));
+  m.push(`| ${name} | ${ns(w)} | ${ns(i)} | ${ns(o)} | ${(i / w).toFixed(2)}× |`);
+}
+const meterMd = m.join("\n") + "\n";
+console.log(meterMd);
+writeSection("README.md", "meter-bench", meterMd);

@@ -10,6 +10,8 @@ fi
 cargo bench -p plugboard-host-core --bench call_overhead --locked
 cargo bench -p plugboard-host-core --bench lua --locked
 cargo bench -p plugboard-host-core --bench abis --locked
+# The fuel instrumenter (docs/metering.md): its fuel against wasmi's, its speed on wasmi.
+cargo bench -p plugboard-host-core --bench meter --locked
 # RELIABILITY.md §6 latency goals (stop latency, longest slice over the hostile corpus, …).
 cargo bench -p plugboard-host-core --bench reliability --locked
 # Node's per-process figure varies by up to 2x with JIT and GC timing: five processes, one JSON

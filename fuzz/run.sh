@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(module_load buffer_abi bincode_decode kernel_ops nvim_ids json_text lua_source lua_ast dts)
+[ ${#targets[@]} -gt 0 ] || targets=(module_load buffer_abi bincode_decode kernel_ops nvim_ids json_text lua_source lua_ast dts instrument)
 for t in "${targets[@]}"; do
   echo "=== $t ${limit[*]}"
   start=$(date +%s)

@@ -11,6 +11,7 @@
 mod bincode;
 mod common;
 mod dts;
+mod instrument;
 mod json;
 mod kernel;
 mod lua;
@@ -20,6 +21,7 @@ mod nvim;
 
 pub use bincode::{bincode_decode, buffer_abi};
 pub use dts::dts;
+pub use instrument::instrument;
 pub use json::json_text;
 pub use kernel::kernel_ops;
 pub use lua::lua_source;
@@ -41,4 +43,5 @@ pub const TARGETS: &[Target] = &[
     ("lua_source", lua_source),
     ("lua_ast", lua_ast),
     ("dts", dts),
+    ("instrument", instrument),
 ];

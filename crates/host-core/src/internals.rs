@@ -98,3 +98,96 @@ impl IdTable {
         self.0.take(id)
     }
 }
+
+/// The `instrument` fuzz target's oracle: `wasm`, if production's engine accepts it, is
+/// instrumented with a budget of `fuel` and a cap of `max_pages`; the output must validate,
+/// and every export it has (up to 8) is called with zero arguments on wasmi with wasmi's own fuel
+/// **off**, imports stubbed (functions return zeros; `out_of_fuel` traps). Only the injected
+/// metering can end a runaway call, so a call that never returns is a metering bug (the fuzzer's
+/// timeout catches it).
+///
+/// `Ok(false)`: production refuses the module, or it imports something other than functions.
+/// `Ok(true)`: instrumented and run. `Err`: the instrumenter refused a module production
+/// accepts, for a reason other than its memory minimum being above the cap.
+#[cfg(feature = "meter")]
+pub fn instrument_and_run(wasm: &[u8], fuel: i64, max_pages: u64) -> Result<bool, Error> {
+    use crate::meter::{instrument, MeterConfig};
+    use crate::ErrorKind;
+    use wasmi::{Engine, Linker, Module, Store, Val};
+
+    let production = Engine::new(&crate::wasm::engine_config());
+    let Ok(module) = Module::new(&production, wasm) else {
+        return Ok(false);
+    };
+    if module
+        .imports()
+        .any(|i| !matches!(i.ty(), wasmi::ExternType::Func(_)))
+    {
+        return Ok(false);
+    }
+    let config = MeterConfig {
+        initial_fuel: fuel,
+        max_memory_pages: Some(max_pages),
+        ..MeterConfig::default()
+    };
+    let metered = match instrument(wasm, &config) {
+        Ok(m) => m,
+        Err(e) if matches!(e.kind(), ErrorKind::MemoryLimit { .. }) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let mut unmetered = crate::wasm::engine_config();
+    unmetered.consume_fuel(false);
+    let engine = Engine::new(&unmetered);
+    let module = Module::new(&engine, &metered[..]).map_err(|e| {
+        Error::new(ErrorKind::InvalidModule {
+            reason: format!("the instrumented module does not validate: {e}"),
+        })
+    })?;
+    let mut linker = Linker::<()>::new(&engine);
+    for import in module.imports() {
+        let wasmi::ExternType::Func(ty) = import.ty() else {
+            continue;
+        };
+        let results: Vec<wasmi::ValType> = ty.results().to_vec();
+        let out_of_fuel = (import.module(), import.name()) == ("plugboard", "out_of_fuel");
+        // A duplicate import name is defined once; later definitions would shadow it.
+        let _ = linker.func_new(
+            import.module(),
+            import.name(),
+            ty.clone(),
+            move |_, _, out: &mut [Val]| {
+                if out_of_fuel {
+                    return Err(wasmi::Error::new("out of fuel"));
+                }
+                for (r, t) in out.iter_mut().zip(&results) {
+                    *r = Val::default_for_ty(*t);
+                }
+                Ok(())
+            },
+        );
+    }
+    let mut store = Store::new(&engine, ());
+    let Ok(instance) = linker.instantiate_and_start(&mut store, &module) else {
+        return Ok(true);
+    };
+    let funcs: Vec<wasmi::Func> = module
+        .exports()
+        .filter_map(|e| instance.get_func(&store, e.name()))
+        .take(8)
+        .collect();
+    for f in funcs {
+        let ty = f.ty(&store);
+        let params: Vec<Val> = ty
+            .params()
+            .iter()
+            .map(|t| Val::default_for_ty(*t))
+            .collect();
+        let mut results: Vec<Val> = ty
+            .results()
+            .iter()
+            .map(|t| Val::default_for_ty(*t))
+            .collect();
+        let _ = f.call(&mut store, &params, &mut results);
+    }
+    Ok(true)
+}

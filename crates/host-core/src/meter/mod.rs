@@ -6,8 +6,10 @@
 //! - A new mutable `i64` global holds the fuel left. It is exported under
 //!   [`MeterConfig::fuel_export`]; the host reads it after a call and sets it before one. Its
 //!   initial value is [`MeterConfig::initial_fuel`].
-//! - Each stretch of straight-line code subtracts its static cost when it starts: one unit per
-//!   original instruction, structural ones (`block`, `loop`, `end`, `else`, `nop`) free. Bulk
+//! - Each stretch of code subtracts its static cost when it starts (a `br_if` leaving early has
+//!   paid for the rest of its stretch, as in wasmi): one unit per
+//!   original instruction, those wasmi charges nothing for (`block`, `loop`, `end`, `else`, `nop`, `drop`, `unreachable`,
+//!   `return`) free. Bulk
 //!   operations charge their length as wasmi does (`memory.fill/copy/init` a unit per 64 bytes,
 //!   `table.*` a unit per 8 elements, `memory.grow` 1,024 units per page).
 //! - The counter is compared with zero only at function entry, at loop headers and after a bulk
@@ -207,6 +209,27 @@ impl Reencode for Meter<'_> {
                 ty.maximum = Some(ty.maximum.map_or(cap, |m| m.min(cap)));
             }
             memories.memory(ty);
+        }
+        Ok(())
+    }
+
+    /// A name section is renumbered; one that does not parse (custom sections are not
+    /// validated, so a valid module may carry a broken one) is dropped rather than copied with
+    /// indices that no longer match.
+    fn parse_custom_section(
+        &mut self,
+        module: &mut Module,
+        section: wasmparser::CustomSectionReader<'_>,
+    ) -> ReencodeResult {
+        match section.as_known() {
+            wasmparser::KnownCustom::Name(names) => {
+                if let Ok(names) = self.custom_name_section(names) {
+                    module.section(&names);
+                }
+            }
+            _ => {
+                module.section(&self.custom_section(section));
+            }
         }
         Ok(())
     }

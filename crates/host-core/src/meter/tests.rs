@@ -234,6 +234,23 @@ fn bulk_operations_charge_by_length() {
 }
 
 #[test]
+fn a_grow_that_fails_costs_nothing_extra() {
+    // Found by the property test: charging a refused `memory.grow` by the pages asked for
+    // reported out of fuel where wasmi goes on (and traps out of bounds, say).
+    let wasm = wat::parse_str(
+        r#"(module (memory 1)
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let refused = run(&wasm, 100, None, "grow", &[Val::I32(-2)]);
+    assert_eq!(i32s(&refused), [-1]);
+    assert!(refused.left > 90, "{refused:?}");
+    let grown = cost(&wasm, "grow", &[Val::I32(1)]);
+    let none = cost(&wasm, "grow", &[Val::I32(0)]);
+    assert_eq!(grown - none, 1024, "a page grown costs 1,024");
+}
+
+#[test]
 fn memory_grows_to_the_cap_and_no_further() {
     let wasm = wat::parse_str(
         r#"(module (memory 1)
@@ -332,6 +349,20 @@ fn everything_else_is_kept_and_functions_are_renumbered() {
         a.call(&mut store, ()).unwrap(),
         9,
         "start ran, the table reaches $b"
+    );
+}
+
+#[test]
+fn a_broken_name_section_is_dropped_not_fatal() {
+    let mut wasm = wat::parse_str(r#"(module (func (export "f") (loop (br 0))))"#).unwrap();
+    // A custom section "name" whose function-names subsection claims more bytes than it has.
+    wasm.extend_from_slice(&[0, 8, 4, b'n', b'a', b'm', b'e', 1, 0xff, 0x7f]);
+    let metered =
+        instrument(&wasm, &MeterConfig::default()).expect("custom sections are not validated");
+    Module::new(&Engine::default(), &metered[..]).expect("valid");
+    assert!(
+        !metered.windows(4).any(|w| w == b"name"),
+        "the broken section is gone"
     );
 }
 

@@ -267,3 +267,42 @@ fn res_12_output_cap_on_the_kernel_and_lua() {
     );
     canary(&h);
 }
+
+/// RES-16: a loop of `memory.grow`/`table.grow` that fail (-1: past the memory's absolute
+/// maximum, past the table's own) runs until its fuel is gone, on a 2 MiB thread. wasmi 2.0 left
+/// a native stack frame per failing grow and the loop aborted the host process (fixed by
+/// patches/wasmi-2.0.0).
+#[test]
+fn res_16_failing_grow_loop_keeps_the_native_stack() {
+    for grow in [
+        "(drop (memory.grow (i32.const 65536)))",
+        "(drop (table.grow $t (ref.null func) (i32.const 5)))",
+    ] {
+        let outcome = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let h = Host::builder()
+                    .limits(Limits {
+                        fuel: 5_000_000,
+                        ..Limits::default()
+                    })
+                    .build();
+                let extra = format!(
+                    r#"(table $t 1 2 funcref)
+                    (func (export "__run") (param i64) (result i64) (loop $l {grow} (br $l)) (i64.const 0))"#
+                );
+                let mut p = h.load_wasm(&buffer_wat("", &extra)).unwrap();
+                assert_kind(p.call_bytes("run", Vec::new()), |k| {
+                    matches!(k, ErrorKind::OutOfFuel { .. })
+                });
+                plugin_recovers(&mut p);
+                canary(&h);
+            })
+            .unwrap()
+            .join();
+        assert!(
+            outcome.is_ok(),
+            "{grow}: the loop did not end as out of fuel"
+        );
+    }
+}
