@@ -61,7 +61,7 @@ step "Lua: PUC-Rio's test suite (../shared/lua-testes) through plugboard and PUC
 cargo run -p plugboard-lua-testes --locked -- --check crates/lua-testes/floors.txt \
   --export target/testes-sample.json --export-files vararg.lua,tpack.lua,literals.lua,pm.lua,sort.lua,utf8.lua,strings.lua
 
-step "WebAssembly spec testsuite (wasm-v2, tail-call, extended-const; fuel on and off; production's engine config)"
+step "WebAssembly spec testsuite (wasm-v2, tail-call, extended-const; fuel on and off, and instrumented by host-core's meter; production's engine config)"
 cargo test --release --locked --manifest-path crates/spec-tests/Cargo.toml --target-dir target/spec-tests
 
 step "Extism differential (official @extism/extism in Node vs plugboard, same plugins and inputs)"

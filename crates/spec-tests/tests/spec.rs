@@ -1,5 +1,5 @@
 //! RELIABILITY.md §5.9 / G4: 100% of wasm-v2 and of every enabled proposal, with fuel on and
-//! off, under production's engine configuration.
+//! off, and instrumented by host-core's fuel meter, under production's engine configuration.
 
 use plugboard_spec_tests::{
     run_all, run_all_instrumented, EngineLimits, Outcome, EXPECTED_FAILURES,
