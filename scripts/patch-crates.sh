@@ -5,7 +5,10 @@
 # workspace's [patch.crates-io] builds from that copy. Runs before any cargo command
 # (scripts/install.sh calls it first); does nothing when the copy is up to date with the patches.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# This script's own path, absolute: it is part of the stamp below, read after the `cd`
+# (fuzz/run.sh calls it as ../scripts/patch-crates.sh).
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 
 log() { echo "[patch-crates] $*" >&2; }
 command -v patch >/dev/null || { echo "patch not found (Debian: apt-get install patch)" >&2; exit 1; }
@@ -35,7 +38,7 @@ for dir in patches/*/; do
   crate=${name%-*}
   version=${name##*-}
   out=".patched/$name"
-  stamp=$(cat "$dir"*.patch "$0" | sha256sum | cut -c1-16)
+  stamp=$(cat "$dir"*.patch "$self" | sha256sum | cut -c1-16)
   if [ -f "$out/.plugboard-patches" ] && [ "$(cat "$out/.plugboard-patches")" = "$stamp" ]; then
     continue
   fi
