@@ -115,8 +115,10 @@ pub fn instrument_and_run(wasm: &[u8], fuel: i64, max_pages: u64) -> Result<bool
     use crate::ErrorKind;
     use wasmi::{Engine, Linker, Module, Store, Val};
 
+    // What production accepts is what its loader compiles, with the loader's own guards in
+    // front of wasmi's parser (a code section that declares no functions but holds bytes).
     let production = Engine::new(&crate::wasm::engine_config());
-    let Ok(module) = Module::new(&production, wasm) else {
+    let Ok(module) = crate::plugin::compile(&production, wasm) else {
         return Ok(false);
     };
     if module

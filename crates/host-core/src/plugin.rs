@@ -1496,7 +1496,7 @@ fn zero(ty: wasmi::ValType) -> Val {
     }
 }
 
-fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Module, Error> {
+pub(crate) fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Module, Error> {
     // A component-model binary has the core magic with layer 1 in its version field.
     if bytes.len() >= 8 && bytes.starts_with(b"\0asm") && bytes.get(6..8) == Some(&[1, 0]) {
         return Err(ErrorKind::InvalidModule {
