@@ -41,38 +41,14 @@ fn zig_sum(c: &mut Criterion) {
     g.finish();
 }
 
-/// The fuel of each fixture call both ways (deterministic: no timing involved).
+/// The fuel of each fixture call both ways (deterministic: no timing involved), as JSON.
 fn fuel_rows() -> String {
-    let mut rows = Vec::new();
-    for (name, export, input) in [
-        ("Rust `sum(10_000)`", "__sum", 10_000u64),
-        ("Rust `count_primes(1000)`", "__count_primes", 1000),
-    ] {
-        let input = if export == "__sum" {
-            bincode::serialize(&input).unwrap()
-        } else {
-            bincode::serialize(&(input as u32)).unwrap()
-        };
-        let (_, wasmi) =
-            Raw::new(plugboard_fixtures::PERF, Metering::Wasmi).call_buffer(export, &input);
-        let (_, meter) =
-            Raw::new(plugboard_fixtures::PERF, Metering::Instrumented).call_buffer(export, &input);
-        rows.push(format!(
-            r#"{{"call":"{name}","wasmi":{wasmi},"meter":{meter}}}"#
-        ));
-    }
-    for (name, export, input) in [
-        ("Zig `for_loop(10_000)`", "for_loop", "10000"),
-        ("Zig `primes(1000)`", "primes", "1000"),
-    ] {
-        let (_, wasmi) =
-            Raw::new(plugboard_fixtures::ZIG_PERF, Metering::Wasmi).call_nvim(export, input);
-        let (_, meter) =
-            Raw::new(plugboard_fixtures::ZIG_PERF, Metering::Instrumented).call_nvim(export, input);
-        rows.push(format!(
-            r#"{{"call":"{name}","wasmi":{wasmi},"meter":{meter}}}"#
-        ));
-    }
+    let rows: Vec<String> = raw_wasmi::fuel_both_ways()
+        .into_iter()
+        .map(|(call, wasmi, meter)| {
+            format!(r#"{{"call":"{call}","wasmi":{wasmi},"meter":{meter}}}"#)
+        })
+        .collect();
     format!("[{}]\n", rows.join(",\n"))
 }
 

@@ -85,6 +85,14 @@ struct Frame {
     /// Labels added between this frame and its parent (branches from inside to outside cross
     /// them).
     wrap: u32,
+    /// `wrap` summed over this frame and every frame around it, so a branch's renumbering is
+    /// one subtraction whatever its depth (the rewrite stays linear in deep nesting).
+    outer: u32,
+}
+
+fn open(frames: &mut Vec<Frame>, wrap: u32) {
+    let outer = frames.last().map_or(0, |f| f.outer) + wrap;
+    frames.push(Frame { wrap, outer });
 }
 
 type Result<T> = std::result::Result<T, ReencodeError<Error>>;
@@ -142,7 +150,8 @@ pub(super) fn rewrite(
         fuel: meter.fuel_global,
         oof: meter.oof_func,
     };
-    let mut frames = vec![Frame { wrap: 0 }];
+    let mut frames = Vec::new();
+    open(&mut frames, 0);
     e.charge(stretches.next().unwrap_or(0));
     e.check_inline();
     for op in ops {
@@ -160,7 +169,7 @@ pub(super) fn rewrite(
                     // The loop's parameters are on the stack at its header: they cannot be carried
                     // out and back, so the call-out stays inline (rare: multi-value loops).
                     e.ins(Instruction::Loop(bt));
-                    frames.push(Frame { wrap: 0 });
+                    open(&mut frames, 0);
                     e.charge(stretches.next().unwrap_or(0));
                     e.check_inline();
                 } else {
@@ -168,7 +177,7 @@ pub(super) fn rewrite(
                     e.ins(Instruction::Loop(BlockType::Empty)); // $retry
                     e.ins(Instruction::Block(BlockType::Empty)); // $slow
                     e.ins(Instruction::Loop(bt));
-                    frames.push(Frame { wrap: LOOP_WRAP });
+                    open(&mut frames, LOOP_WRAP);
                     e.charge(stretches.next().unwrap_or(0));
                     e.below_zero();
                     e.ins(Instruction::BrIf(1)); // to $slow
@@ -178,7 +187,7 @@ pub(super) fn rewrite(
             Operator::Block { .. } | Operator::If { .. } => {
                 let ins = meter.instruction(op)?;
                 e.ins(ins);
-                frames.push(Frame { wrap: 0 });
+                open(&mut frames, 0);
             }
             Operator::End => {
                 let frame = frames.pop();
@@ -233,12 +242,10 @@ pub(super) fn rewrite(
 /// A branch's depth in the output: the original depth plus the labels added around every frame
 /// the branch leaves.
 fn depth(frames: &[Frame], relative: u32) -> u32 {
-    let crossed: u32 = frames
-        .iter()
-        .rev()
-        .take(relative as usize)
-        .map(|f| f.wrap)
-        .sum();
+    let inner = frames.last().map_or(0, |f| f.outer);
+    // A depth past the outermost frame cannot occur in a validated module: left as it is.
+    let target = frames.len().checked_sub(1 + relative as usize);
+    let crossed = target.map_or(0, |t| inner - frames[t].outer);
     relative + crossed
 }
 

@@ -218,3 +218,40 @@ fn linker(engine: &Engine, module: &Module) -> Linker<Io> {
     }
     linker
 }
+
+/// The fixture perf calls the `meter` test and bench compare: (call, wasmi's fuel, the
+/// instrumenter's fuel), each on a fresh instance; panics if a call's result differs.
+pub fn fuel_both_ways() -> Vec<(&'static str, u64, u64)> {
+    let mut rows = Vec::new();
+    for (name, export, input) in [
+        (
+            "Rust `sum(10_000)`",
+            "__sum",
+            bincode::serialize(&10_000u64).unwrap(),
+        ),
+        (
+            "Rust `count_primes(1000)`",
+            "__count_primes",
+            bincode::serialize(&1000u32).unwrap(),
+        ),
+    ] {
+        let (a, wasmi) =
+            Raw::new(plugboard_fixtures::PERF, Metering::Wasmi).call_buffer(export, &input);
+        let (b, meter) =
+            Raw::new(plugboard_fixtures::PERF, Metering::Instrumented).call_buffer(export, &input);
+        assert_eq!(a, b, "{name}: the same result both ways");
+        rows.push((name, wasmi, meter));
+    }
+    for (name, export, input) in [
+        ("Zig `for_loop(10_000)`", "for_loop", "10000"),
+        ("Zig `primes(1000)`", "primes", "1000"),
+    ] {
+        let (a, wasmi) =
+            Raw::new(plugboard_fixtures::ZIG_PERF, Metering::Wasmi).call_nvim(export, input);
+        let (b, meter) =
+            Raw::new(plugboard_fixtures::ZIG_PERF, Metering::Instrumented).call_nvim(export, input);
+        assert_eq!(a, b, "{name}: the same result both ways");
+        rows.push((name, wasmi, meter));
+    }
+    rows
+}
