@@ -1,8 +1,8 @@
 // The Lua standard library on wasm32 answers as natively: the npm package runs the Lua test
-// scripts of tests/lua, and the extreme-argument probes of tests/lua/probes.lua, whose report
-// must equal the native engine's line for line (target/lua-probes.txt, written by the native
-// integration test `lua_extreme_argument_probes_agree_with_puc_lua`, which also compares it with
-// PUC Lua 5.4). On wasm32 `usize` is 32 bits: a Lua integer narrowed to it answers differently.
+// scripts of tests/lua, and the reports of tests/lua/probes.lua and tests/lua/errors.lua must
+// equal the native engine's line for line (target/lua-probes.txt and target/lua-errors.txt,
+// written by the native integration tests `lua_extreme_argument_probes_agree_with_puc_lua` and
+// `lua_error_messages_agree_with_puc_lua`, which also compare them with PUC Lua 5.4). On wasm32 `usize` is 32 bits: a Lua integer narrowed to it answers differently.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
@@ -12,21 +12,25 @@ import { PluginHost } from "plugboard";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const dir = root + "tests/lua/";
 
-test("the extreme-argument probes answer on wasm32 as natively", async () => {
-  const native = readFileSync(root + "target/lua-probes.txt", "utf8");
-  const host = new PluginHost();
-  const plugin = await host.loadLua("probes", readFileSync(dir + "probes.lua", "utf8"));
-  const wasm = await plugin.call("report");
-  const differ = wasm
-    .split("\n")
-    .map((line, i) => [line, native.split("\n")[i]])
-    .filter(([a, b]) => a !== b)
-    .map(([a, b]) => `package: ${a}\n native: ${b}`);
-  assert.deepEqual(differ, []);
-  assert.equal(wasm, native);
-  assert.ok(wasm.split("\n").length >= 80);
-  host.close();
-});
+// Each report of tests/lua (`probes`: the standard library at extreme arguments; `errors`:
+// runtime error messages with positions and variable names) equals the native engine's.
+for (const [name, atLeast] of [["probes", 80], ["errors", 60]]) {
+  test(`tests/lua/${name}.lua reports on wasm32 as natively`, async () => {
+    const native = readFileSync(root + `target/lua-${name}.txt`, "utf8");
+    const host = new PluginHost();
+    const plugin = await host.loadLua(name, readFileSync(dir + `${name}.lua`, "utf8"));
+    const wasm = await plugin.call("report");
+    const differ = wasm
+      .split("\n")
+      .map((line, i) => [line, native.split("\n")[i]])
+      .filter(([a, b]) => a !== b)
+      .map(([a, b]) => `package: ${a}\n native: ${b}`);
+    assert.deepEqual(differ, []);
+    assert.equal(wasm, native);
+    assert.ok(wasm.split("\n").length >= atLeast);
+    host.close();
+  });
+}
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".lua")).sort()) {
   test(`tests/lua/${file} runs to its end in the package`, async () => {

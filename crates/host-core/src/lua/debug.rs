@@ -1,11 +1,12 @@
-//! The part of Lua 5.4's `debug` library a sandbox can offer honestly on piccolo 0.3.3, which
-//! exposes no call stack beyond the Lua function calling a library function:
+//! The part of Lua 5.4's `debug` library a sandbox can offer honestly on piccolo 0.3.3 with
+//! our patch that lets a library function see the functions below it in its thread
+//! (`Execution::frame_at`):
 //!
-//! - `traceback([message [, level]])`: the message, then `stack traceback:` and the calling
-//!   line (the only frame visible);
+//! - `traceback([message [, level]])`: the message, then `stack traceback:` and a line per
+//!   function below it (`file:line: in …` for Lua, `[C]: in ?` for library functions);
 //! - `getinfo(f [, what])` for a function (`source`, `short_src`, `what`, `linedefined`,
-//!   `nparams`, `isvararg`, `func`) or for level 1, the function that calls `getinfo`
-//!   (`currentline`, `short_src`, `source`, `what`); deeper levels answer `nil`;
+//!   `nparams`, `isvararg`, `func`) or for a level, 1 being the function that calls
+//!   `getinfo` (`currentline`, `short_src`, `source`, `what`); past the bottom, `nil`;
 //! - `getmetatable(v)` and `setmetatable(t, mt)` without `__metatable` protection.
 //!
 //! Absent, rather than faked: `getlocal`, `setlocal`, `getupvalue`, `setupvalue`, `upvalueid`,
@@ -41,18 +42,30 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, string_mt: Option<Table<'gc>>) {
                 }
             };
             text.extend_from_slice(b"stack traceback:");
-            if let Some(frame) = exec.upper_lua_frame() {
-                text.extend_from_slice(
-                    format!(
+            // Every function below `traceback` in this thread, from its caller down (as PUC
+            // Lua, the first ten and the last eleven of a deeper stack).
+            let depth = (1..).take_while(|&l| exec.frame_at(l).is_some()).count();
+            for level in 1..=depth {
+                if depth > 22 && level == 11 {
+                    let skipped = depth - 21;
+                    text.extend_from_slice(
+                        format!("\n\t...\t(skipping {skipped} levels)").as_bytes(),
+                    );
+                }
+                if depth > 22 && (11..=depth - 11).contains(&level) {
+                    continue;
+                }
+                let line = match exec.frame_at(level).flatten() {
+                    Some((proto, pc)) => format!(
                         "\n\t{}:{}: in {}",
-                        frame.chunk_name.to_str_lossy(),
-                        frame.current_line,
-                        describe(&frame.current_function)
-                    )
-                    .as_bytes(),
-                );
+                        proto.chunk_name.to_str_lossy(),
+                        proto.line_at(pc).map_or("?".to_owned(), |l| l.to_string()),
+                        describe(&proto.reference)
+                    ),
+                    None => "\n\t[C]: in ?".to_owned(),
+                };
+                text.extend_from_slice(line.as_bytes());
             }
-            text.extend_from_slice(b"\n\t[C]: in ?");
             stack.replace(ctx, ctx.intern(&text));
             Ok(CallbackReturn::Return)
         }),
@@ -102,27 +115,44 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, string_mt: Option<Table<'gc>>) {
                     put("nups", Value::Integer(0));
                     put("func", f);
                 }
-                Value::Integer(1) => {
-                    let Some(frame) = exec.upper_lua_frame() else {
-                        stack.replace(ctx, Value::Nil);
-                        return Ok(CallbackReturn::Return);
-                    };
-                    let name = frame.chunk_name.to_str_lossy().into_owned();
-                    put(
-                        "source",
-                        Value::String(ctx.intern(format!("@{name}").as_bytes())),
-                    );
-                    put("short_src", Value::String(ctx.intern(name.as_bytes())));
-                    let line = i64::try_from(frame.current_line.0).unwrap_or(i64::MAX);
-                    put("currentline", Value::Integer(line.saturating_add(1)));
-                    let what = match frame.current_function {
-                        FunctionRef::Chunk => "main",
-                        _ => "Lua",
-                    };
-                    put("what", Value::String(ctx.intern(what.as_bytes())));
+                // Level n: the function n calls below `getinfo` (1: its caller), while the
+                // thread has one; a Lua function's current line, or a callback's `[C]`.
+                Value::Integer(n) if n >= 1 => {
+                    let level = usize::try_from(n).unwrap_or(usize::MAX);
+                    match exec.frame_at(level) {
+                        None => {
+                            stack.replace(ctx, Value::Nil);
+                            return Ok(CallbackReturn::Return);
+                        }
+                        Some(None) => {
+                            put("source", Value::String(ctx.intern(b"=[C]")));
+                            put("short_src", Value::String(ctx.intern(b"[C]")));
+                            put("what", Value::String(ctx.intern(b"C")));
+                            put("currentline", Value::Integer(-1));
+                        }
+                        Some(Some((proto, pc))) => {
+                            let name = proto.chunk_name.to_str_lossy().into_owned();
+                            put(
+                                "source",
+                                Value::String(ctx.intern(format!("@{name}").as_bytes())),
+                            );
+                            put("short_src", Value::String(ctx.intern(name.as_bytes())));
+                            let line = proto.line_at(pc).map_or(-1, |l| {
+                                i64::try_from(l.0).unwrap_or(i64::MAX).saturating_add(1)
+                            });
+                            put("currentline", Value::Integer(line));
+                            let what = match proto.reference {
+                                FunctionRef::Chunk => "main",
+                                _ => "Lua",
+                            };
+                            put("what", Value::String(ctx.intern(what.as_bytes())));
+                            put("nparams", Value::Integer(i64::from(proto.fixed_params)));
+                            put("isvararg", Value::Boolean(proto.has_varargs));
+                        }
+                    }
                 }
-                Value::Integer(n) if n >= 0 => {
-                    // Level 0 (getinfo itself) and the levels above the caller are not visible.
+                Value::Integer(_) => {
+                    // Level 0 (getinfo itself) is not visible.
                     stack.replace(ctx, Value::Nil);
                     return Ok(CallbackReturn::Return);
                 }

@@ -20,21 +20,21 @@ fn method_name(key: Value<'_>) -> String {
     }
 }
 
-/// The function to call for a method value, or PUC's error.
+/// The function to call for a method value, or PUC's error (at the position of the Lua code
+/// making the call).
 fn callable<'gc>(
     ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
     f: Value<'gc>,
     key: Value<'gc>,
 ) -> Result<Function<'gc>, Error<'gc>> {
     meta_ops::call(ctx, f).map_err(|_| {
-        lua_err(
-            ctx,
-            format!(
-                "attempt to call a {} value (method '{}')",
-                f.type_name(),
-                method_name(key)
-            ),
-        )
+        let msg = format!(
+            "attempt to call a {} value (method '{}')",
+            f.type_name(),
+            method_name(key)
+        );
+        super::stdlib::operand_err(ctx, exec, None, &msg)
     })
 }
 
@@ -51,10 +51,10 @@ impl<'gc> Sequence<'gc> for ThenCall<'gc> {
     fn poll(
         &mut self,
         ctx: Context<'gc>,
-        _exec: Execution<'gc, '_>,
+        exec: Execution<'gc, '_>,
         mut stack: Stack<'gc, '_>,
     ) -> Result<SequencePoll<'gc>, Error<'gc>> {
-        let function = callable(ctx, stack.get(0), self.key)?;
+        let function = callable(ctx, &exec, stack.get(0), self.key)?;
         stack.clear();
         stack.extend(self.args.drain(..));
         Ok(SequencePoll::Call {
@@ -66,7 +66,7 @@ impl<'gc> Sequence<'gc> for ThenCall<'gc> {
 
 /// Installs `__pb_method` into `helpers` and the string metatable's `getmetatable` answer.
 pub(crate) fn install<'gc>(ctx: Context<'gc>, helpers: Table<'gc>, string_lib: Table<'gc>) {
-    let method = Callback::from_fn_with(&ctx, string_lib, |string_lib, ctx, _, mut stack| {
+    let method = Callback::from_fn_with(&ctx, string_lib, |string_lib, ctx, exec, mut stack| {
         let receiver = stack.get(0);
         let key = stack.get(1);
         // [receiver, name, args…] → [receiver, args…]
@@ -83,19 +83,15 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, helpers: Table<'gc>, string_lib: T
                         then: Some(BoxSequence::new(&ctx, ThenCall { key, args })),
                     });
                 }
-                Err(_) => {
-                    return Err(lua_err(
-                        ctx,
-                        format!(
-                            "attempt to index a {} value (method '{}')",
-                            other.type_name(),
-                            method_name(key)
-                        ),
-                    ))
+                // PUC names the receiver, as the VM's index error does.
+                Err(e) if e.downcast::<piccolo::TypeError>().is_some() => {
+                    let msg = format!("attempt to index a {} value", other.type_name());
+                    return Err(super::stdlib::operand_err(ctx, &exec, Some(0), &msg));
                 }
+                Err(e) => return Err(e.into()),
             },
         };
-        let function = callable(ctx, found, key)?;
+        let function = callable(ctx, &exec, found, key)?;
         Ok(CallbackReturn::Call {
             function,
             then: None,

@@ -19,6 +19,14 @@ pub(crate) fn lua_err<'gc>(ctx: Context<'gc>, msg: impl AsRef<str>) -> Error<'gc
     Error::from(Value::String(ctx.intern(msg.as_ref().as_bytes())))
 }
 
+/// `chunkname:line: ` of the function `level` calls below the running callback when that
+/// function is Lua (PUC Lua's `luaL_where`); `None` for a callback or past the bottom.
+pub(crate) fn where_at(exec: &Execution<'_, '_>, level: usize) -> Option<String> {
+    let (proto, pc) = exec.frame_at(level)??;
+    let line = proto.line_at(pc)?;
+    Some(format!("{}:{}: ", proto.chunk_name.to_str_lossy(), line))
+}
+
 /// `bad argument #n to 'f' (…)`.
 pub(crate) fn bad_arg<'gc>(ctx: Context<'gc>, n: usize, f: &str, msg: &str) -> Error<'gc> {
     lua_err(ctx, format!("bad argument #{} to '{f}' ({msg})", n + 1))
@@ -387,7 +395,7 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>, helpers: Table<'g
             if let Some(call) = operator_metamethod(ctx, &mut stack, "__concat", false) {
                 return Ok(call);
             }
-            let part = |v: Value<'gc>| -> Result<std::borrow::Cow<'gc, [u8]>, Error<'gc>> {
+            let part = |v: Value<'gc>| -> Result<std::borrow::Cow<'gc, [u8]>, String> {
                 Ok(match v {
                     Value::String(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
                     Value::Integer(n) => std::borrow::Cow::Owned(n.to_string().into_bytes()),
@@ -395,15 +403,16 @@ fn install_concat<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>, helpers: Table<'g
                         std::borrow::Cow::Owned(convert::format_number(x).into_bytes())
                     }
                     other => {
-                        return Err(lua_err(
-                            ctx,
-                            format!("attempt to concatenate a {} value", other.type_name()),
-                        ))
+                        let msg = format!("attempt to concatenate a {} value", other.type_name());
+                        return Err(msg);
                     }
                 })
             };
-            let a = part(stack.get(0))?;
-            let b = part(stack.get(1))?;
+            let (a, b) = match (part(stack.get(0)), part(stack.get(1))) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(msg), _) => return Err(operand_err(ctx, &exec, Some(0), &msg)),
+                (_, Err(msg)) => return Err(operand_err(ctx, &exec, Some(1), &msg)),
+            };
             let len = a.len() + b.len();
             if !string_fits(ctx, cap, len) {
                 return Err(out_of_room(cap));
@@ -424,13 +433,18 @@ enum Num {
     Float(f64),
 }
 
-/// An arithmetic operand: a number, or a string that reads as one (Lua's coercion).
-fn num<'gc>(ctx: Context<'gc>, v: Value<'gc>) -> Result<Num, Error<'gc>> {
+/// Arithmetic operand `i` of a lowered operator: a number, or a string that reads as one
+/// (Lua's coercion); else PUC's error, naming the variable.
+fn num<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+) -> Result<Num, Error<'gc>> {
+    let v = stack.get(i);
     coerce(v).ok_or_else(|| {
-        lua_err(
-            ctx,
-            format!("attempt to perform arithmetic on a {} value", v.type_name()),
-        )
+        let msg = format!("attempt to perform arithmetic on a {} value", v.type_name());
+        operand_err(ctx, exec, Some(i), &msg)
     })
 }
 
@@ -441,14 +455,78 @@ fn float(n: Num) -> f64 {
     }
 }
 
-/// An operand of a bitwise operator: an integer, or a float with an exact integer value.
-fn bits<'gc>(ctx: Context<'gc>, v: Value<'gc>) -> Result<i64, Error<'gc>> {
-    match num(ctx, v)? {
-        Num::Int(i) => Ok(i),
-        Num::Float(x) => {
-            float_to_int(x).ok_or_else(|| lua_err(ctx, "number has no integer representation"))
+/// Operand `i` of a bitwise operator: an integer, or a float with an exact integer value.
+fn bits<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    stack: &Stack<'gc, '_>,
+    i: usize,
+) -> Result<i64, Error<'gc>> {
+    let v = stack.get(i);
+    match coerce(v) {
+        Some(Num::Int(n)) => Ok(n),
+        Some(Num::Float(x)) => float_to_int(x).ok_or_else(|| {
+            let name = argument_name(exec, i).map_or(String::new(), |n| format!(" {n}"));
+            operand_err(
+                ctx,
+                exec,
+                None,
+                &format!("number{name} has no integer representation"),
+            )
+        }),
+        None => {
+            let msg = format!(
+                "attempt to perform bitwise operation on a {} value",
+                v.type_name()
+            );
+            Err(operand_err(ctx, exec, Some(i), &msg))
         }
     }
+}
+
+/// Both operands of a binary bitwise operator; as PUC Lua, an operand that is not a number at
+/// all is reported before one without an integer value.
+fn bits2<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    stack: &Stack<'gc, '_>,
+) -> Result<(i64, i64), Error<'gc>> {
+    if coerce(stack.get(0)).is_some() && coerce(stack.get(1)).is_none() {
+        bits(ctx, exec, stack, 1)?;
+    }
+    Ok((bits(ctx, exec, stack, 0)?, bits(ctx, exec, stack, 1)?))
+}
+
+/// How PUC Lua names argument `i` of the call that the Lua function one level down is making:
+/// `(local 'x')`, `(global 'f')`, `(field 'k')`, … (for the errors of the operators lowered
+/// into calls, which PUC raises about the variable that the operator was applied to).
+pub(crate) fn argument_name(exec: &Execution<'_, '_>, i: usize) -> Option<String> {
+    use piccolo::opcode::Operation;
+    let (proto, pc) = exec.frame_at(1)??;
+    let func = match proto.opcodes.get(pc)?.decode() {
+        Operation::Call { func, .. } | Operation::TailCall { func, .. } => func,
+        _ => return None,
+    };
+    let register = u8::try_from(usize::from(func.0) + 1 + i).ok()?;
+    let (kind, name) = proto.register_name(pc, piccolo::types::RegisterIndex(register))?;
+    Some(format!("({kind} '{name}')"))
+}
+
+/// The error of a lowered operator, as the VM would raise it: the position of the Lua code
+/// that applied the operator, `msg`, and the name of the variable in argument `arg`.
+pub(crate) fn operand_err<'gc>(
+    ctx: Context<'gc>,
+    exec: &Execution<'gc, '_>,
+    arg: Option<usize>,
+    msg: &str,
+) -> Error<'gc> {
+    let mut text = where_at(exec, 1).unwrap_or_default();
+    text.push_str(msg);
+    if let Some(name) = arg.and_then(|i| argument_name(exec, i)) {
+        text.push(' ');
+        text.push_str(&name);
+    }
+    Error::from(Value::String(ctx.intern(text.as_bytes())))
 }
 
 /// Lua 5.4's `a << b` (a negative count shifts right; 64 or more gives 0).
@@ -514,13 +592,13 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         ctx,
         g,
         super::lower::IDIV,
-        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        Callback::from_fn(&ctx, |ctx, exec, mut stack| {
             if let Some(call) = operator_metamethod(ctx, &mut stack, "__idiv", false) {
                 return Ok(call);
             }
-            let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
+            let out = match (num(ctx, &exec, &stack, 0)?, num(ctx, &exec, &stack, 1)?) {
                 (Num::Int(_), Num::Int(0)) => {
-                    return Err(lua_err(ctx, "attempt to perform 'n//0'"))
+                    return Err(operand_err(ctx, &exec, None, "attempt to perform 'n//0'"))
                 }
                 (Num::Int(a), Num::Int(b)) => {
                     let q = a.wrapping_div(b);
@@ -540,13 +618,13 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         ctx,
         g,
         super::lower::MOD,
-        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        Callback::from_fn(&ctx, |ctx, exec, mut stack| {
             if let Some(call) = operator_metamethod(ctx, &mut stack, "__mod", false) {
                 return Ok(call);
             }
-            let out = match (num(ctx, stack.get(0))?, num(ctx, stack.get(1))?) {
+            let out = match (num(ctx, &exec, &stack, 0)?, num(ctx, &exec, &stack, 1)?) {
                 (Num::Int(_), Num::Int(0)) => {
-                    return Err(lua_err(ctx, "attempt to perform 'n%%0'"))
+                    return Err(operand_err(ctx, &exec, None, "attempt to perform 'n%%0'"))
                 }
                 (Num::Int(a), Num::Int(b)) => {
                     let r = a.wrapping_rem(b);
@@ -569,11 +647,11 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         ctx,
         g,
         super::lower::SHL,
-        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        Callback::from_fn(&ctx, |ctx, exec, mut stack| {
             if let Some(call) = operator_metamethod(ctx, &mut stack, "__shl", false) {
                 return Ok(call);
             }
-            let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
+            let (a, b) = bits2(ctx, &exec, &stack)?;
             stack.replace(ctx, shift_left(a, b));
             Ok(CallbackReturn::Return)
         }),
@@ -591,11 +669,11 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
             ctx,
             g,
             name,
-            Callback::from_fn(&ctx, move |ctx, _, mut stack| {
+            Callback::from_fn(&ctx, move |ctx, exec, mut stack| {
                 if let Some(call) = operator_metamethod(ctx, &mut stack, metamethod, false) {
                     return Ok(call);
                 }
-                let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
+                let (a, b) = bits2(ctx, &exec, &stack)?;
                 stack.replace(ctx, Value::Integer(op(a, b)));
                 Ok(CallbackReturn::Return)
             }),
@@ -605,11 +683,11 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         ctx,
         g,
         super::lower::BNOT,
-        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        Callback::from_fn(&ctx, |ctx, exec, mut stack| {
             if let Some(call) = operator_metamethod(ctx, &mut stack, "__bnot", true) {
                 return Ok(call);
             }
-            let a = bits(ctx, stack.get(0))?;
+            let a = bits(ctx, &exec, &stack, 0)?;
             stack.replace(ctx, Value::Integer(!a));
             Ok(CallbackReturn::Return)
         }),
@@ -618,11 +696,11 @@ fn install_arith<'gc>(ctx: Context<'gc>, g: Table<'gc>) {
         ctx,
         g,
         super::lower::SHR,
-        Callback::from_fn(&ctx, |ctx, _, mut stack| {
+        Callback::from_fn(&ctx, |ctx, exec, mut stack| {
             if let Some(call) = operator_metamethod(ctx, &mut stack, "__shr", false) {
                 return Ok(call);
             }
-            let (a, b) = (bits(ctx, stack.get(0))?, bits(ctx, stack.get(1))?);
+            let (a, b) = bits2(ctx, &exec, &stack)?;
             stack.replace(ctx, shift_left(a, b.checked_neg().unwrap_or(64)));
             Ok(CallbackReturn::Return)
         }),
@@ -737,16 +815,15 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
                 Value::Number(x) => x as i64,
                 _ => 1,
             };
-            // Level 1: the position of the function that called `error`.
-            if let (Value::String(s), 1) = (v, level) {
-                if let Some(frame) = exec.upper_lua_frame() {
-                    let msg = format!(
-                        "{}:{}: {}",
-                        String::from_utf8_lossy(frame.chunk_name.as_bytes()),
-                        frame.current_line.0 + 1,
-                        String::from_utf8_lossy(s.as_bytes())
-                    );
-                    return Err(lua_err(ctx, msg));
+            // A string message gets the position of the function `level` calls down (1: the
+            // caller of `error`), when that function is Lua; level 0 or a level past the
+            // bottom of the stack adds nothing.
+            if let Value::String(s) = v {
+                let at = usize::try_from(level).ok().and_then(|l| where_at(&exec, l));
+                if let Some(at) = at {
+                    let mut msg = at.into_bytes();
+                    msg.extend_from_slice(s.as_bytes());
+                    return Err(Error::from(Value::String(ctx.intern(&msg))));
                 }
             }
             Err(Error::from(v))
@@ -760,18 +837,20 @@ fn install_base<'gc>(ctx: Context<'gc>, shared: &Rc<Shared>) {
             if stack.get(0).to_bool() {
                 return Ok(CallbackReturn::Return);
             }
-            if stack.len() < 2 || stack.get(1).is_nil() {
-                // Lua adds the caller's position to the default message only.
-                let at = exec.upper_lua_frame().map_or(String::new(), |f| {
-                    format!(
-                        "{}:{}: ",
-                        String::from_utf8_lossy(f.chunk_name.as_bytes()),
-                        f.current_line.0 + 1
-                    )
-                });
-                return Err(lua_err(ctx, format!("{at}assertion failed!")));
+            // As `error(message)`: a string message, or the default one, gets the caller's
+            // position (Lua 5.4's `assert` raises through `error`).
+            let message = match stack.get(1) {
+                Value::Nil if stack.len() < 2 => Value::String(ctx.intern(b"assertion failed!")),
+                m => m,
+            };
+            match (message, where_at(&exec, 1)) {
+                (Value::String(s), Some(at)) => {
+                    let mut msg = at.into_bytes();
+                    msg.extend_from_slice(s.as_bytes());
+                    Err(Error::from(Value::String(ctx.intern(&msg))))
+                }
+                (m, _) => Err(Error::from(m)),
             }
-            Err(Error::from(stack.get(1)))
         }),
     );
     install_collectgarbage(ctx);

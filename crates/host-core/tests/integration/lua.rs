@@ -694,22 +694,37 @@ fn lua_test_scripts_pass() {
 /// (`tests/node/lua-probes.test.mjs`) must reproduce on wasm32, where `usize` is 32 bits.
 #[test]
 fn lua_extreme_argument_probes_agree_with_puc_lua() {
+    agree_with_puc_lua("probes", 80);
+}
+
+/// `tests/lua/errors.lua`: runtime errors are the strings PUC Lua 5.4 raises, position and
+/// variable name included (`e:1: attempt to index a nil value (local 't')`), `error` at every
+/// level, `assert`, `__index` chains, `coroutine.close`; written to `target/lua-errors.txt` for
+/// the npm package's Node test.
+#[test]
+fn lua_error_messages_agree_with_puc_lua() {
+    agree_with_puc_lua("errors", 60);
+}
+
+/// Runs `tests/lua/{name}.lua`'s `report()` as a plugin and in `lua5.4`, writes ours to
+/// `target/lua-{name}.txt`, and compares them line by line (lines ending ` [ours]` excepted).
+fn agree_with_puc_lua(name: &str, at_least: usize) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let script = root.join("tests/lua/probes.lua");
+    let script = root.join(format!("tests/lua/{name}.lua"));
     let src = std::fs::read_to_string(&script).unwrap();
     let h = Host::builder().build();
-    let mut p = h.load_lua("probes", &src).unwrap();
+    let mut p = h.load_lua(name, &src).unwrap();
     let ours: String = p.call("report", &()).unwrap();
-    assert!(ours.lines().count() >= 80, "{ours}");
+    assert!(ours.lines().count() >= at_least, "{ours}");
     std::fs::create_dir_all(root.join("target")).unwrap();
-    std::fs::write(root.join("target/lua-probes.txt"), &ours).unwrap();
+    std::fs::write(root.join(format!("target/lua-{name}.txt")), &ours).unwrap();
 
     let puc = match std::process::Command::new("lua5.4").arg(&script).output() {
         Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap(),
         Ok(out) => panic!("lua5.4 failed: {}", String::from_utf8_lossy(&out.stderr)),
         // scripts/install.sh installs PUC Lua; an embedder's `cargo test` may not have it.
         Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("lua5.4 not run ({e}): the probes were not compared with PUC Lua");
+            eprintln!("lua5.4 not run ({e}): {name}.lua was not compared with PUC Lua");
             return;
         }
         Err(e) => panic!("lua5.4 not found ({e}): scripts/install.sh installs it"),

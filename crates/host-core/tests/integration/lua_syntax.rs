@@ -155,12 +155,12 @@ fn method_errors_say_what_puc_says() {
         .unwrap();
     let e = p.call_value("f", vec![]).unwrap_err().to_string();
     assert!(
-        e.contains("attempt to call a nil value (method 'nope')"),
+        e.contains("main.lua:1: attempt to call a nil value (method 'nope')"),
         "{e}"
     );
     let e = p.call_value("g", vec![]).unwrap_err().to_string();
     assert!(
-        e.contains("attempt to index a nil value (method 'x')"),
+        e.contains("main.lua:2: attempt to index a nil value (local 'n')"),
         "{e}"
     );
 }

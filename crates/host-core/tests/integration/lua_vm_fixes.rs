@@ -122,8 +122,11 @@ fn runtime_errors_are_strings_with_the_line_in_pucs_words() {
     let host = Host::builder().build();
     let mut p = plugin(&host);
     for (src, message) in [
-        ("local t return t.x", "attempt to index a nil value"),
-        ("local f f()", "attempt to call a nil value"),
+        (
+            "local t return t.x",
+            "attempt to index a nil value (local 't')",
+        ),
+        ("local f f()", "attempt to call a nil value (local 'f')"),
         (
             "return -true",
             "attempt to perform arithmetic on a boolean value",
