@@ -14,9 +14,10 @@ use std::rc::Rc;
 
 pub(crate) type Ret<'gc> = Result<CallbackReturn<'gc>, Error<'gc>>;
 
-/// A Lua error carrying a message string.
-pub(crate) fn lua_err<'gc>(ctx: Context<'gc>, msg: impl AsRef<str>) -> Error<'gc> {
-    Error::from(Value::String(ctx.intern(msg.as_ref().as_bytes())))
+/// A library function's error message, as PUC Lua's `luaL_error`: the VM makes it a string
+/// prefixed with the position of the Lua code that called the function.
+pub(crate) fn lua_err<'gc>(_ctx: Context<'gc>, msg: impl AsRef<str>) -> Error<'gc> {
+    Error::Runtime(piccolo::LibraryError(msg.as_ref().to_owned()).into())
 }
 
 /// `chunkname:line: ` of the function `level` calls below the running callback when that

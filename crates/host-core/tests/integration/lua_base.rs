@@ -68,7 +68,7 @@ fn select_compares_indices_as_integers() {
     ] {
         assert_eq!(
             run(&format!("return pcall(function() return {call} end)")),
-            r#"[false,"bad argument #1 to 'select' (index out of range)"]"#,
+            r#"[false,"main.lua:2: bad argument #1 to 'select' (index out of range)"]"#,
             "{call}"
         );
     }

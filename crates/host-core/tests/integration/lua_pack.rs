@@ -64,7 +64,7 @@ fn errors_as_puc_says_them() {
     ] {
         assert_eq!(
             run(&format!("return pcall(function() return {call} end)")),
-            format!(r#"[false,"{message}"]"#),
+            format!(r#"[false,"main.lua:2: {message}"]"#),
             "{call}"
         );
     }

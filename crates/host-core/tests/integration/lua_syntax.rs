@@ -228,7 +228,7 @@ fn close_locals_are_closed_on_every_exit() {
     );
     assert_eq!(
         with(b"return pcall(function() local x <close> = {} end)"),
-        r#"[false,"variable 'x' got a non-closable value"]"#
+        r#"[false,"main.lua:3: variable 'x' got a non-closable value"]"#
     );
 }
 
