@@ -404,7 +404,7 @@ test("Lua 5.4 in the package as natively: our parser, lowering and piccolo patch
     ["return (pcall(select, math.mininteger, 'a'))", false],
     ["return math.type('10' + 1)", "integer"],
     ["local v = setmetatable({}, {__add = function() return 5 end}) return v + 1", 5],
-    ["local ok, e = pcall(function() local t return t.x end) return e", "[string \"local ok, e = pcall(function() local t return...\"]:1: attempt to index a nil value"],
+    ["local ok, e = pcall(function() local t return t.x end) return e", "[string \"local ok, e = pcall(function() local t return...\"]:1: attempt to index a nil value (local 't')"],
     ["local function r() return 1 + r() end local ok, e = pcall(r) return (e:gsub('^.*: ', ''))", "stack overflow"],
     ["return #string.pack('>i16', -3)", 16],
     ["return load('return ...')(4)", 4],
