@@ -98,10 +98,12 @@ local probes = {
   { "local a, b = {}, {}; setmetatable(a, {__index = b}); setmetatable(b, {__index = a}); return a.x" },
   { "local t = {}; for i = 1, 100 do t = setmetatable({}, {__index = t}) end; return t.x" },
   -- coroutines
-  { "local co = coroutine.create(function() error('inside') end); coroutine.resume(co); return coroutine.close(co)", ours = true },
-  { "local co = coroutine.create(function() error({}) end); coroutine.resume(co); local ok, e = coroutine.close(co); return ok, type(e)", ours = true },
+  { "local co = coroutine.create(function() error('inside') end); coroutine.resume(co); return coroutine.close(co)" },
+  { "local co = coroutine.create(function() error({}) end); coroutine.resume(co); local ok, e = coroutine.close(co); return ok, type(e)" },
   { "local co = coroutine.create(function() coroutine.yield() end); coroutine.resume(co); return coroutine.close(co)" },
   { "return coroutine.close(coroutine.create(print))" },
+  { "local co = coroutine.create(function() error('x') end); coroutine.resume(co); coroutine.close(co); return coroutine.close(co)" },
+  { "local co = coroutine.wrap(function() error('w') end); local ok, e = pcall(co); return ok, e" },
   { "local co = coroutine.wrap(function() error('in wrap') end); co()", ours = true },
 }
 

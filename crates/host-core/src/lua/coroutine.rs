@@ -94,9 +94,16 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>) {
             };
             match thread.mode() {
                 ThreadMode::Suspended | ThreadMode::Result | ThreadMode::Stopped => {
+                    // A coroutine that died of an error answers `false` and the error, once.
+                    let died_of = thread.take_error(&ctx);
                     // Dropping its frames closes its upvalues; it is dead afterwards.
                     let _ = thread.reset(&ctx);
-                    stack.replace(ctx, true);
+                    match died_of {
+                        Some(error) => {
+                            stack.replace(ctx, (false, super::stdlib::caught(ctx, error)))
+                        }
+                        None => stack.replace(ctx, true),
+                    }
                     Ok(CallbackReturn::Return)
                 }
                 ThreadMode::Normal => Err(lua_err(ctx, "cannot close a normal coroutine")),

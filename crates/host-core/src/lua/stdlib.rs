@@ -1037,7 +1037,7 @@ fn drop_front(stack: &mut Stack<'_, '_>, n: usize) {
 /// library raises (as Lua's are; piccolo gives an opaque userdata), the error's own value
 /// otherwise (a Lua value as raised, or one of our host errors, which keeps its kind when
 /// raised again).
-fn caught<'gc>(ctx: Context<'gc>, error: Error<'gc>) -> Value<'gc> {
+pub(crate) fn caught<'gc>(ctx: Context<'gc>, error: Error<'gc>) -> Value<'gc> {
     match &error {
         Error::Runtime(r) if r.downcast::<crate::error::Error>().is_none() => {
             Value::String(ctx.intern(r.to_string().as_bytes()))
