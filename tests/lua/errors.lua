@@ -97,6 +97,11 @@ local probes = {
   { "local t = setmetatable({}, {}); getmetatable(t).__newindex = t; t.x = 1" },
   { "local a, b = {}, {}; setmetatable(a, {__index = b}); setmetatable(b, {__index = a}); return a.x" },
   { "local t = {}; for i = 1, 100 do t = setmetatable({}, {__index = t}) end; return t.x" },
+  -- nesting limits (PUC's C stack: about 200 library-to-Lua calls)
+  { "local function g() local ok, e = pcall(g) if not ok then error(e, 0) end return ok end return g()" },
+  { "local n = 0 local function f() n = n + 1 return pcall(f) end local ok, e = f() return ok, e, n > 150 and n < 250" },
+  { "local function f() return string.gsub('a', '.', f) end return f()" },
+  { "local function loop() assert(pcall(loop)) end local err, msg = xpcall(loop, loop) return err, (msg:gsub('^.*: ', ''))", ours = true },
   -- coroutines
   { "local co = coroutine.create(function() error('inside') end); coroutine.resume(co); return coroutine.close(co)" },
   { "local co = coroutine.create(function() error({}) end); coroutine.resume(co); local ok, e = coroutine.close(co); return ok, type(e)" },
