@@ -29,6 +29,36 @@ fn traceback_keeps_the_message() {
 }
 
 #[test]
+fn traceback_and_getinfo_see_every_level() {
+    // inner (line 2, a tail call of traceback), outer (line 3), the body (line 4), in order.
+    let out = run("local function inner() return debug.traceback('x') end
+local function outer() local t = inner() return t end
+local t = outer() return t");
+    let text: String = serde_json::from_str(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(&lines[..2], ["x", "stack traceback:"], "{text}");
+    let at: Vec<usize> = ["\tmain.lua:2: in", "\tmain.lua:3: in", "\tmain.lua:4: in"]
+        .iter()
+        .map(|l| {
+            lines
+                .iter()
+                .position(|x| x.starts_with(l))
+                .unwrap_or_else(|| panic!("{l}: {text}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+    // getinfo(2) is the caller's caller; a level past the bottom is nil.
+    assert_eq!(
+        run(
+            "local function f() return debug.getinfo(2, 'l').currentline end
+local x = f()
+return x, debug.getinfo(1000)"
+        ),
+        "[3,null]"
+    );
+}
+
+#[test]
 fn what_cannot_be_offered_is_absent() {
     assert_eq!(
         run("return debug.getlocal, debug.sethook, debug.getupvalue, debug.getregistry"),
