@@ -92,7 +92,7 @@ node_suite 45 tests/node
 
 # The binding's tests run the configuration the package ships (wasm-pack.toml: the pinned
 # nightly, wasmi's guaranteed tail calls, wasm tail-call instructions), whose 10-million-
-# iteration metered loop is the condition for shipping it (TOOLCHAIN.md).
+# iteration metered loop is the condition for shipping it (docs/toolchain.md).
 step "JS binding: wasm-bindgen-test in Node (the package's tail-call build)"
 # A separate assignment, so that a failing `--env` fails the step (inside `eval "$(…)"` it would not).
 wasm_env=$(node scripts/build-npm.mjs --env)

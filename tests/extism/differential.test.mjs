@@ -89,7 +89,7 @@ for (const [fn, input, opts] of cases) {
 }
 
 // The one known divergence, inside Extism itself: a non-zero return code with no error set is
-// success for the JS SDK (2.0.0-rc13) and an error for the Rust SDK. ABIS.md §4 follows the Rust
+// success for the JS SDK (2.0.0-rc13) and an error for the Rust SDK. docs/abis.md §4 follows the Rust
 // SDK, so plugboard reports it (`callFailed`, code 7). Pinned so a change on either side shows.
 test("non-zero return code: JS SDK says ok, plugboard (like the Rust SDK) says error", async () => {
   const a = await viaExtism(KITCHEN, "code", "");

@@ -1,4 +1,4 @@
-//! The fixed ABI of wasmer-plugin (ABIS.md §2), byte-compatible.
+//! The fixed ABI of wasmer-plugin (docs/abis.md §2), byte-compatible.
 //!
 //! ```text
 //! plugin exports                     memory 0 during a call

@@ -17,18 +17,18 @@ use wasmi::{Func, Instance, Linker, Module, Store, Val};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Abi {
-    /// Zed's plugin runner: bincode in `u64`-packed `{ptr, len}` buffers (ABIS.md §1).
+    /// Zed's plugin runner: bincode in `u64`-packed `{ptr, len}` buffers (docs/abis.md §1).
     Buffer,
-    /// Extism: bytes in kernel memory owned by the host (ABIS.md §4).
+    /// Extism: bytes in kernel memory owned by the host (docs/abis.md §4).
     Kernel,
-    /// An Extism JS-PDK core module and its `interface.d.ts` (ABIS.md §5): the kernel ABI
+    /// An Extism JS-PDK core module and its `interface.d.ts` (docs/abis.md §5): the kernel ABI
     /// behind shims generated from the interface.
     Idl,
-    /// plugin_lua: a Lua script on piccolo, called with Lua values (ABIS.md §6).
+    /// plugin_lua: a Lua script on piccolo, called with Lua values (docs/abis.md §6).
     Lua,
-    /// wasmer-plugin: bincode at fixed offsets, a fresh instance per call (ABIS.md §2).
+    /// wasmer-plugin: bincode at fixed offsets, a fresh instance per call (docs/abis.md §2).
     Fixed,
-    /// wasm_nvim: JSON values held by the host under ids (ABIS.md §3).
+    /// wasm_nvim: JSON values held by the host under ids (docs/abis.md §3).
     Nvim,
 }
 

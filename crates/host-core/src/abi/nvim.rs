@@ -1,4 +1,4 @@
-//! The nvim ABI of wasm_nvim (ABIS.md §3), byte-compatible: JSON values held by the host under
+//! The nvim ABI of wasm_nvim (docs/abis.md §3), byte-compatible: JSON values held by the host under
 //! ids.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! `interface.d.ts`: the interface file of Extism JS-PDK plugins (ABIS.md §5).
+//! `interface.d.ts`: the interface file of Extism JS-PDK plugins (docs/abis.md §5).
 //!
 //! A JS-PDK plugin is a *core* module that exports `__invoke(i32) -> i32` (run the n-th export,
 //! in code-point order of the names) and imports its host functions through one entry point,

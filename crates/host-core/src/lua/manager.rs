@@ -1,4 +1,4 @@
-//! The plugin_lua manager (ABIS.md §6): Lua plugins loaded from a folder of plugin folders (or
+//! The plugin_lua manager (docs/abis.md §6): Lua plugins loaded from a folder of plugin folders (or
 //! from name → files maps, for the browser), host functions that know which plugin called them
 //! in namespace tables, lifecycle calls across all plugins in a stable order, and messages from
 //! plugins to the embedder.

@@ -1,4 +1,4 @@
-//! Lua plugins on piccolo 0.3.3 (ABIS.md §6, RELIABILITY.md §4.2).
+//! Lua plugins on piccolo 0.3.3 (docs/abis.md §6, RELIABILITY.md §4.2).
 //!
 //! One VM per plugin, built from `Lua::empty()`: piccolo's base, coroutine and math libraries,
 //! then ours ([`stdlib`]): the string, table, utf8 and os libraries and the base functions

@@ -1,4 +1,4 @@
-//! The buffer ABI's conformance table (ABIS.md §1), all 11 rows, through a plugin built from
+//! The buffer ABI's conformance table (docs/abis.md §1), all 11 rows, through a plugin built from
 //! source with our SDK, including WASI stdout/stderr capture and two async host functions.
 
 use plugboard_host_core::{Host, LogRecord, LogStream};

@@ -1,4 +1,4 @@
-//! The fixed ABI of wasmer-plugin (ABIS.md §2): input at offset 5, the result's length at 1,
+//! The fixed ABI of wasmer-plugin (docs/abis.md §2): input at offset 5, the result's length at 1,
 //! a fresh instance per call.
 
 use crate::common::{assert_kind, canary};

@@ -1,5 +1,5 @@
 //! Extism JS-PDK plugins: a core module plus `interface.d.ts`, run through shims generated at
-//! load (ABIS.md §5).
+//! load (docs/abis.md §5).
 
 use crate::common::{assert_kind, canary};
 use plugboard_host_core::{

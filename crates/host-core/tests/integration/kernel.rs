@@ -1,5 +1,5 @@
 //! The Extism kernel ABI with unmodified extism-pdk plugins, and hostile kernel calls
-//! (ABIS.md §4, KRN-*).
+//! (docs/abis.md §4, KRN-*).
 
 use crate::common::{assert_kind, canary};
 use plugboard_host_core::{

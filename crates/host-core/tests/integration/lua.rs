@@ -1,5 +1,5 @@
 //! Lua plugins on piccolo: loading, calls, conversions, host functions, the standard library
-//! we complete, and the sandbox (ABIS.md §6, RELIABILITY.md LUA-*).
+//! we complete, and the sandbox (docs/abis.md §6, RELIABILITY.md LUA-*).
 
 use crate::common::{assert_kind, canary};
 use plugboard_host_core::{Abi, ErrorKind, Host, Limits, Plugin, PluginOptions, Step, Value};
@@ -529,7 +529,7 @@ fn print_goes_to_the_log_sink() {
 
 const JETSON: &str = include_str!("../../../../plugins/lua/jetson/main.lua");
 
-/// The plugin_lua example of ABIS.md §6, with its exact expected output.
+/// The plugin_lua example of docs/abis.md §6, with its exact expected output.
 #[test]
 fn jetson_example_prints_exactly_the_expected_lines() {
     use plugboard_host_core::LuaManager;

@@ -158,7 +158,7 @@ async fn limits_are_plugin_errors_and_the_plugin_recovers() {
     assert_eq!(kind(&err), "luaSyntax");
 }
 
-/// The condition for shipping a tail-call build (TOOLCHAIN.md): a 10-million-iteration loop
+/// The condition for shipping a tail-call build (docs/toolchain.md): a 10-million-iteration loop
 /// under fuel metering runs to its end in this engine.
 #[wasm_bindgen_test]
 async fn ten_million_iteration_metered_loop() {

@@ -1,4 +1,4 @@
-//! The buffer ABI's conformance plugin: one export per row of ABIS.md §1's table.
+//! The buffer ABI's conformance plugin: one export per row of docs/abis.md §1's table.
 
 use plugboard_plugin::prelude::*;
 

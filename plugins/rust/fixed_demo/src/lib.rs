@@ -1,4 +1,4 @@
-//! A plugin of wasmer-plugin's fixed ABI, written by hand as its macro expanded (ABIS.md §2):
+//! A plugin of wasmer-plugin's fixed ABI, written by hand as its macro expanded (docs/abis.md §2):
 //! `_name(ptr, len) -> ptr`, bincode in and out, the result's length written at address 1.
 //! No allocator exports, no imports of our SDK.
 
