@@ -2,7 +2,7 @@
 // `await plugin.call(…)` and `callSync`, a 64-byte string round trip, and cold start (load a
 // plugin and make its first call). Rounds interleaved (every contender measured in each round),
 // medians over rounds, every result checked. Run by bench/run.sh; prints Markdown tables and
-// writes them into the README between the js-calls markers.
+// writes them into docs/benchmarks.md between the js-calls markers.
 import { readFileSync } from "node:fs";
 import { writeSection } from "./markers.mjs";
 import { fileURLToPath } from "node:url";
@@ -123,7 +123,7 @@ const verdict = (ok) => (ok ? "**met**" : "**not met**");
 md += `\nTargets, from this run: per-call overhead 20× below the peer (\`await call\`: ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")}) → ${verdict(ratios.every((r) => r >= 20))}; cold start 5× faster than @extism/extism (${coldWasm.toFixed(2)}×) → ${verdict(coldWasm >= 5)}; Lua cold start faster than wasmoon (${coldLua.toFixed(2)}×) → ${verdict(coldLua > 1)}.\n`;
 console.log(md);
 
-// The README's section between the markers is this run's output.
-writeSection(root + "README.md", "js-calls", md);
+// The section of docs/benchmarks.md between the markers is this run's output.
+writeSection(root + "docs/benchmarks.md", "js-calls", md);
 await extism.close();
 wasmoon.global.close();

@@ -1,6 +1,6 @@
 // Reads criterion's estimates and the Node measurement of this run, prints the native benchmark
-// tables with each target's verdict computed from this run, and writes them into the README
-// between the native-bench markers.
+// tables with each target's verdict computed from this run, and writes them into
+// docs/benchmarks.md between the native-bench (and meter-bench) markers.
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { writeSection } from "./markers.mjs";
@@ -105,7 +105,7 @@ for (const [name, bench] of [
 
 const md = lines.join("\n") + "\n";
 console.log(md);
-writeSection("README.md", "native-bench", md);
+writeSection("docs/benchmarks.md", "native-bench", md);
 
 // The fuel instrumenter (benches/meter.rs): fuel both ways, and its speed on wasmi.
 const fuel = JSON.parse(readFileSync("target/bench/meter-fuel.json", "utf8"));
@@ -123,4 +123,4 @@ for (const [name, group] of [["Rust `sum`", "meter_rust_sum_1M"], ["Zig `for_loo
 }
 const meterMd = m.join("\n") + "\n";
 console.log(meterMd);
-writeSection("README.md", "meter-bench", meterMd);
+writeSection("docs/benchmarks.md", "meter-bench", meterMd);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmarks and prints the tables the README quotes, with ratios computed in this run.
+# Runs the benchmarks and writes their tables into docs/benchmarks.md, with ratios computed in this run.
 # plugboard natively (criterion) against raw wasmi, and against @extism/extism in Node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ node scripts/build-npm.mjs
 node bench/js-calls.mjs
 # The side-by-side benchmark (issue 7): W1 perf loop, W2 small calls, W3 cold start across
 # plugboard, wasmoon, fengari, @extism/extism, V8's WebAssembly and plain JS, in Node and in
-# headless Chromium; writes target/bench/side-by-side.{md,svg} and the README's section.
+# headless Chromium; writes target/bench/side-by-side.{md,svg} and its section of docs/benchmarks.md.
 mkdir -p target/bench
 node bench/side-by-side/node.mjs > target/bench/side-by-side-node.json
 node bench/side-by-side/chromium.mjs > target/bench/side-by-side-chromium.json

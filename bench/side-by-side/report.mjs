@@ -1,6 +1,6 @@
 // Reads the Node and Chromium results (target/bench/side-by-side-{node,chromium}.json), writes
-// target/bench/side-by-side.md and .svg, and replaces the README's section between the
-// side-by-side markers with the Markdown.
+// target/bench/side-by-side.md and .svg, and replaces the section of docs/benchmarks.md between
+// the side-by-side markers with the Markdown.
 import { readFileSync, writeFileSync } from "node:fs";
 import { writeSection } from "../markers.mjs";
 import { fileURLToPath } from "node:url";
@@ -57,5 +57,5 @@ svg += "</svg>\n";
 writeFileSync(`${root}target/bench/side-by-side.svg`, svg);
 writeFileSync(`${root}bench/side-by-side.svg`, svg);
 
-writeSection(`${root}README.md`, "side-by-side", md + "\n![W1 chart](bench/side-by-side.svg)\n");
+writeSection(`${root}docs/benchmarks.md`, "side-by-side", md + "\n![W1 chart](../bench/side-by-side.svg)\n");
 console.log(md);
