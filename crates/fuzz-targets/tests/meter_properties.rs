@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use plugboard_host_core::internals;
 use plugboard_host_core::meter::{instrument, MeterConfig};
 use proptest::prelude::*;
 use wasmi::{Config, Engine, Instance, Linker, Module, Store, Val};
@@ -128,17 +129,7 @@ impl Runner {
 
     fn call(&mut self, name: &str) -> End {
         let f = self.instance.get_func(&self.store, name).unwrap();
-        let ty = f.ty(&self.store);
-        let params: Vec<Val> = ty
-            .params()
-            .iter()
-            .map(|t| Val::default_for_ty(*t))
-            .collect();
-        let mut results: Vec<Val> = ty
-            .results()
-            .iter()
-            .map(|t| Val::default_for_ty(*t))
-            .collect();
+        let (params, mut results) = internals::default_values(&f.ty(&self.store));
         let before = *self.store.data();
         match f.call(&mut self.store, &params, &mut results) {
             Ok(()) if self.metered && self.fuel() < 0 => End::OutOfFuel,

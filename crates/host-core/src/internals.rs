@@ -178,18 +178,20 @@ pub fn instrument_and_run(wasm: &[u8], fuel: i64, max_pages: u64) -> Result<bool
         .take(8)
         .collect();
     for f in funcs {
-        let ty = f.ty(&store);
-        let params: Vec<Val> = ty
-            .params()
-            .iter()
-            .map(|t| Val::default_for_ty(*t))
-            .collect();
-        let mut results: Vec<Val> = ty
-            .results()
-            .iter()
-            .map(|t| Val::default_for_ty(*t))
-            .collect();
+        let (params, mut results) = default_values(&f.ty(&store));
         let _ = f.call(&mut store, &params, &mut results);
     }
     Ok(true)
+}
+
+/// Arguments of a function type's default values (zeros, null references), and a results
+/// buffer of the right length: how the fuzz oracles call an export they know nothing about.
+pub fn default_values(ty: &wasmi::FuncType) -> (Vec<wasmi::Val>, Vec<wasmi::Val>) {
+    let defaults = |types: &[wasmi::ValType]| -> Vec<wasmi::Val> {
+        types
+            .iter()
+            .map(|t| wasmi::Val::default_for_ty(*t))
+            .collect()
+    };
+    (defaults(ty.params()), defaults(ty.results()))
 }

@@ -44,16 +44,17 @@ pub(crate) fn install<'gc>(ctx: Context<'gc>, string_mt: Option<Table<'gc>>) {
             text.extend_from_slice(b"stack traceback:");
             // Every function below `traceback` in this thread, from its caller down (as PUC
             // Lua, the first ten and the last eleven of a deeper stack).
-            let depth = (1..).take_while(|&l| exec.frame_at(l).is_some()).count();
-            for level in 1..=depth {
-                if depth > 22 && level == 11 {
+            // `frame_at` walks the frames, so the depth is found by doubling and halving and
+            // only the levels shown are visited: a traceback costs O(frames · log frames),
+            // not O(frames²), at the 20,000-frame limit.
+            let depth = stack_depth(&exec);
+            let shown = (1..=depth).filter(|&l| depth <= 22 || l <= 10 || l > depth - 11);
+            for level in shown {
+                if depth > 22 && level == depth - 10 {
                     let skipped = depth - 21;
                     text.extend_from_slice(
                         format!("\n\t...\t(skipping {skipped} levels)").as_bytes(),
                     );
-                }
-                if depth > 22 && (11..=depth - 11).contains(&level) {
-                    continue;
                 }
                 let line = match exec.frame_at(level).flatten() {
                     Some((proto, pc)) => format!(
@@ -223,4 +224,25 @@ fn describe<S: AsRef<[u8]>>(f: &FunctionRef<S>) -> String {
         }
         FunctionRef::Expression(line) => format!("function <{line}>"),
     }
+}
+
+/// How many functions are below the running callback in its thread (the last level
+/// `Execution::frame_at` answers), by doubling then halving.
+fn stack_depth(exec: &piccolo::Execution<'_, '_>) -> usize {
+    let exists = |level: usize| exec.frame_at(level).is_some();
+    let mut high = 1;
+    while exists(high) {
+        high *= 2;
+    }
+    // Level `high` does not exist; level `high / 2` does (or is 0 when none does).
+    let mut low = high / 2;
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        if exists(mid) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    low
 }
